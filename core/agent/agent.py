@@ -1,0 +1,237 @@
+"""The agent: a model, its tools and a session history, streamed as events.
+
+``Agent.stream(prompt)`` runs one turn: it appends the prompt to the history,
+calls the model, answers its tool calls (asking for approval), and calls the
+model again until it answers without tool calls, ``max_turns`` model calls
+were made, or a tool call was rejected. Everything is saved to the session
+store as it happens, so the history is always a valid checkpoint:
+``stream(None)`` resumes a turn that was suspended waiting for approvals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Mapping
+from pathlib import Path
+from types import TracebackType
+
+from core.agent.model_step import ModelStepResult, model_step
+from core.agent.settings import AgentSettings
+from core.agent.tool_step import INTERRUPTED, StepEnv, StepOutcome, tool_step
+from core.errors import AgentError
+from core.events import MAIN_AGENT, AgentEvent, Response, Thoughts
+from core.hooks import Hook, RunContext
+from core.messages import (
+    AssistantMessage,
+    Message,
+    ToolResult,
+    UserMessage,
+    pending_tool_calls,
+    started_tool_calls,
+)
+from core.permissions import PermissionManager
+from core.providers.base import ModelRequest, Provider
+from core.sessions.store import MemorySessionStore, SessionStore
+from core.tools.registry import ToolRegistry
+from core.tools.tool import Tool, ToolContext
+
+SUPERSEDED = "Not run: the person sent a new message instead of deciding on this call."
+
+
+def _stopped_note(max_turns: int) -> str:
+    return (
+        f"I stopped after {max_turns} model calls without finishing (the max_turns limit). "
+        "Send a message to let me continue."
+    )
+
+
+def _rejected_note(names: list[str]) -> str:
+    listed = ", ".join(dict.fromkeys(names))
+    return f"Rejected: I did not run {listed}. Tell me how you would like to proceed."
+
+
+class Agent:
+    """One agent on one session. Use ``async with Agent(...)`` or start()/stop()."""
+
+    def __init__(
+        self,
+        provider: Provider,
+        *,
+        settings: AgentSettings | None = None,
+        tools: ToolRegistry | Iterable[Tool] = (),
+        session_key: str = "default",
+        store: SessionStore | None = None,
+        permissions: PermissionManager | None = None,
+        hooks: Iterable[Hook] = (),
+        agent_id: str = MAIN_AGENT,
+        workspace: Path | None = None,
+        user: str | None = None,
+    ) -> None:
+        self.provider = provider
+        self.settings = settings or AgentSettings()
+        self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        self.session_key = session_key
+        self.store: SessionStore = store if store is not None else MemorySessionStore()
+        self.permissions = permissions
+        self.hooks = tuple(hooks)
+        self.agent_id = agent_id
+        self.workspace = workspace or Path.cwd()
+        self.user = user
+        self._history: list[Message] = []
+        self._started = False
+        self._streaming = False
+
+    @property
+    def history(self) -> list[Message]:
+        """A copy of the session history."""
+        return list(self._history)
+
+    async def start(self) -> None:
+        """Load the session history and the permission rules."""
+        self._history = await self.store.load(self.session_key)
+        if self.permissions is not None:
+            await self.permissions.load()
+        self._started = True
+
+    async def stop(self) -> None:
+        self._started = False
+
+    async def __aenter__(self) -> Agent:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def _save(self, *messages: Message) -> None:
+        await self.store.append(self.session_key, messages)
+        self._history.extend(messages)
+
+    async def stream(
+        self,
+        prompt: str | None = None,
+        *,
+        max_turns: int | None = None,
+        decisions: Mapping[str, bool] | None = None,
+    ) -> AsyncIterator[AgentEvent]:
+        """Run a turn for ``prompt`` (or resume a suspended one when None).
+
+        ``decisions`` maps tool call ids to approvals already given (a resume
+        after the person answered elsewhere).
+        """
+        if self._streaming:
+            raise AgentError("this agent is already streaming; one turn at a time per session")
+        if not self._started:
+            await self.start()
+        self._streaming = True
+        ctx = RunContext(session_key=self.session_key, agent_id=self.agent_id, prompt=prompt)
+        try:
+            for hook in self.hooks:
+                await hook.before_run(ctx)
+            last = ""
+            async for event in self._turn(ctx, prompt, max_turns, decisions or {}):
+                if isinstance(event, Response):
+                    last = event.content
+                yield event
+            for hook in self.hooks:
+                await hook.after_run(ctx, last)
+        except Exception as exc:
+            for hook in self.hooks:
+                await hook.on_error(ctx, exc)
+            raise
+        finally:
+            self._streaming = False
+
+    async def _begin(self, prompt: str | None) -> None:
+        pending = pending_tool_calls(self._history)
+        if prompt is None:
+            if pending is None:
+                raise AgentError("nothing to resume: the session has no suspended tool calls")
+            return
+        if pending is not None:
+            started = started_tool_calls(self._history)
+            await self._save(
+                *(
+                    ToolResult(
+                        tool_call_id=c.id,
+                        name=c.name,
+                        content=INTERRUPTED if c.id in started else SUPERSEDED,
+                        is_error=True,
+                    )
+                    for c in pending[1]
+                )
+            )
+        await self._save(UserMessage(content=prompt, user=self.user))
+
+    def _step_env(self, ctx: RunContext) -> StepEnv:
+        return StepEnv(
+            registry=self.tools,
+            hooks=self.hooks,
+            permissions=self.permissions,
+            context=ToolContext(
+                session_key=self.session_key,
+                agent_id=self.agent_id,
+                workspace=self.workspace,
+                user=self.user,
+            ),
+            run_context=ctx,
+            approval_timeout=self.settings.approval_timeout,
+            execution_timeout=self.settings.execution_timeout,
+            save=self._save,
+        )
+
+    async def _turn(
+        self,
+        ctx: RunContext,
+        prompt: str | None,
+        max_turns: int | None,
+        decisions: Mapping[str, bool],
+    ) -> AsyncIterator[AgentEvent]:
+        await self._begin(prompt)
+        limit = max_turns if max_turns is not None else self.settings.max_turns
+        env = self._step_env(ctx)
+        calls_made = 0
+        while True:
+            pending = pending_tool_calls(self._history)
+            if pending is not None:
+                outcome = StepOutcome()
+                started = started_tool_calls(self._history)
+                async for event in tool_step(env, pending[1], started, decisions, outcome):
+                    yield event
+                if outcome.rejected:
+                    note = _rejected_note(outcome.rejected)
+                    await self._save(AssistantMessage(content=note))
+                    yield Response(content=note, agent_id=self.agent_id)
+                    return
+                continue
+            if calls_made >= limit:
+                note = _stopped_note(limit)
+                await self._save(AssistantMessage(content=note))
+                yield Response(content=note, agent_id=self.agent_id)
+                return
+            calls_made += 1
+            result = ModelStepResult()
+            async for event in model_step(self.provider, self._request(), self.agent_id, result):
+                yield event
+            assert result.turn is not None
+            message = result.turn.message
+            await self._save(message)
+            if message.thinking:
+                yield Thoughts(content=message.thinking, agent_id=self.agent_id)
+            if message.content:
+                yield Response(content=message.content, agent_id=self.agent_id)
+            if not message.tool_calls:
+                return
+
+    def _request(self) -> ModelRequest:
+        return ModelRequest(
+            model=self.settings.model,
+            system_prompt=self.settings.system_prompt,
+            messages=tuple(self._history),
+            tools=self.tools.specs(),
+            max_tokens=self.settings.max_tokens,
+        )

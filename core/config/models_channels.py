@@ -1,0 +1,143 @@
+"""`channels`: the chat platforms the gateway connects to.
+
+Every channel is off by default. An enabled channel must have its tokens;
+that it names an existing bot is checked on the root, which knows `bots`.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Self
+
+from pydantic import Field, SecretStr, model_validator
+
+from core.config.models_base import ConfigModel, Loc, Name, UserRef, fail
+
+_ENABLED = "required when the channel is enabled"
+
+
+def _require(title: str, needed: list[tuple[str, SecretStr | str, str]]) -> None:
+    """Fail with one problem per `(alias, value, message)` whose value is blank."""
+
+    def blank(value: SecretStr | str) -> bool:
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return not text.strip()
+
+    problems: list[tuple[Loc, str]] = [
+        ((alias,), message) for alias, value, message in needed if blank(value)
+    ]
+    if problems:
+        fail(title, problems)
+
+
+class ChannelConfig(ConfigModel):
+    """What every channel has: on/off, the bot it serves, who may talk and approve."""
+
+    enabled: bool = False
+    """Connect this channel when the gateway starts."""
+
+    bot: Name = "main"
+    """The bot (a key of `bots`) that answers on this channel."""
+
+    api_base: str = ""
+    """Base URL of the platform API; "" is the public one (set it for a local or test server)."""
+
+    allow_from: list[UserRef] = Field(default_factory=list)
+    """User ids and `@usernames` allowed to talk to the bot; empty means nobody."""
+
+    approvers: list[UserRef] = Field(default_factory=list)
+    """Who may decide approvals; empty means only the person whose message started the turn."""
+
+
+class TelegramConfig(ChannelConfig):
+    """A Telegram bot, by long polling or a webhook."""
+
+    token: SecretStr = SecretStr("")
+    """Bot token from @BotFather."""
+
+    mode: Literal["polling", "webhook"] = "polling"
+    """How updates arrive: long polling (no public URL needed) or a webhook."""
+
+    webhook_url: str = ""
+    """Public HTTPS URL Telegram posts updates to (webhook mode)."""
+
+    webhook_secret: SecretStr = SecretStr("")
+    """Secret Telegram echoes in a header so forged webhook calls are refused."""
+
+    group_policy: Literal["mention", "open"] = "mention"
+    """In groups: answer only when mentioned or replied to, or answer every message."""
+
+    show_thoughts: bool = False
+    """Show the model's thinking in the chat."""
+
+    @model_validator(mode="after")
+    def _enabled_needs_token(self) -> Self:
+        if self.enabled:
+            needed: list[tuple[str, SecretStr | str, str]] = [("token", self.token, _ENABLED)]
+            if self.mode == "webhook":
+                needed.append(("webhookUrl", self.webhook_url, "required in webhook mode"))
+            _require("TelegramConfig", needed)
+        return self
+
+
+class SlackConfig(ChannelConfig):
+    """A Slack app, by Socket Mode or the HTTP Events API."""
+
+    bot_token: SecretStr = SecretStr("")
+    """Bot user OAuth token (`xoxb-…`)."""
+
+    app_token: SecretStr = SecretStr("")
+    """App-level token (`xapp-…`) for Socket Mode."""
+
+    signing_secret: SecretStr = SecretStr("")
+    """Signing secret that verifies HTTP requests from Slack (http mode)."""
+
+    mode: Literal["socket", "http"] = "socket"
+    """Socket Mode (no public URL needed) or the HTTP Events API."""
+
+    @model_validator(mode="after")
+    def _enabled_needs_tokens(self) -> Self:
+        if self.enabled:
+            needed: list[tuple[str, SecretStr | str, str]] = [
+                ("botToken", self.bot_token, _ENABLED)
+            ]
+            if self.mode == "socket":
+                needed.append(("appToken", self.app_token, "required in socket mode"))
+            else:
+                needed.append(("signingSecret", self.signing_secret, "required in http mode"))
+            _require("SlackConfig", needed)
+        return self
+
+
+class DiscordConfig(ChannelConfig):
+    """A Discord bot on the gateway websocket."""
+
+    token: SecretStr = SecretStr("")
+    """Bot token from the Discord developer portal."""
+
+    @model_validator(mode="after")
+    def _enabled_needs_token(self) -> Self:
+        if self.enabled:
+            _require("DiscordConfig", [("token", self.token, _ENABLED)])
+        return self
+
+
+class ChannelsConfig(ConfigModel):
+    """The chat platforms; the API channel is always on with the gateway."""
+
+    telegram: TelegramConfig = Field(default_factory=TelegramConfig)
+    """Telegram bot settings."""
+
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    """Slack app settings."""
+
+    discord: DiscordConfig = Field(default_factory=DiscordConfig)
+    """Discord bot settings."""
+
+    def enabled(self) -> dict[str, ChannelConfig]:
+        """The enabled channels by name, in a stable order."""
+        named: dict[str, ChannelConfig] = {
+            "telegram": self.telegram,
+            "slack": self.slack,
+            "discord": self.discord,
+        }
+        return {name: channel for name, channel in named.items() if channel.enabled}

@@ -1,0 +1,182 @@
+"""The SDK: one direct agent run in the caller's process (no Redis, no gateway).
+
+    bot = Facio.from_config("config.json")
+    result = await bot.run("remember to buy milk", session_key="me")
+    print(result.content, result.tools_used, result.rejected)
+
+Deny by default: a tool call that no permission rule allows and no hook
+approves is rejected, and ``RunResult.rejected`` says which.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from bots import BotSpec, builtin_scripts, resolve_bot
+from core.agent import Agent, AgentSettings
+from core.config import FacioConfig, load_config
+from core.errors import ConfigError
+from core.events import ApprovalRequest, Response
+from core.hooks import Hook
+from core.messages import AssistantMessage, Message, ToolStarted
+from core.permissions import PermissionManager
+from core.permissions.manager import PERMISSIONS_FILE
+from core.permissions.store import FilePermissionStore
+from core.providers.base import Provider
+from core.providers.factory import build_provider
+from core.sessions import JsonlSessionStore
+from core.tools.builtin import BUILTIN_TOOLS
+from core.tools.tool import Tool
+
+SESSIONS_DIR = Path(".facio") / "sessions"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What one ``Facio.run`` did."""
+
+    content: str
+    """The last answer of the run ("" when there was none)."""
+    tools_used: list[str]
+    """Tools that ran, in order (rejected and invalid calls are not counted)."""
+    messages: list[Message]
+    """The messages this run added to the session history, the prompt first."""
+    rejected: list[str]
+    """Tools whose calls were rejected (by a hook, the person, or deny-by-default)."""
+
+
+def tools_for(spec: BotSpec, available: dict[str, Tool]) -> list[Tool]:
+    """The Tool objects a bot spec names; ConfigError for an unknown name."""
+    missing = [name for name in spec.tools if name not in available]
+    if missing:
+        raise ConfigError(
+            f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(available))}",
+            path=f"bots.{spec.name}.tools",
+        )
+    return [available[name] for name in spec.tools]
+
+
+def _ran(messages: list[Message]) -> list[str]:
+    names = {
+        call.id: call.name
+        for m in messages
+        if isinstance(m, AssistantMessage)
+        for call in m.tool_calls
+    }
+    return [names.get(m.tool_call_id, "?") for m in messages if isinstance(m, ToolStarted)]
+
+
+class Facio:
+    """A configured bot, ready to run in this process."""
+
+    def __init__(
+        self,
+        config: FacioConfig,
+        *,
+        bot: str = "main",
+        client: httpx.AsyncClient | None = None,
+    ) -> None:
+        if bot not in config.bots:
+            raise ConfigError(f"no bot named {bot!r}; bots: {', '.join(config.bots)}", path="bots")
+        self.config = config
+        self.spec = resolve_bot(bot, config.bots[bot], config.agent)
+        self.workspace = config.workspace
+        self.tools = tools_for(self.spec, BUILTIN_TOOLS)
+        base_dir = config.config_path.parent if config.config_path else Path.cwd()
+        built = build_provider(
+            self.spec.model,
+            config.providers,
+            scripts=builtin_scripts(),
+            base_dir=base_dir,
+            client=client,
+        )
+        self.provider: Provider = built.provider
+        self.settings = AgentSettings(
+            model=built.model,
+            system_prompt=self.spec.system_prompt,
+            max_turns=config.agent.max_turns,
+            approval_timeout=config.agent.approval_timeout,
+            execution_timeout=config.agent.execution_timeout,
+        )
+        self.sessions = JsonlSessionStore(self.workspace / SESSIONS_DIR)
+        self.permission_store = FilePermissionStore(self.workspace / PERMISSIONS_FILE)
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @classmethod
+    def from_config(
+        cls,
+        config_path: str | Path | None = None,
+        *,
+        workspace: str | Path | None = None,
+        bot: str = "main",
+    ) -> Facio:
+        """Load config.json (lookup order of DESIGN.md when no path is given)."""
+        return cls(load_config(config_path, workspace=workspace), bot=bot)
+
+    def permissions(self, session_key: str) -> PermissionManager:
+        return PermissionManager(
+            store=self.permission_store, session_key=session_key, defaults=self.spec.allow
+        )
+
+    def agent(
+        self, session_key: str, *, hooks: Iterable[Hook] = (), user: str | None = None
+    ) -> Agent:
+        """An Agent on ``session_key`` with this bot's model, tools and rules."""
+        return Agent(
+            self.provider,
+            settings=self.settings,
+            tools=self.tools,
+            session_key=session_key,
+            store=self.sessions,
+            permissions=self.permissions(session_key),
+            hooks=hooks,
+            workspace=self.workspace,
+            user=user,
+        )
+
+    async def run(
+        self,
+        message: str,
+        *,
+        session_key: str = "sdk:default",
+        hooks: Iterable[Hook] = (),
+        max_turns: int | None = None,
+        user: str | None = None,
+    ) -> RunResult:
+        """Run one turn to the end; undecided approvals are rejected (deny by default)."""
+        lock = self._locks.setdefault(session_key, asyncio.Lock())
+        async with lock:
+            agent = self.agent(session_key, hooks=hooks, user=user)
+            async with agent:
+                before = len(agent.history)
+                content, rejected = "", []
+                async for event in agent.stream(message, max_turns=max_turns):
+                    if isinstance(event, ApprovalRequest):
+                        if event.decision is None:
+                            event.approve(False)
+                        if event.decision is False:
+                            rejected.append(event.tool_name)
+                    elif isinstance(event, Response):
+                        content = event.content
+                added = agent.history[before:]
+        return RunResult(content=content, tools_used=_ran(added), messages=added, rejected=rejected)
+
+    async def aclose(self) -> None:
+        await self.provider.aclose()
+
+    async def __aenter__(self) -> Facio:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()

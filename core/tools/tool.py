@@ -1,0 +1,151 @@
+"""A tool is a typed Python callable the model may call.
+
+The JSON Schema the model sees is built from the function's signature with
+pydantic, so the same types validate the model's arguments: a call with bad
+arguments becomes a clear tool error for the model, never a crash.
+
+A parameter annotated :class:`ToolContext` is not shown to the model; the
+agent passes the context of the running call (session, workspace, a way to
+emit events while the tool runs).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticSerializationError, to_jsonable_python
+
+from core.errors import ToolError
+from core.events import AgentEvent
+
+TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+
+
+async def _discard(event: AgentEvent) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class ToolContext:
+    """What a running tool may know and do besides its arguments."""
+
+    session_key: str = "default"
+    agent_id: str = "main"
+    workspace: Path = field(default_factory=Path.cwd)
+    user: str | None = None
+    emit: Callable[[AgentEvent], Awaitable[None]] = _discard
+    """Send an event (e.g. streamed code output) into the agent's stream."""
+
+
+def _docstring_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
+    """The summary and the ``Args:`` descriptions of a Google-style docstring."""
+    doc = inspect.getdoc(fn) or ""
+    summary_lines: list[str] = []
+    args: dict[str, str] = {}
+    section = "summary"
+    for line in doc.splitlines():
+        stripped = line.strip()
+        if stripped in ("Args:", "Arguments:", "Parameters:"):
+            section = "args"
+            continue
+        if stripped.endswith(":") and " " not in stripped:
+            section = "other"
+            continue
+        if section == "summary":
+            summary_lines.append(stripped)
+        elif section == "args" and ":" in stripped:
+            name, _, text = stripped.partition(":")
+            args[name.split("(")[0].strip()] = text.strip()
+    return " ".join(s for s in summary_lines if s).strip(), args
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON for what json.dumps cannot do itself (pydantic models, dates, paths)."""
+    try:
+        return to_jsonable_python(value)
+    except PydanticSerializationError:
+        return str(value)
+
+
+def _result_text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, BaseModel):
+        return value.model_dump_json()
+    return json.dumps(value, default=_jsonable, ensure_ascii=False)
+
+
+class Tool:
+    """A callable the model can call by name with JSON arguments."""
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+    ) -> None:
+        self.fn = fn
+        self.name = fn.__name__ if name is None else name
+        if not TOOL_NAME.match(self.name):
+            raise ValueError(f"invalid tool name {self.name!r}: use letters, digits, _ and -")
+        summary, arg_docs = _docstring_parts(fn)
+        self.description = description or summary or self.name
+        self._context_param: str | None = None
+        self._args_model = self._build_model(fn, arg_docs)
+        self.parameters: dict[str, Any] = self._args_model.model_json_schema()
+        self.parameters.pop("title", None)
+
+    def _build_model(self, fn: Callable[..., Any], docs: dict[str, str]) -> type[BaseModel]:
+        hints = get_type_hints(fn)
+        fields: dict[str, Any] = {}
+        for param in inspect.signature(fn).parameters.values():
+            annotation = hints.get(param.name, Any)
+            if annotation is ToolContext or annotation == (ToolContext | None):
+                self._context_param = param.name
+                continue
+            default = ... if param.default is inspect.Parameter.empty else param.default
+            fields[param.name] = (annotation, Field(default, description=docs.get(param.name)))
+        return create_model(f"{self.name}_args", __config__=ConfigDict(extra="forbid"), **fields)
+
+    def validate(self, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Check the model's arguments; raises ToolError with a message for the model."""
+        try:
+            model = self._args_model.model_validate(arguments)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(arguments)'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ToolError(f"invalid arguments for {self.name}: {problems}") from exc
+        return {name: getattr(model, name) for name in type(model).model_fields}
+
+    async def call(self, arguments: dict[str, Any], context: ToolContext | None = None) -> str:
+        """Validate and run; the result is the text the model sees."""
+        kwargs = self.validate(arguments)
+        if self._context_param is not None:
+            kwargs[self._context_param] = context or ToolContext()
+        result = self.fn(**kwargs)
+        if inspect.isawaitable(result):
+            result = await result
+        return _result_text(result)
+
+
+def tool(
+    fn: Callable[..., Any] | None = None, *, name: str | None = None, description: str | None = None
+) -> Any:
+    """Decorator: ``@tool`` or ``@tool(name=...)`` turns a function into a :class:`Tool`."""
+    if fn is not None:
+        return Tool(fn, name=name, description=description)
+
+    def wrap(f: Callable[..., Any]) -> Tool:
+        return Tool(f, name=name, description=description)
+
+    return wrap

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""One-command set-up for facio: each command installs what it needs, then runs.
+
+    python3 dev.py up      # install facio into .venv and start it (offline demo bot)
+    python3 dev.py test    # install facio + dev tools into .venv, then lint, types, tests
+    python3 dev.py bench   # run the benchmarks in tests/bench/ and print the figures
+
+Only the Python standard library is used here, so a fresh machine with
+Python 3.11+ is enough. The virtual environment lives in ./.venv and is
+reused; the install is skipped when pyproject.toml has not changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / "python"
+
+
+def _stamp(extra: str) -> Path:
+    return VENV / f".facio-installed-{extra or 'base'}"
+
+
+def _install(extra: str) -> None:
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs before the install checks it
+        sys.exit(f"facio needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    if not PY.exists():
+        print(f"creating virtual environment in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = _stamp(extra)
+    if stamp.exists() and stamp.read_text() == digest:
+        return
+    target = f"{ROOT}[{extra}]" if extra else str(ROOT)
+    print(f"installing facio{'[' + extra + ']' if extra else ''} into {VENV}", flush=True)
+    subprocess.run(
+        [str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target],
+        check=True,
+    )
+    stamp.write_text(digest)
+
+
+def _run(*cmd: str) -> int:
+    print("+", " ".join(cmd), flush=True)
+    return subprocess.run(cmd, cwd=ROOT).returncode
+
+
+def up(args: list[str]) -> int:
+    _install("")
+    demo = ROOT / "config" / "demo.json"
+    cmd = [str(BIN / "facio"), "chat", "--config", str(demo), *args]
+    print("+", " ".join(cmd), flush=True)
+    os.execv(cmd[0], cmd)
+    return 0  # pragma: no cover - execv does not return
+
+
+def test(args: list[str]) -> int:
+    _install("dev")
+    for step in (
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "mypy")],
+        [str(PY), "-m", "pytest", "-q", "-m", "not bench", *args],
+    ):
+        code = _run(*step)
+        if code:
+            return code
+    return 0
+
+
+def bench(args: list[str]) -> int:
+    _install("dev")
+    return _run(str(PY), "-m", "pytest", "-q", "-s", "-m", "bench", "tests/bench", *args)
+
+
+COMMANDS = {"up": up, "test": test, "bench": bench}
+
+
+def main() -> int:
+    if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:
+        print(__doc__)
+        return 2
+    return COMMANDS[sys.argv[1]](sys.argv[2:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

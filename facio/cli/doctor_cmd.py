@@ -1,0 +1,105 @@
+"""``facio doctor``: check the config, the workspace and the model provider.
+
+Each check prints one line, ``ok`` or ``FAIL`` with what to do; the exit code
+is 1 when any check fails. Later issues add checks for Redis and channels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from core.config import FacioConfig, load_config
+from core.errors import FacioError
+from core.providers.catalog import KNOWN_PROVIDERS, split_model
+
+__all__ = ["add_parser", "run"]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "doctor", help="check the config, workspace and model provider"
+    )
+    parser.add_argument("--config", metavar="PATH", help="config.json to check")
+    parser.add_argument("--workspace", metavar="DIR", help="override the workspace folder")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def _workspace(config: FacioConfig) -> Check:
+    try:
+        config.workspace.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=config.workspace):
+            pass
+    except OSError as exc:
+        return Check("workspace", False, f"{config.workspace} is not writable: {exc.strerror}")
+    return Check("workspace", True, str(config.workspace))
+
+
+async def _provider(config: FacioConfig) -> Check:
+    from bots import resolve_bot
+
+    models = {resolve_bot(n, b, config.agent).model for n, b in config.bots.items()}
+    problems: list[str] = []
+    for model in sorted(models):
+        name, _ = split_model(model)
+        settings = config.providers.get(name)
+        kind = KNOWN_PROVIDERS.get(name)
+        protocol = (settings.protocol if settings else None) or (kind.protocol if kind else "")
+        if protocol == "scripted":
+            continue
+        base = (settings.api_base if settings else "") or (kind.api_base if kind else "")
+        key = settings.api_key.get_secret_value() if settings else ""
+        if kind is not None and kind.needs_key and not key:
+            problems.append(f"{model}: no API key (set providers.{name}.apiKey)")
+            continue
+        url = (
+            f"{base.rstrip('/')}/models"
+            if protocol == "openai"
+            else f"{base.rstrip('/')}/v1/models"
+        )
+        headers = {"Authorization": f"Bearer {key}"} if protocol == "openai" and key else {}
+        if protocol == "anthropic":
+            headers = {"x-api-key": key, "anthropic-version": "2023-06-01"}
+        try:
+            async with httpx.AsyncClient(timeout=5.0) as client:
+                response = await client.get(url, headers=headers)
+        except httpx.HTTPError as exc:
+            problems.append(f"{model}: cannot reach {base} ({type(exc).__name__})")
+            continue
+        if response.status_code in (401, 403):
+            problems.append(f"{model}: {base} refused the API key (HTTP {response.status_code})")
+        elif response.status_code >= 500:
+            problems.append(f"{model}: {base} answered HTTP {response.status_code}")
+    if problems:
+        return Check("model provider", False, "; ".join(problems))
+    return Check("model provider", True, ", ".join(sorted(models)))
+
+
+def run(args: argparse.Namespace) -> int:
+    checks: list[Check] = []
+    try:
+        config = load_config(args.config, workspace=args.workspace)
+    except FacioError as exc:
+        checks.append(Check("config", False, str(exc)))
+    else:
+        where = config.config_path or Path("(defaults)")
+        checks.append(Check("config", True, str(where)))
+        checks.append(_workspace(config))
+        checks.append(asyncio.run(_provider(config)))
+    for check in checks:
+        print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+    return 0 if all(c.ok for c in checks) else 1

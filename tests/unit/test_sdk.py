@@ -1,0 +1,94 @@
+"""Facio: configuration errors, persistence across instances, one turn at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.errors import ConfigError
+from core.providers.scripted import ScriptedProvider
+from facio import Facio
+
+
+def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps({"workspace": "ws", **data}))
+    return path
+
+
+DEMO = {"bots": {"main": {"preset": "demo"}}}
+
+
+def test_unknown_bot_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no bot named 'other'"):
+        Facio.from_config(_write(tmp_path, DEMO), bot="other")
+
+
+def test_unknown_preset_names_the_key(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        Facio.from_config(_write(tmp_path, {"bots": {"main": {"preset": "wizard"}}}))
+    assert err.value.path == "bots.main.preset"
+    assert "assistant" in str(err.value)
+
+
+def test_unknown_tool_names_the_key(tmp_path: Path) -> None:
+    config = {"bots": {"main": {"preset": "demo", "tools": ["save_note", "fly"]}}}
+    with pytest.raises(ConfigError) as err:
+        Facio.from_config(_write(tmp_path, config))
+    assert err.value.path == "bots.main.tools" and "fly" in str(err.value)
+
+
+def test_missing_api_key_is_a_config_error(tmp_path: Path) -> None:
+    config = {"agent": {"model": "openai:gpt-4.1-mini"}, "bots": {"main": {"preset": "assistant"}}}
+    with pytest.raises(ConfigError) as err:
+        Facio.from_config(_write(tmp_path, config))
+    assert err.value.path == "providers.openai.apiKey"
+
+
+def test_unknown_script_is_a_config_error(tmp_path: Path) -> None:
+    config = {"bots": {"main": {"model": "scripted:nope", "tools": []}}}
+    with pytest.raises(ConfigError, match="unknown script 'nope'"):
+        Facio.from_config(_write(tmp_path, config))
+
+
+def test_script_file_relative_to_config(tmp_path: Path) -> None:
+    (tmp_path / "s.json").write_text(json.dumps({"fallback": "from file"}))
+    bot = Facio.from_config(_write(tmp_path, {"bots": {"main": {"model": "scripted:s.json"}}}))
+    assert isinstance(bot.provider, ScriptedProvider)
+    assert bot.provider.script.fallback == "from file"
+
+
+def test_workspace_argument_overrides(tmp_path: Path) -> None:
+    bot = Facio.from_config(_write(tmp_path, DEMO), workspace=tmp_path / "elsewhere")
+    assert bot.workspace == tmp_path / "elsewhere"
+
+
+async def test_history_survives_a_new_instance(tmp_path: Path) -> None:
+    path = _write(tmp_path, DEMO)
+    first = Facio.from_config(path)
+    await first.run("hello", session_key="me")
+    second = Facio.from_config(path)
+    async with second.agent("me") as agent:
+        assert [m.role for m in agent.history] == ["user", "assistant"]
+    files = list((tmp_path / "ws" / ".facio" / "sessions").glob("*.jsonl"))
+    assert [f.name for f in files] == ["me.jsonl"]
+
+
+async def test_concurrent_runs_on_one_session_take_turns(tmp_path: Path) -> None:
+    bot = Facio.from_config(_write(tmp_path, DEMO))
+    results = await asyncio.gather(*(bot.run(f"hello {i}", session_key="me") for i in range(5)))
+    assert all(r.content.startswith("Hi!") for r in results)
+    history = await bot.sessions.load("me")
+    # strictly alternating: no turn interleaved with another
+    assert [m.role for m in history] == ["user", "assistant"] * 5
+
+
+async def test_bot_defaults_allow_read_only_tools(tmp_path: Path) -> None:
+    bot = Facio.from_config(_write(tmp_path, DEMO))
+    result = await bot.run("what are my notes?", session_key="me")
+    assert result.tools_used == ["list_notes"] and result.rejected == []
+    assert "No notes yet." in result.content
