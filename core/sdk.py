@@ -140,6 +140,12 @@ class Facio:
             user=user,
         )
 
+    async def reset_session(self, session_key: str) -> None:
+        """Start the session over: forget its history and its "allow for session" rules."""
+        async with self._locks.setdefault(session_key, asyncio.Lock()):
+            await self.sessions.delete(session_key)
+            await self.permission_store.clear_session(session_key)
+
     async def run(
         self,
         message: str,

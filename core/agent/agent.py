@@ -10,7 +10,7 @@ store as it happens, so the history is always a valid checkpoint:
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
 
@@ -117,7 +117,7 @@ class Agent:
         *,
         max_turns: int | None = None,
         decisions: Mapping[str, bool] | None = None,
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         """Run a turn for ``prompt`` (or resume a suspended one when None).
 
         ``decisions`` maps tool call ids to approvals already given (a resume

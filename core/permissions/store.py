@@ -26,6 +26,10 @@ class PermissionStore(Protocol):
 
     async def add_session(self, session_key: str, tool_name: str) -> None: ...
 
+    async def clear_session(self, session_key: str) -> None:
+        """Forget the session's rules (the session was reset)."""
+        ...
+
 
 class MemoryPermissionStore:
     """Rules in memory only (tests, one-off runs)."""
@@ -45,6 +49,9 @@ class MemoryPermissionStore:
 
     async def add_session(self, session_key: str, tool_name: str) -> None:
         self.sessions.setdefault(session_key, set()).add(tool_name)
+
+    async def clear_session(self, session_key: str) -> None:
+        self.sessions.pop(session_key, None)
 
 
 class FilePermissionStore(MemoryPermissionStore):

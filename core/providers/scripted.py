@@ -142,6 +142,7 @@ class ScriptedProvider:
         self.requests.append(request)
         if self.script.delay:
             await asyncio.sleep(self.script.delay)
+        last = _last_input(request.messages)
         rule, found = self._choose(request)
         calls: tuple[ToolCall, ...] = ()
         if rule is None or found is None:
@@ -171,7 +172,7 @@ class ScriptedProvider:
             message=AssistantMessage(content=text, thinking=thinking, tool_calls=calls),
             stop_reason=STOP_TOOL_USE if calls else STOP_END_TURN,
             usage=Usage(
-                input_tokens=sum(len(getattr(m, "content", "")) for m in request.messages) // 4,
+                input_tokens=len(last.content) // 4 if last is not None else 0,
                 output_tokens=len(text) // 4,
             ),
         )

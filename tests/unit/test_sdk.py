@@ -92,3 +92,20 @@ async def test_bot_defaults_allow_read_only_tools(tmp_path: Path) -> None:
     result = await bot.run("what are my notes?", session_key="me")
     assert result.tools_used == ["list_notes"] and result.rejected == []
     assert "No notes yet." in result.content
+
+
+async def test_reset_session_forgets_history_and_session_rules(tmp_path: Path) -> None:
+    bot = Facio.from_config(_write(tmp_path, DEMO))
+    await bot.run("hello", session_key="me")
+    manager = bot.permissions("me")
+    await manager.allow_session("save_note")
+    other = bot.permissions("other")
+    await other.allow_session("save_note")
+    await bot.reset_session("me")
+    assert await bot.sessions.load("me") == []
+    fresh = bot.permissions("me")
+    await fresh.load()
+    assert not fresh.is_allowed("save_note", {})
+    again = bot.permissions("other")
+    await again.load()
+    assert again.is_allowed("save_note", {})  # other sessions keep theirs

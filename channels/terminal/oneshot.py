@@ -1,0 +1,74 @@
+"""``facio run "message"``: one turn, streamed to stdout, for scripts and quick questions.
+
+Approvals are asked on the terminal when there is one. Without a terminal
+on stdin (a pipe, cron, CI) nobody can answer, so every approval is
+rejected — deny by default — and stderr says which tool and why, so the
+caller can add a permission rule instead of wondering.
+
+Exit codes: 0 the turn ran (rejections included), 1 it failed (the model
+API), 130 interrupted with Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from channels.terminal.approval import ask_approval
+from channels.terminal.chat import DEFAULT_SESSION
+from channels.terminal.console import Console, LineReader
+from channels.terminal.render import Renderer
+from channels.terminal.turn import TurnRunner, play_turn, sigint_handler
+from core.events import ApprovalRequest
+from core.providers.errors import ProviderError
+from core.sdk import Facio
+
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "run_once"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+
+async def run_once(
+    facio: Facio,
+    message: str,
+    *,
+    session_key: str = DEFAULT_SESSION,
+    console: Console | None = None,
+    interactive: bool | None = None,
+) -> int:
+    """Run ``message`` as one turn; the exit code. The caller closes ``facio``.
+
+    ``interactive`` (default: stdin is a terminal) says whether approvals
+    may be asked.
+    """
+    console = console or Console()
+    if interactive is None:
+        interactive = sys.stdin.isatty()
+    reader = LineReader() if interactive else None
+    agent = facio.agent(session_key)
+    # With stdout redirected (`facio run … > answer.txt`) the prompt must still be seen.
+    asker = console if console.is_terminal else Console(console.err, console.err)
+
+    async def decide(request: ApprovalRequest) -> None:
+        if reader is not None:
+            await ask_approval(request, asker, reader, agent.permissions)
+            return
+        request.approve(False)
+        console.error(
+            f"facio run: rejected {request.tool_name}: stdin is not a terminal, so there "
+            "is nobody to ask for approval (allow the tool with a permission rule, "
+            "or use `facio chat`)"
+        )
+
+    turns = TurnRunner()
+    with sigint_handler(turns.interrupt):
+        try:
+            finished = await turns.run(play_turn(agent, message, Renderer(console), decide))
+        except ProviderError as exc:
+            console.error(f"facio run: error: {exc}")
+            return EXIT_FAILED
+    if not finished:
+        console.error("facio run: cancelled")
+        return EXIT_INTERRUPTED
+    return EXIT_OK

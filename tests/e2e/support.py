@@ -1,0 +1,147 @@
+"""Helpers for the end-to-end tests: they drive the real ``facio`` program.
+
+Nothing is imported from facio here on purpose: the tests see what a person
+at a terminal sees (pexpect on a pseudo-terminal) or what a script sees
+(subprocess with stdin not a terminal).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+
+ROOT = Path(__file__).resolve().parents[2]
+FACIO = str(Path(sys.executable).parent / "facio")
+DEMO_CONFIG = str(ROOT / "config" / "demo.json")
+PROMPT = "you> "
+APPROVE = "Approve? [Y/n/a/s] "
+TIMEOUT = 20
+
+
+def cli_env() -> dict[str, str]:
+    """The environment of every run: no colours, a fixed terminal, no stray config."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACIO_")}
+    env.update(NO_COLOR="1", TERM="xterm", PYTHONUNBUFFERED="1")
+    return env
+
+
+def spawn(args: list[str], workspace: Path, config: str = DEMO_CONFIG) -> pexpect.spawn:
+    """``facio <args> --config … --workspace …`` on a pseudo-terminal."""
+    return pexpect.spawn(
+        FACIO,
+        [*args, "--config", config, "--workspace", str(workspace)],
+        encoding="utf-8",
+        timeout=TIMEOUT,
+        env=cli_env(),
+        cwd=str(ROOT),
+        dimensions=(40, 200),
+    )
+
+
+def spawn_chat(workspace: Path, *extra: str, config: str = DEMO_CONFIG) -> pexpect.spawn:
+    """A ``facio chat`` waiting at its first prompt."""
+    child = spawn(["chat", *extra], workspace, config)
+    child.expect_exact(PROMPT)
+    return child
+
+
+def say(child: pexpect.spawn, text: str, until: str = PROMPT) -> str:
+    """Send one line; return everything printed before ``until``."""
+    child.sendline(text)
+    child.expect_exact(until)
+    return str(child.before)
+
+
+def finish(child: pexpect.spawn) -> int | None:
+    """Wait for the program to end; its exit status."""
+    child.expect(pexpect.EOF)
+    child.close()
+    status: int | None = child.exitstatus
+    return status
+
+
+def run_cli(
+    args: list[str], workspace: Path | None = None, config: str | None = DEMO_CONFIG
+) -> subprocess.CompletedProcess[str]:
+    """``facio <args>`` with stdin that is not a terminal."""
+    cmd = [FACIO, *args]
+    if config is not None:
+        cmd += ["--config", config]
+    if workspace is not None:
+        cmd += ["--workspace", str(workspace)]
+    return subprocess.run(
+        cmd,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        env=cli_env(),
+        cwd=str(ROOT),
+        check=False,
+    )
+
+
+def note_file(workspace: Path, session: str = "cli:default") -> Path:
+    return workspace / "notes" / (session.replace(":", "_") + ".md")
+
+
+def slow_config(folder: Path, delay: float = 5) -> str:
+    """A config whose scripted model waits ``delay`` seconds before each answer."""
+    script = {
+        "rules": [
+            {
+                "on": "user",
+                "match": "(?i)remember (?P<what>.+)",
+                "text": "Saving.",
+                "toolCalls": [{"name": "save_note", "arguments": {"text": "\\g<what>"}}],
+            },
+            {"on": "tool", "match": "(?s)(?P<r>.*)", "text": "Tool said: \\g<r>"},
+        ],
+        "fallback": "The slow answer has arrived.",
+        "chunkSize": 8,
+        "delay": delay,
+    }
+    (folder / "slow.json").write_text(json.dumps(script), encoding="utf-8")
+    config = {
+        "agent": {"model": "scripted:slow.json"},
+        "bots": {
+            "main": {
+                "model": "scripted:slow.json",
+                "tools": ["current_time", "save_note", "list_notes"],
+            }
+        },
+    }
+    path = folder / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return str(path)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def unreachable_model_config(folder: Path) -> str:
+    """A config whose model API is a closed loopback port, with no retries."""
+    config = {
+        "agent": {"model": "openai:gpt-x"},
+        "providers": {
+            "openai": {
+                "apiKey": "sk-test",
+                "apiBase": f"http://127.0.0.1:{closed_port()}/v1",
+                "maxRetries": 0,
+            }
+        },
+        "bots": {"main": {"preset": "assistant"}},
+    }
+    path = folder / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return str(path)
