@@ -74,7 +74,7 @@ def _outcome(choice: Choice, tool: str) -> str:
     return {
         Choice.APPROVE: f"approved: {tool} runs once",
         Choice.REJECT: f"rejected: {tool} will not run",
-        Choice.SESSION: f"allowed for this session: {tool} runs without asking until you quit",
+        Choice.SESSION: f"allowed for this session: {tool} runs without asking until /new or exit",
         Choice.ALWAYS: f"always allowed: {tool} runs without asking from now on (saved)",
     }[choice]
 

@@ -34,7 +34,8 @@ from core.providers.base import (
     Usage,
 )
 from core.providers.errors import ProviderConnectionError, ProviderProtocolError
-from core.providers.http import RetryPolicy, post_stream
+from core.providers.http import post_stream
+from core.providers.retry import RetryPolicy
 
 __all__ = ["ANTHROPIC_VERSION", "AnthropicProvider", "anthropic_messages", "anthropic_tools"]
 

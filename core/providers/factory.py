@@ -13,8 +13,8 @@ from core.errors import ConfigError
 from core.providers.anthropic import AnthropicProvider
 from core.providers.base import Provider
 from core.providers.catalog import KNOWN_PROVIDERS, split_model
-from core.providers.http import RetryPolicy
 from core.providers.openai import OpenAIChatProvider
+from core.providers.retry import RetryPolicy
 from core.providers.scripted import Script, ScriptedProvider
 
 CONNECT_TIMEOUT = 10.0

@@ -24,16 +24,10 @@ they were given).
 
 from __future__ import annotations
 
-import asyncio
-import email.utils
 import json
 import logging
-import math
-import random
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -43,16 +37,14 @@ from core.providers.errors import (
     ProviderError,
     ProviderProtocolError,
     ProviderStatusError,
-    RateLimitError,
     error_for_status,
 )
+from core.providers.retry import RetryPolicy, parse_retry_after
 from core.providers.sse import SSEEvent, aiter_sse
 
 __all__ = [
-    "RetryPolicy",
     "StreamingBody",
     "error_from_payload",
-    "parse_retry_after",
     "post_stream",
 ]
 
@@ -78,67 +70,6 @@ _API_ERROR_STATUS: dict[str, int] = {
     "server_error": 500,
     "overloaded_error": 529,
 }
-
-
-async def _sleep(delay: float) -> None:
-    await asyncio.sleep(delay)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently a request is tried again.
-
-    ``sleep`` and ``jitter`` are injectable so tests neither wait nor guess.
-    """
-
-    max_retries: int = 3
-    base_delay: float = 0.5
-    max_delay: float = 30.0
-    sleep: Callable[[float], Awaitable[None]] = _sleep
-    jitter: Callable[[], float] = random.random
-    """Returns a number in [0, 1); spreads clients that failed together apart."""
-
-    def delay(self, attempt: int, error: ProviderError) -> float:
-        """Seconds to wait before retry number ``attempt + 1``.
-
-        The API's ``Retry-After`` wins when it gave one (capped at ``max_delay``);
-        otherwise exponential backoff with "equal jitter": half fixed, half random.
-        """
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            return min(error.retry_after, self.max_delay)
-        ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
-        return ceiling / 2 + self.jitter() * ceiling / 2
-
-
-def parse_retry_after(headers: httpx.Headers) -> float | None:
-    """Seconds the server asked us to wait: ``retry-after-ms``, or ``Retry-After``
-    as seconds or as an HTTP-date (RFC 9110 §10.2.3); None when absent or unreadable."""
-    millis = _finite(headers.get("retry-after-ms"))
-    if millis is not None:
-        return max(0.0, millis / 1000)
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    seconds = _finite(value)
-    if seconds is not None:
-        return max(0.0, seconds)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, float((when - datetime.now(UTC)).total_seconds()))
-
-
-def _finite(text: str | None) -> float | None:
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
 
 
 def error_from_payload(

@@ -35,7 +35,8 @@ from core.providers.base import (
     Usage,
 )
 from core.providers.errors import ProviderConnectionError, ProviderProtocolError
-from core.providers.http import RetryPolicy, StreamingBody, post_stream
+from core.providers.http import StreamingBody, post_stream
+from core.providers.retry import RetryPolicy
 
 __all__ = ["OpenAIChatProvider", "chat_messages", "chat_tools"]
 

@@ -31,7 +31,18 @@ def test_facio_exports_the_seed_api() -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["core", "core.config", "core.tools", "core.sessions", "core.permissions", "bots"]
+    "package",
+    [
+        "core",
+        "core.agent",
+        "core.config",
+        "core.providers",
+        "core.tools",
+        "core.sessions",
+        "core.permissions",
+        "bots",
+        "channels.terminal",
+    ],
 )
 def test_every_package_declares_all(package: str) -> None:
     module = importlib.import_module(package)

@@ -12,7 +12,7 @@ from core.providers.base import (
     TextDelta,
     ThinkingDelta,
 )
-from core.providers.http import RetryPolicy
+from core.providers.retry import RetryPolicy
 
 API_KEY = "sk-test-SECRET-0123456789"
 """The key the loopback server expects; tests check it never leaks."""

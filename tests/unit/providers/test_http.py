@@ -21,7 +21,8 @@ from core.providers.errors import (
     RateLimitError,
     ServerError,
 )
-from core.providers.http import RetryPolicy, error_from_payload, parse_retry_after, post_stream
+from core.providers.http import error_from_payload, post_stream
+from core.providers.retry import RetryPolicy, parse_retry_after
 from tests.unit.providers.support import API_KEY, RecordingSleep, fast_retry
 
 URL = "http://api.test/v1/stream"
