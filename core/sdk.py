@@ -27,10 +27,10 @@ from core.hooks import Hook
 from core.messages import AssistantMessage, Message, ToolStarted
 from core.permissions import PermissionManager
 from core.permissions.manager import PERMISSIONS_FILE
-from core.permissions.store import FilePermissionStore
+from core.permissions.store import FilePermissionStore, PermissionStore
 from core.providers.base import Provider
 from core.providers.factory import build_provider
-from core.sessions import JsonlSessionStore
+from core.sessions import JsonlSessionStore, SessionStore
 from core.tools.builtin import BUILTIN_TOOLS
 from core.tools.tool import Tool
 
@@ -81,7 +81,11 @@ class Facio:
         *,
         bot: str = "main",
         client: httpx.AsyncClient | None = None,
+        sessions: SessionStore | None = None,
+        permission_store: PermissionStore | None = None,
     ) -> None:
+        """``sessions`` and ``permission_store`` default to files in the workspace;
+        the distributed runtime passes Redis-backed ones."""
         if bot not in config.bots:
             raise ConfigError(f"no bot named {bot!r}; bots: {', '.join(config.bots)}", path="bots")
         self.config = config
@@ -104,8 +108,10 @@ class Facio:
             approval_timeout=config.agent.approval_timeout,
             execution_timeout=config.agent.execution_timeout,
         )
-        self.sessions = JsonlSessionStore(self.workspace / SESSIONS_DIR)
-        self.permission_store = FilePermissionStore(self.workspace / PERMISSIONS_FILE)
+        self.sessions: SessionStore = sessions or JsonlSessionStore(self.workspace / SESSIONS_DIR)
+        self.permission_store: PermissionStore = permission_store or FilePermissionStore(
+            self.workspace / PERMISSIONS_FILE
+        )
         self._locks: dict[str, asyncio.Lock] = {}
 
     @classmethod

@@ -24,6 +24,7 @@ from core.messages import (
     AssistantMessage,
     Message,
     ToolResult,
+    ToolStarted,
     UserMessage,
     pending_tool_calls,
     started_tool_calls,
@@ -35,6 +36,27 @@ from core.tools.registry import ToolRegistry
 from core.tools.tool import Tool, ToolContext
 
 SUPERSEDED = "Not run: the person sent a new message instead of deciding on this call."
+
+
+def closing_results(history: list[Message]) -> list[ToolResult]:
+    """Results for the tool calls a new prompt leaves behind undecided.
+
+    A history must answer every tool call before the next user message (the
+    model APIs require it); calls that started are reported as interrupted.
+    """
+    pending = pending_tool_calls(history)
+    if pending is None:
+        return []
+    started = started_tool_calls(history)
+    return [
+        ToolResult(
+            tool_call_id=c.id,
+            name=c.name,
+            content=INTERRUPTED if c.id in started else SUPERSEDED,
+            is_error=True,
+        )
+        for c in pending[1]
+    ]
 
 
 def _stopped_note(max_turns: int) -> str:
@@ -118,8 +140,11 @@ class Agent:
         max_turns: int | None = None,
         decisions: Mapping[str, bool] | None = None,
     ) -> AsyncGenerator[AgentEvent, None]:
-        """Run a turn for ``prompt`` (or resume a suspended one when None).
+        """Run a turn for ``prompt``; with None, continue the unfinished turn.
 
+        Continuing picks up whatever the history shows unfinished (tool calls
+        awaiting decisions, a prompt the model never answered because the
+        process stopped); it yields nothing when the last turn is complete.
         ``decisions`` maps tool call ids to approvals already given (a resume
         after the person answered elsewhere).
         """
@@ -146,26 +171,23 @@ class Agent:
         finally:
             self._streaming = False
 
-    async def _begin(self, prompt: str | None) -> None:
+    def unfinished(self) -> bool:
+        """True when the history ends mid-turn: tool calls without results, or a
+        prompt or tool result the model has not answered yet."""
+        if pending_tool_calls(self._history) is not None:
+            return True
+        last = next((m for m in reversed(self._history) if not isinstance(m, ToolStarted)), None)
+        return isinstance(last, UserMessage | ToolResult)
+
+    async def _begin(self, prompt: str | None) -> bool:
+        """Prepare the history; False when there is nothing to do."""
         pending = pending_tool_calls(self._history)
         if prompt is None:
-            if pending is None:
-                raise AgentError("nothing to resume: the session has no suspended tool calls")
-            return
+            return self.unfinished()
         if pending is not None:
-            started = started_tool_calls(self._history)
-            await self._save(
-                *(
-                    ToolResult(
-                        tool_call_id=c.id,
-                        name=c.name,
-                        content=INTERRUPTED if c.id in started else SUPERSEDED,
-                        is_error=True,
-                    )
-                    for c in pending[1]
-                )
-            )
+            await self._save(*closing_results(self._history))
         await self._save(UserMessage(content=prompt, user=self.user))
+        return True
 
     def _step_env(self, ctx: RunContext) -> StepEnv:
         return StepEnv(
@@ -191,7 +213,8 @@ class Agent:
         max_turns: int | None,
         decisions: Mapping[str, bool],
     ) -> AsyncIterator[AgentEvent]:
-        await self._begin(prompt)
+        if not await self._begin(prompt):
+            return
         limit = max_turns if max_turns is not None else self.settings.max_turns
         env = self._step_env(ctx)
         calls_made = 0

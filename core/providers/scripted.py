@@ -65,6 +65,8 @@ class ScriptRule(_Model):
     text: str = ""
     thinking: str = ""
     tool_calls: tuple[ScriptedToolCall, ...] = ()
+    delay: float | None = None
+    """Seconds to wait before this answer (overrides the script's ``delay``)."""
 
     @field_validator("match")
     @classmethod
@@ -140,10 +142,11 @@ class ScriptedProvider:
 
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamPart]:
         self.requests.append(request)
-        if self.script.delay:
-            await asyncio.sleep(self.script.delay)
         last = _last_input(request.messages)
         rule, found = self._choose(request)
+        delay = rule.delay if rule is not None and rule.delay is not None else self.script.delay
+        if delay:
+            await asyncio.sleep(delay)
         calls: tuple[ToolCall, ...] = ()
         if rule is None or found is None:
             text, thinking = self.script.fallback, ""

@@ -68,10 +68,23 @@ async def test_a_new_message_closes_undecided_calls(recorder: Recorder) -> None:
     assert roles == ["user", "assistant", "tool", "user"]
 
 
-async def test_resume_with_nothing_pending_is_an_error(recorder: Recorder) -> None:
-    async with make_agent(script(), recorder) as agent:
-        with pytest.raises(AgentError, match="nothing to resume"):
-            await collect(agent.stream(None))
+async def test_continue_with_nothing_unfinished_does_nothing(recorder: Recorder) -> None:
+    async with make_agent(script(fallback="hi"), recorder) as agent:
+        assert await collect(agent.stream(None)) == []
+        await collect(agent.stream("hello"))
+        assert not agent.unfinished()
+        assert await collect(agent.stream(None)) == []
+    assert len(agent.provider.requests) == 1  # type: ignore[attr-defined]
+
+
+async def test_continue_answers_a_prompt_the_model_never_answered(recorder: Recorder) -> None:
+    store = MemorySessionStore()
+    await store.replace("test:1", [UserMessage(content="hello")])  # crashed mid model call
+    async with make_agent(script(fallback="hi there"), recorder, store=store) as agent:
+        assert agent.unfinished()
+        events = await collect(agent.stream(None))
+    assert events[-1].content == "hi there"  # type: ignore[union-attr]
+    assert [m.role for m in agent.history] == ["user", "assistant"]
 
 
 async def test_one_stream_at_a_time(recorder: Recorder) -> None:

@@ -1,0 +1,157 @@
+"""Approvals through the runtime: held in process, parked, decided, expired."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from tests.integration.runtime.support import (
+    Background,
+    demo_config,
+    inbound,
+    outbox,
+    run_burst,
+    send,
+    wait_for,
+)
+from workers import keys
+from workers.approval_record import DecideOutcome, Decision
+from workers.approvals import ApprovalStore
+from workers.decisions import decide
+from workers.maintenance import expire
+from workers.outbox import Outbox
+from workers.queue import ArqJobQueue
+from workers.worker import connect
+
+NOTE = "remember to water the plants"
+
+
+def _note(tmp_path: Path, session: str = "api:test") -> Path:
+    return tmp_path / "ws" / "notes" / (session.replace(":", "_") + ".md")
+
+
+async def _decide(
+    pool: Redis, approval_id: str, decision: Decision, user: str = "u1"
+) -> DecideOutcome:
+    result = await decide(
+        pool, ApprovalStore(pool), ArqJobQueue(pool), Outbox(pool), approval_id, decision, user
+    )  # type: ignore[arg-type]
+    return result.outcome
+
+
+async def test_a_quick_decision_resumes_the_held_turn(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    config = demo_config(tmp_path, approvalHold=30)
+    pool = await connect(redis_url)
+    async with Background(config, redis_url):
+        await send(pool, inbound(NOTE, approvers=("boss",)))
+        (request,) = await wait_for(redis, "approval_request")
+        assert request["tool_name"] == "save_note"
+        assert request["tool_args"] == {"text": "to water the plants"}
+        record = await ApprovalStore(redis).get(request["approval_id"])
+        assert record is not None and set(record.deciders) == {"u1", "boss"}
+        started = time.perf_counter()
+        assert (
+            await _decide(pool, request["approval_id"], Decision.APPROVE) is DecideOutcome.DECIDED
+        )
+        await wait_for(redis, "turn_finished")
+        resumed_in = time.perf_counter() - started
+    assert resumed_in < 2.0
+    assert "water the plants" in _note(tmp_path).read_text()
+    assert not await redis.exists(keys.parked("api:test"))
+    kinds = [e["type"] for e in await outbox(redis)]
+    assert "approval_decided" in kinds
+    await pool.aclose()
+
+
+async def test_a_parked_turn_resumes_on_any_worker_after_the_click(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    config = demo_config(tmp_path, approvalHold=0)
+    pool = await connect(redis_url)
+    await send(pool, inbound(NOTE))
+    await run_burst(config, redis_url)  # the job ends: the session is parked
+    (request,) = await wait_for(redis, "approval_request")
+    assert await redis.exists(keys.parked("api:test"))
+    assert not await redis.exists(keys.lease("api:test"))
+    assert not _note(tmp_path).exists()
+    # a message arriving meanwhile waits behind the parked turn
+    await send(pool, inbound("what time is it?"))
+    await run_burst(config, redis_url)
+    assert [e["type"] for e in await outbox(redis)].count("turn_finished") == 0
+
+    assert await _decide(pool, request["approval_id"], Decision.APPROVE) is DecideOutcome.DECIDED
+    await run_burst(config, redis_url)  # a fresh worker resumes it
+    finished = await wait_for(redis, "turn_finished", count=2)
+    assert finished[0]["turn_id"] == request["turn_id"]
+    assert "water the plants" in _note(tmp_path).read_text()
+    responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
+    assert any(r.startswith("Done, I saved the note") for r in responses)
+    assert any(r.startswith("It is ") for r in responses)  # the queued turn ran after
+    await pool.aclose()
+
+
+async def test_rejection_and_decisions_that_change_nothing(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    config = demo_config(tmp_path, approvalHold=0)
+    pool = await connect(redis_url)
+    await send(pool, inbound(NOTE))
+    await run_burst(config, redis_url)
+    (request,) = await wait_for(redis, "approval_request")
+    approval_id = request["approval_id"]
+    assert (
+        await _decide(pool, approval_id, Decision.APPROVE, user="stranger")
+        is DecideOutcome.FORBIDDEN
+    )
+    assert await _decide(pool, "no-such-id", Decision.APPROVE) is DecideOutcome.NOT_FOUND
+    assert await _decide(pool, approval_id, Decision.REJECT) is DecideOutcome.DECIDED
+    assert await _decide(pool, approval_id, Decision.APPROVE) is DecideOutcome.ALREADY_DECIDED
+    await run_burst(config, redis_url)
+    await wait_for(redis, "turn_finished")
+    responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
+    assert responses[-1].startswith("Rejected: I did not run save_note")
+    assert not _note(tmp_path).exists()
+    await pool.aclose()
+
+
+async def test_allow_for_session_becomes_a_rule(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    config = demo_config(tmp_path, approvalHold=0)
+    pool = await connect(redis_url)
+    await send(pool, inbound(NOTE))
+    await run_burst(config, redis_url)
+    (request,) = await wait_for(redis, "approval_request")
+    await _decide(pool, request["approval_id"], Decision.SESSION)
+    await run_burst(config, redis_url)
+    await send(pool, inbound("remember to buy bread"))
+    await run_burst(config, redis_url)
+    assert len(await wait_for(redis, "turn_finished", count=2)) == 2
+    assert [e["type"] for e in await outbox(redis)].count("approval_request") == 1
+    assert _note(tmp_path).read_text().count("\n") == 2
+    await pool.aclose()
+
+
+async def test_an_expired_approval_is_a_rejection_the_person_hears(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    config = demo_config(tmp_path, approvalHold=0, approvalTimeout=1)
+    pool = await connect(redis_url)
+    await send(pool, inbound(NOTE))
+    await run_burst(config, redis_url)
+    (request,) = await wait_for(redis, "approval_request")
+    await asyncio.sleep(1.1)
+    assert await expire(pool, ApprovalStore(pool), ArqJobQueue(pool), Outbox(pool)) == 1
+    await run_burst(config, redis_url)
+    decided = await wait_for(redis, "approval_decided")
+    assert decided[0]["status"] == "expired"
+    assert await _decide(pool, request["approval_id"], Decision.APPROVE) is DecideOutcome.EXPIRED
+    responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
+    assert responses[-1].startswith("Rejected")
+    assert not _note(tmp_path).exists()
+    await pool.aclose()

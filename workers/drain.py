@@ -1,0 +1,197 @@
+"""The drain job: run a session's queued turns, one at a time, in order.
+
+One arq job per session at a time (docs/runtime.md, rule 1). The job takes
+the session's lease, runs the turn at the head of the inbox, pops it only
+when the turn is finished (a crash leaves it at the head for the retry), and
+closes the session atomically when the inbox is empty. The lease is renewed
+while the job runs; if it is ever lost (a pause long enough for another
+worker to take over), the job stops at once rather than run the session
+twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from workers import keys, scripts
+from workers.inbox import JobQueue, TurnRequest, new_id
+from workers.turn import Outcome, TurnRunner
+
+logger = logging.getLogger(__name__)
+
+LEASE_TTL = 15.0
+"""Seconds a lease outlives its holder: another worker takes over within this plus
+the reaper's period when a worker dies."""
+
+STOP_POLL = 0.2
+"""Seconds between checks for ``/stop`` while a turn runs."""
+
+Result = Literal["done", "parked", "skipped", "lost"]
+
+
+@dataclass(frozen=True)
+class Drainer:
+    redis: Redis
+    runner: TurnRunner
+    worker_id: str
+    queue: JobQueue
+    lease_ttl: float = LEASE_TTL
+
+    async def drain(self, session_key: str, job_id: str) -> Result:
+        holder = f"{self.worker_id}:{job_id}"
+        acquired = await self.redis.eval(  # type: ignore[misc]
+            scripts.ACQUIRE,
+            2,
+            keys.sched(session_key),
+            keys.lease(session_key),
+            job_id,
+            holder,
+            str(int(self.lease_ttl * 1000)),
+        )
+        if int(acquired) != 1:
+            logger.debug("drain %s for %s skipped (%s)", job_id, session_key, acquired)
+            return "skipped"
+        work = asyncio.create_task(self._loop(session_key, job_id, holder))
+        keeper = asyncio.create_task(self._keep_lease(session_key, holder))
+        try:
+            await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # The worker is shutting down: hand the session back at once
+            # instead of letting it wait for the lease to expire.
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+            await self._hand_back(session_key, job_id, holder)
+            raise
+        try:
+            if work.done():
+                return work.result()
+            logger.error("lost the lease of %s; stopping its turn", session_key)
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await work
+            return "lost"
+        finally:
+            keeper.cancel()
+            if not work.done():
+                work.cancel()
+
+    async def _run_stoppable(self, request: TurnRequest, holder: str) -> Outcome:
+        """Run the turn; cancel it when a ``/stop`` for it arrives."""
+        turn = asyncio.create_task(self.runner.run(request, holder))
+        stopper = asyncio.create_task(self._stop_requested(request))
+        try:
+            await asyncio.wait({turn, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+        if turn.done():
+            return turn.result()
+        turn.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await turn
+        await self.runner.cancelled(request)
+        return "done"
+
+    async def _stop_requested(self, request: TurnRequest) -> None:
+        """Return once a stop was requested after this turn was queued."""
+        key = keys.stop(request.inbound.session_key)
+        while True:
+            value = await self.redis.get(key)
+            if value is not None and float(value) >= request.enqueued_at:
+                await self.redis.delete(key)
+                return
+            await asyncio.sleep(STOP_POLL)
+
+    async def _hand_back(self, session_key: str, job_id: str, holder: str) -> None:
+        new_job = f"drain:{new_id()}"
+        handed = await self.redis.eval(  # type: ignore[misc]
+            scripts.HAND_BACK,
+            3,
+            keys.sched(session_key),
+            keys.lease(session_key),
+            keys.ACTIVE,
+            job_id,
+            holder,
+            new_job,
+            str(time.time()),
+            session_key,
+        )
+        if int(handed) == 1:
+            logger.info("handed %s back as %s", session_key, new_job)
+            await self.queue.enqueue_drain(session_key, new_job)
+
+    async def _keep_lease(self, session_key: str, holder: str) -> None:
+        """Renew every third of the TTL; return (lease lost) when renewal fails."""
+        while True:
+            await asyncio.sleep(self.lease_ttl / 3)
+            renewed = await self.redis.eval(  # type: ignore[misc]
+                scripts.RENEW, 1, keys.lease(session_key), holder, str(int(self.lease_ttl * 1000))
+            )
+            if int(renewed) != 1:
+                return
+
+    async def _close(self, session_key: str, job_id: str, *, park: bool) -> int:
+        result = await self.redis.eval(  # type: ignore[misc]
+            scripts.CLOSE,
+            5,
+            keys.inbox(session_key),
+            keys.sched(session_key),
+            keys.ACTIVE,
+            keys.lease(session_key),
+            keys.parked(session_key),
+            job_id,
+            session_key,
+            "1" if park else "0",
+        )
+        return int(result)
+
+    async def _loop(self, session_key: str, job_id: str, holder: str) -> Result:
+        inbox = keys.inbox(session_key)
+        while True:
+            raw = await self.redis.lindex(inbox, 0)  # type: ignore[misc]
+            if raw is None:
+                if await self._close(session_key, job_id, park=False) == 1:
+                    continue  # a message arrived as we were closing
+                return "done"
+            try:
+                request = TurnRequest.model_validate_json(raw)
+            except ValidationError:
+                logger.error("unreadable turn in %s moved to %s", inbox, keys.DEAD_LETTERS)
+                async with self.redis.pipeline(transaction=True) as pipe:
+                    pipe.rpush(keys.DEAD_LETTERS, raw)
+                    pipe.lpop(inbox)
+                    await pipe.execute()
+                continue
+            if await self.redis.exists(keys.parked(session_key)):
+                if await self.runner.pending_approvals(request.turn_id):
+                    await self._close(session_key, job_id, park=True)
+                    return "parked"
+                await self.redis.delete(keys.parked(session_key))
+            if request.command == "reset":
+                await self.runner.reset(request)
+                await self.redis.lpop(inbox)  # type: ignore[misc]
+                continue
+            try:
+                outcome = await self._run_stoppable(request, holder)
+            except RedisError:
+                raise  # Redis is the queue itself: let arq and the reaper retry
+            except Exception as exc:
+                # The loop boundary: a turn that fails (model API down after its
+                # retries, a bug) is reported to the person and leaves the queue,
+                # so the session's next messages are not blocked behind it.
+                logger.exception("turn %s of %s failed", request.turn_id, session_key)
+                await self.runner.fail(request, exc)
+                outcome = "done"
+            if outcome == "parked":
+                await self._close(session_key, job_id, park=True)
+                return "parked"
+            await self.redis.lpop(inbox)  # type: ignore[misc]

@@ -1,0 +1,119 @@
+"""Queue a person's message as a turn of its session (docs/runtime.md, rule 1).
+
+``submit`` pushes a :class:`TurnRequest` onto the session's inbox, deduped by
+the platform's event id, and schedules one drain job when nobody owns the
+session yet. The job queue is arq; the scripts are in :mod:`workers.scripts`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field
+from redis.asyncio import Redis
+
+from core.inbound import Inbound
+from workers import keys, scripts
+
+SEEN_TTL = 15 * 60
+"""Seconds an event id is remembered: Slack's last retry comes ~5 minutes later."""
+DRAIN_JOB = "drain_session"
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class TurnRequest(BaseModel):
+    """One queued turn: the inbox item (JSON)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    turn_id: str = Field(default_factory=new_id)
+    inbound: Inbound
+    enqueued_at: float = Field(default_factory=time.time)
+    command: Literal["message", "reset"] = "message"
+    """``reset`` starts the session over when its turn comes (``/new``), so it
+    never cuts into a running turn."""
+
+
+class JobQueue(Protocol):
+    """Starts drain jobs (arq in production)."""
+
+    async def enqueue_drain(self, session_key: str, job_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class Submitted:
+    turn_id: str
+    duplicate: bool
+    """True when the platform event was seen before: nothing was queued."""
+
+
+async def submit(
+    redis: Redis,
+    inbound: Inbound,
+    queue: JobQueue,
+    *,
+    command: Literal["message", "reset"] = "message",
+) -> Submitted:
+    """Queue ``inbound`` as a turn; schedule a drain when the session has none."""
+    request = TurnRequest(inbound=inbound, command=command)
+    job_id = f"drain:{new_id()}"
+    seen = keys.seen(inbound.channel, inbound.event_id) if inbound.event_id else ""
+    sk = inbound.session_key
+    result = await redis.eval(  # type: ignore[misc]
+        scripts.ENQUEUE,
+        4,
+        seen,
+        keys.inbox(sk),
+        keys.sched(sk),
+        keys.ACTIVE,
+        request.model_dump_json(),
+        job_id,
+        str(time.time()),
+        sk,
+        str(SEEN_TTL),
+    )
+    if int(result) < 0:
+        return Submitted(turn_id="", duplicate=True)
+    if int(result) == 1:
+        await queue.enqueue_drain(sk, job_id)
+    return Submitted(turn_id=request.turn_id, duplicate=False)
+
+
+async def schedule(redis: Redis, session_key: str, queue: JobQueue) -> bool:
+    """Make sure a drain runs for ``session_key`` (after approvals were decided)."""
+    job_id = f"drain:{new_id()}"
+    done = await redis.eval(  # type: ignore[misc]
+        scripts.SCHEDULE,
+        2,
+        keys.sched(session_key),
+        keys.ACTIVE,
+        job_id,
+        str(time.time()),
+        session_key,
+    )
+    if int(done) == 1:
+        await queue.enqueue_drain(session_key, job_id)
+        return True
+    return False
+
+
+STOP_TTL = 60
+
+
+async def request_stop(redis: Redis, session_key: str, queue: JobQueue) -> None:
+    """Cancel the session's running (or parked) turn: ``/stop``.
+
+    The flag holds the time of the request: it stops turns queued before it,
+    never a message sent after it. The drainer polls it while a turn runs; a
+    parked turn is woken so that it can be closed.
+    """
+    await redis.set(keys.stop(session_key), str(time.time()), ex=STOP_TTL)
+    if await redis.exists(keys.parked(session_key)):
+        await redis.delete(keys.parked(session_key))
+        await schedule(redis, session_key, queue)

@@ -1,0 +1,91 @@
+"""Periodic upkeep every worker runs: recover orphaned sessions, expire approvals.
+
+Orphans: a worker that dies mid-turn leaves its session scheduled but
+unleased. Every ``REAP_INTERVAL`` each worker looks for sessions whose drain
+job was scheduled at least ``MIN_AGE`` seconds ago, holds no lease and is no
+longer queued, and schedules a new job (compare-and-set on the old job id,
+so only one worker does it). With a 15 s lease this picks a dead worker's
+session up within ~25 s (DESIGN: within 30 s).
+
+Expiry: a pending approval past its ``expires_at`` is marked expired (a
+rejection), announced, and its parked turn resumed so the person hears it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from workers import keys, scripts
+from workers.approvals import ApprovalStore
+from workers.decisions import announce, resume_if_parked
+from workers.inbox import JobQueue, new_id
+from workers.outbox import Outbox
+from workers.queue import QUEUE_NAME
+
+logger = logging.getLogger(__name__)
+
+REAP_INTERVAL = 5.0
+MIN_AGE = 10.0
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+async def reap(redis: Redis, queue: JobQueue, *, min_age: float = MIN_AGE) -> list[str]:
+    """Reschedule sessions whose drain job was lost; returns their keys."""
+    now = time.time()
+    rescheduled: list[str] = []
+    candidates = await redis.zrangebyscore(keys.ACTIVE, "-inf", now - min_age)
+    for raw in candidates:
+        session_key = _text(raw)
+        old = await redis.get(keys.sched(session_key))
+        if old is None:
+            await redis.zrem(keys.ACTIVE, session_key)
+            continue
+        job_id = f"drain:{new_id()}"
+        done = await redis.eval(  # type: ignore[misc]
+            scripts.RESCHEDULE,
+            4,
+            keys.sched(session_key),
+            keys.lease(session_key),
+            keys.ACTIVE,
+            QUEUE_NAME,
+            _text(old),
+            job_id,
+            str(now),
+            session_key,
+            str(min_age),
+        )
+        if int(done) == 1:
+            logger.warning("session %s lost its worker; rescheduled as %s", session_key, job_id)
+            await queue.enqueue_drain(session_key, job_id)
+            rescheduled.append(session_key)
+    return rescheduled
+
+
+async def expire(redis: Redis, approvals: ApprovalStore, queue: JobQueue, outbox: Outbox) -> int:
+    """Expire due approvals; announce each and resume its parked turn."""
+    expired = await approvals.expire_due()
+    for record in expired:
+        await announce(outbox, record)
+        await resume_if_parked(redis, record.session_key, queue)
+    return len(expired)
+
+
+async def run_forever(
+    redis: Redis, approvals: ApprovalStore, queue: JobQueue, outbox: Outbox
+) -> None:
+    """The upkeep loop; errors are logged and the loop goes on."""
+    while True:
+        try:
+            await reap(redis, queue)
+            await expire(redis, approvals, queue, outbox)
+        except RedisError:
+            logger.warning("upkeep could not reach Redis; trying again", exc_info=True)
+        await asyncio.sleep(REAP_INTERVAL)

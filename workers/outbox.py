@@ -1,0 +1,151 @@
+"""Publish a turn's events to the gateway: the Redis outbox stream.
+
+Every event goes to ``facio:outbox`` (read by the gateway's consumer group,
+rendered, then acknowledged) and to ``facio:events:{sk}`` (capped; the HTTP
+API's SSE replays it). Streamed chunks are coalesced — one entry per
+``FLUSH_INTERVAL`` or ``FLUSH_BYTES`` per kind — so a long answer is tens of
+entries, not thousands. Final events carry an ``idempotency_key`` derived from
+the turn and the history position, so a retried turn that publishes a step
+again is recognised and dropped by the gateway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from redis.asyncio import Redis
+
+from core.events import (
+    AgentEvent,
+    CodeExecutionOutputChunk,
+    ResponseChunk,
+    ThoughtsChunk,
+    to_wire,
+)
+from core.inbound import Inbound
+from workers import keys
+
+FLUSH_INTERVAL = 0.1
+FLUSH_BYTES = 2048
+OUTBOX_MAXLEN = 10_000
+EVENTS_MAXLEN = 1_000
+
+Chunk = ResponseChunk | ThoughtsChunk | CodeExecutionOutputChunk
+
+
+class Outbox:
+    """Appends wire events to the outbox and the session's event stream."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        fields = {"data": json.dumps(event, ensure_ascii=False, default=str)}
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.xadd(keys.OUTBOX, fields, maxlen=OUTBOX_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            pipe.xadd(
+                keys.events(event["session_key"]),
+                fields,  # type: ignore[arg-type]
+                maxlen=EVENTS_MAXLEN,
+                approximate=True,
+            )
+            await pipe.execute()
+
+
+class TurnPublisher:
+    """The events of one turn, with chunks coalesced and keys attached."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        inbound: Inbound,
+        turn_id: str,
+        position: Callable[[], int],
+    ) -> None:
+        self.outbox = outbox
+        self.inbound = inbound
+        self.turn_id = turn_id
+        self.position = position
+        """The history length now: final events are keyed by where they sit in it."""
+        self._buffer: dict[tuple[type, str], list[str]] = {}
+        self._since = 0.0
+        self._flusher: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
+        """One send at a time, so entries land in the order the turn made them."""
+        self.published = 0
+
+    def _envelope(self, data: dict[str, Any], key: str | None) -> dict[str, Any]:
+        data.update(
+            channel=self.inbound.channel,
+            bot=self.inbound.bot,
+            reply_to=self.inbound.reply_to,
+            user_id=self.inbound.user_id,
+            ts=time.time(),
+        )
+        if key is not None:
+            data["idempotency_key"] = key
+        return data
+
+    async def _send(self, data: dict[str, Any], key: str | None) -> None:
+        await self.outbox.publish(self._envelope(data, key))
+        self.published += 1
+
+    async def runtime(self, kind: str, key: str | None = None, **fields: Any) -> None:
+        """A runtime event (turn_started, turn_finished, approval_decided, error)."""
+        data = {"type": kind, "session_key": self.inbound.session_key, "turn_id": self.turn_id}
+        data.update(fields)
+        async with self._lock:
+            await self._flush_locked()
+            await self._send(data, key if key is not None else f"{self.turn_id}:{kind}")
+
+    async def event(self, event: AgentEvent, *, key: str | None = None, **extra: Any) -> None:
+        """Publish an agent event; chunks are buffered, everything else flushes them first."""
+        if isinstance(event, Chunk):
+            text = event.content if not isinstance(event, CodeExecutionOutputChunk) else event.text
+            slot = (type(event), event.agent_id)
+            if not self._buffer:
+                self._since = time.monotonic()
+            self._buffer.setdefault(slot, []).append(text)
+            if self._flusher is None:
+                self._flusher = asyncio.create_task(self._flush_later())
+            if sum(len(t) for t in self._buffer[slot]) >= FLUSH_BYTES:
+                await self.flush()
+            return
+        data = to_wire(event, session_key=self.inbound.session_key, turn_id=self.turn_id)
+        data.update(extra)
+        if key is None:
+            key = f"{self.turn_id}:m{self.position()}:{data['type']}"
+        async with self._lock:
+            await self._flush_locked()
+            await self._send(data, key)
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(FLUSH_INTERVAL)
+        self._flusher = None
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Send the buffered chunks, one entry per kind and agent."""
+        async with self._lock:
+            await self._flush_locked()
+
+    async def _flush_locked(self) -> None:
+        buffered, self._buffer = self._buffer, {}
+        for (kind, agent_id), parts in buffered.items():
+            field = "text" if kind is CodeExecutionOutputChunk else "content"
+            chunk = kind(**{field: "".join(parts), "agent_id": agent_id})
+            data = to_wire(chunk, session_key=self.inbound.session_key, turn_id=self.turn_id)
+            await self._send(data, None)
+
+    async def close(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._flusher
+            self._flusher = None
+        await self.flush()

@@ -1,0 +1,38 @@
+"""arq as the job queue: JSON jobs (never pickle) and a wake-up on enqueue."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from arq.connections import ArqRedis
+
+from workers import keys
+from workers.inbox import DRAIN_JOB
+
+QUEUE_NAME = "arq:queue"
+
+
+def dumps(data: dict[str, Any]) -> bytes:
+    """arq's job_serializer: JSON, so that whoever can write to Redis cannot run
+    code in a worker (DESIGN.md rule 6). Non-JSON results (a failed job's
+    exception) become their text."""
+    return json.dumps(data, default=str, separators=(",", ":")).encode()
+
+
+def loads(raw: bytes) -> dict[str, Any]:
+    value = json.loads(raw)
+    if not isinstance(value, dict):
+        raise ValueError("an arq job must be a JSON object")
+    return value
+
+
+class ArqJobQueue:
+    """Enqueues drain jobs and rings the workers' doorbell."""
+
+    def __init__(self, pool: ArqRedis) -> None:
+        self.pool = pool
+
+    async def enqueue_drain(self, session_key: str, job_id: str) -> None:
+        await self.pool.enqueue_job(DRAIN_JOB, session_key, _job_id=job_id)
+        await self.pool.publish(keys.WAKE_CHANNEL, "1")

@@ -1,0 +1,103 @@
+"""The Lua scripts of the session drain protocol (docs/runtime.md, rule 1).
+
+Each script runs atomically in Redis. Enqueue and close look at the same two
+keys — the inbox and ``sched`` — so a message can never fall between "the
+inbox is empty, the drainer is finishing" and "a drain job already exists":
+either the enqueue's RPUSH happened first (close sees it and the drainer
+goes on) or close happened first (``sched`` is gone, so the enqueue's
+``SET NX`` wins and schedules a new job).
+"""
+
+from __future__ import annotations
+
+# KEYS: seen, inbox, sched, active   ARGV: item, job_id, now, session_key, seen_ttl
+# → -1 duplicate event (nothing queued), 1 queued and a drain must be scheduled, 0 queued
+ENQUEUE = """
+if KEYS[1] ~= '' then
+  if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return -1 end
+end
+redis.call('RPUSH', KEYS[2], ARGV[1])
+if redis.call('SET', KEYS[3], ARGV[2], 'NX') then
+  redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
+  return 1
+end
+return 0
+"""
+
+# KEYS: sched, active   ARGV: job_id, now, session_key
+# → 1 when this call scheduled a drain (nobody owned the session), else 0
+SCHEDULE = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+# KEYS: sched, lease   ARGV: job_id, holder, ttl_ms
+# → 1 lease held, 0 another worker holds it, -1 a newer job owns the session
+ACQUIRE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
+if redis.call('GET', KEYS[2]) == ARGV[2] then
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return 1
+end
+return 0
+"""
+
+# KEYS: lease   ARGV: holder, ttl_ms   → 1 renewed, 0 lost
+RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# KEYS: inbox, sched, active, lease, parked   ARGV: job_id, session_key, park
+# → 1 the inbox has more (go on), 0 closed, -1 not ours any more
+# With park=1 the head turn waits for approvals: close even though the inbox
+# holds it, and mark the session parked.
+CLOSE = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
+if ARGV[3] ~= '1' and redis.call('LLEN', KEYS[1]) > 0 then return 1 end
+redis.call('DEL', KEYS[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('DEL', KEYS[4])
+if ARGV[3] == '1' then redis.call('SET', KEYS[5], '1') else redis.call('DEL', KEYS[5]) end
+return 0
+"""
+
+# KEYS: sched, lease, active, arq_queue
+# ARGV: old_job, new_job, now, session_key, min_age
+# → 1 rescheduled under new_job (the caller enqueues it), 0 left alone
+# The old job is presumed lost when no lease is held, it is no longer queued,
+# and it was scheduled at least min_age seconds ago (a job that just started
+# has not taken its lease yet).
+RESCHEDULE = """
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+local current = redis.call('GET', KEYS[1])
+if not current then
+  redis.call('ZREM', KEYS[3], ARGV[4])
+  return 0
+end
+if current ~= ARGV[1] then return 0 end
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
+local since = redis.call('ZSCORE', KEYS[3], ARGV[4])
+if since and tonumber(ARGV[3]) - tonumber(since) < tonumber(ARGV[5]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+return 1
+"""
+
+# KEYS: sched, lease, active   ARGV: job_id, holder, new_job, now, session_key
+# → 1 the session now belongs to new_job (the caller enqueues it), 0 not ours
+# A worker shutting down gives its session back without waiting for the lease.
+HAND_BACK = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
+return 1
+"""

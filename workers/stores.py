@@ -1,0 +1,156 @@
+"""Session histories and permission rules in Redis: core's store seams for the runtime.
+
+Every worker and the gateway see the same histories and rules, so they live
+in Redis behind the protocols the SDK's file stores implement
+(:class:`core.sessions.SessionStore`, :class:`core.permissions.PermissionStore`).
+The keys are those of docs/runtime.md ("Redis keys"), named in :mod:`workers.keys`.
+
+Bytes, not text: the Redis client is shared with arq, which needs
+``decode_responses=False``, so replies arrive as bytes and are decoded here
+(UTF-8, strictly). A client made with ``decode_responses=True`` works too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from core.errors import CorruptSessionError, SessionStoreError
+from core.messages import Message, message_from_json, message_to_json
+from workers import keys
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else value
+
+
+def _texts(values: Iterable[bytes | str]) -> set[str]:
+    return {_text(v) for v in values}
+
+
+def _check_key(session_key: str) -> None:
+    if not session_key:
+        raise SessionStoreError("a session key must not be empty")
+
+
+class RedisSessionStore:
+    """Each history is the list ``facio:history:{sk}``, one JSON message per item.
+
+    A batch of messages is one RPUSH, so it lands whole and concurrent
+    appends never interleave inside one; MULTI/EXEC keeps the history and the
+    ``facio:sessions`` index in step (isolation; Redis has no rollback, but
+    the only command that can fail at run time, RPUSH on a key that is not
+    a list, adds nothing). Reading is strict:
+    an item that is not a message raises :class:`CorruptSessionError` naming
+    the session and the item's index, and nothing is changed. Redis failures
+    (connection lost, a key of the wrong type) raise :class:`SessionStoreError`.
+    """
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def load(self, session_key: str) -> list[Message]:
+        _check_key(session_key)
+        key = keys.history(session_key)
+        try:
+            items: list[bytes | str] = await self.redis.lrange(key, 0, -1)  # type: ignore[misc]
+        except RedisError as exc:
+            raise SessionStoreError(f"cannot read the history of {session_key!r}: {exc}") from exc
+        messages: list[Message] = []
+        for index, item in enumerate(items):
+            try:
+                messages.append(message_from_json(item))
+            except ValidationError as exc:
+                raise CorruptSessionError(
+                    f"session {session_key!r}: item {index} of {key} is not a valid message "
+                    f"({exc.errors()[0]['msg']}); the history was not loaded so that nothing "
+                    "is lost — repair or remove that item"
+                ) from exc
+        return messages
+
+    async def append(self, session_key: str, messages: Sequence[Message]) -> None:
+        _check_key(session_key)
+        if not messages:
+            return
+        items = [message_to_json(m) for m in messages]  # before any write: all or nothing
+        await self._write(session_key, items, replace=False)
+
+    async def replace(self, session_key: str, messages: Sequence[Message]) -> None:
+        """Set the whole history; an empty one still counts as a session (as on disk)."""
+        _check_key(session_key)
+        items = [message_to_json(m) for m in messages]
+        await self._write(session_key, items, replace=True)
+
+    async def _write(self, session_key: str, items: list[str], *, replace: bool) -> None:
+        key = keys.history(session_key)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                if replace:
+                    pipe.delete(key)
+                if items:
+                    pipe.rpush(key, *items)
+                pipe.sadd(keys.SESSIONS, session_key)
+                await pipe.execute()
+        except RedisError as exc:
+            raise SessionStoreError(f"cannot write the history of {session_key!r}: {exc}") from exc
+
+    async def delete(self, session_key: str) -> None:
+        _check_key(session_key)
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.delete(keys.history(session_key))
+                pipe.srem(keys.SESSIONS, session_key)
+                await pipe.execute()
+        except RedisError as exc:
+            raise SessionStoreError(f"cannot delete the history of {session_key!r}: {exc}") from exc
+
+    async def keys(self) -> list[str]:
+        try:
+            members: set[bytes | str] = await self.redis.smembers(  # type: ignore[misc]
+                keys.SESSIONS
+            )
+        except RedisError as exc:
+            raise SessionStoreError(f"cannot list sessions: {exc}") from exc
+        try:
+            return sorted(_texts(members))
+        except UnicodeDecodeError as exc:
+            raise CorruptSessionError(f"{keys.SESSIONS} holds a key that is not UTF-8") from exc
+
+
+class RedisPermissionStore:
+    """Rules of one bot: "always" in ``facio:perm:always:{bot}``, "session" per session.
+
+    Both are Redis sets of tool names, so adding a rule twice is harmless and
+    concurrent additions never lose one another. Redis failures propagate as
+    :class:`redis.exceptions.RedisError` (the protocol names no error type).
+    """
+
+    def __init__(self, redis: Redis, bot: str) -> None:
+        self.redis = redis
+        self.bot = bot
+
+    async def _members(self, key: str) -> set[str]:
+        members: set[bytes | str] = await self.redis.smembers(key)  # type: ignore[misc]
+        return _texts(members)
+
+    async def load_always(self) -> set[str]:
+        return await self._members(keys.perm_always(self.bot))
+
+    async def add_always(self, tool_name: str) -> None:
+        await self.redis.sadd(keys.perm_always(self.bot), tool_name)  # type: ignore[misc]
+
+    async def load_session(self, session_key: str) -> set[str]:
+        return await self._members(keys.perm_session(session_key))
+
+    async def add_session(self, session_key: str, tool_name: str) -> None:
+        await self.redis.sadd(keys.perm_session(session_key), tool_name)  # type: ignore[misc]
+
+    async def clear_session(self, session_key: str) -> None:
+        """Forget the session's rules (the session was reset)."""
+        await self.redis.delete(keys.perm_session(session_key))
+
+
+__all__ = ["RedisPermissionStore", "RedisSessionStore"]

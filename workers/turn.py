@@ -1,0 +1,245 @@
+"""Run one queued turn on a worker: the agent, its events, its approvals.
+
+The prompt is appended to the history in the same Redis transaction that
+marks the turn ``appended``, so a retried turn never appends it twice and
+never loses it; the agent then continues whatever the history shows
+unfinished (``Agent.stream(None)``).
+
+Approvals: each request becomes a durable record and an ``approval_request``
+event. The worker holds the step in process for ``approvalHold`` seconds; a
+decision within that time resumes the agent at once. Otherwise the step
+parks: the agent's stream is cancelled (the history keeps the suspended tool
+calls), and the turn is resumed later, on any worker, with the recorded
+decisions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Literal
+
+from redis.asyncio import Redis
+
+from core.agent import Agent
+from core.agent.agent import closing_results
+from core.config import AgentConfig
+from core.errors import FacioError
+from core.events import ApprovalRequest, Response, ToolOutput
+from core.messages import AssistantMessage, Message, ToolResult, UserMessage, message_to_json
+from workers import keys
+from workers.approval_record import ApprovalRecord
+from workers.approvals import ApprovalStore
+from workers.bots import Bots
+from workers.inbox import TurnRequest
+from workers.outbox import Outbox, TurnPublisher
+
+logger = logging.getLogger(__name__)
+
+TURN_TTL = 24 * 3600
+APPROVAL_FIELD = "approval:"
+Outcome = Literal["done", "parked"]
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+class TurnRunner:
+    """Runs turns for the drain job; one instance per worker process."""
+
+    def __init__(self, redis: Redis, bots: Bots, approvals: ApprovalStore, outbox: Outbox) -> None:
+        self.redis = redis
+        self.bots = bots
+        self.approvals = approvals
+        self.outbox = outbox
+
+    async def _state(self, turn_id: str) -> dict[str, str]:
+        raw = await self.redis.hgetall(keys.turn(turn_id))  # type: ignore[misc]
+        return {_text(k): _text(v) for k, v in raw.items()}
+
+    async def pending_approvals(self, turn_id: str) -> bool:
+        """True while an approval of this turn's step is still undecided."""
+        for field, approval_id in (await self._state(turn_id)).items():
+            if field.startswith(APPROVAL_FIELD):
+                record = await self.approvals.get(approval_id)
+                if record is not None and record.status == "pending":
+                    return True
+        return False
+
+    async def run(self, request: TurnRequest, holder: str) -> Outcome:
+        inbound = request.inbound
+        facio = self.bots.get(inbound.bot)
+        agent = facio.agent(inbound.session_key, user=inbound.user_id)
+        await agent.start()
+        publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: len(agent.history))
+        state = await self._state(request.turn_id)
+        if "appended" not in state:
+            await self._append_prompt(agent, request)
+            await agent.start()
+            await publisher.runtime("turn_started", user_name=inbound.user_name)
+        elif state.get("running"):
+            # an earlier attempt died mid-turn: publish its steps again; the
+            # gateway drops what it already rendered (same idempotency keys)
+            await self._republish(agent, publisher, int(state.get("start", "0")))
+        await self.redis.hset(keys.turn(request.turn_id), "running", holder)  # type: ignore[misc]
+        decisions = await self._decisions(state)
+        try:
+            outcome = await self._stream(agent, publisher, request, decisions, facio.config.agent)
+        finally:
+            await publisher.close()
+        if outcome == "done":
+            await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
+            await publisher.runtime("turn_finished")
+        return outcome
+
+    async def cancelled(self, request: TurnRequest) -> None:
+        """The person stopped the turn: say so; the history keeps what was done."""
+        publisher = TurnPublisher(self.outbox, request.inbound, request.turn_id, lambda: 0)
+        await publisher.runtime("turn_finished", cancelled=True)
+        await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
+
+    async def reset(self, request: TurnRequest) -> None:
+        """Start the session over (``/new``): history and session rules go."""
+        inbound = request.inbound
+        facio = self.bots.get(inbound.bot)
+        await facio.reset_session(inbound.session_key)
+        publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: 0)
+        await publisher.runtime("session_reset")
+
+    async def fail(self, request: TurnRequest, error: BaseException) -> None:
+        """Tell the person the turn failed; the turn leaves the queue."""
+        inbound = request.inbound
+        publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: 0)
+        message = str(error) if isinstance(error, FacioError) else "an internal error occurred"
+        await publisher.runtime("error", message=message, error_type=type(error).__name__)
+        await publisher.runtime("turn_finished")
+        await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
+
+    async def _append_prompt(self, agent: Agent, request: TurnRequest) -> None:
+        """Prompt into the history and the turn marked appended, in one transaction."""
+        inbound = request.inbound
+        closing = closing_results(agent.history)
+        messages: list[Message] = [
+            *closing,
+            UserMessage(content=inbound.text, user=inbound.user_id),
+        ]
+        turn_key = keys.turn(request.turn_id)
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.rpush(keys.history(inbound.session_key), *(message_to_json(m) for m in messages))
+            pipe.sadd(keys.SESSIONS, inbound.session_key)
+            pipe.hset(turn_key, mapping={"appended": "1", "start": str(len(agent.history))})
+            pipe.expire(turn_key, TURN_TTL)
+            await pipe.execute()
+
+    async def _republish(self, agent: Agent, publisher: TurnPublisher, start: int) -> None:
+        for index, message in enumerate(agent.history[start:], start=start):
+            if isinstance(message, AssistantMessage) and message.content:
+                event = Response(content=message.content)
+                await publisher.event(event, key=f"{publisher.turn_id}:m{index + 1}:response")
+            elif isinstance(message, ToolResult):
+                output = ToolOutput(
+                    tool_name=message.name,
+                    tool_call_id=message.tool_call_id,
+                    content=message.content,
+                    is_error=message.is_error,
+                )
+                await publisher.event(output, key=f"{publisher.turn_id}:m{index + 1}:tool_output")
+
+    async def _decisions(self, state: dict[str, str]) -> dict[str, bool]:
+        decisions: dict[str, bool] = {}
+        for field, approval_id in state.items():
+            if not field.startswith(APPROVAL_FIELD):
+                continue
+            record = await self.approvals.get(approval_id)
+            if record is not None and record.status != "pending":
+                decisions[field.removeprefix(APPROVAL_FIELD)] = record.status == "approved"
+        return decisions
+
+    async def _record(
+        self, event: ApprovalRequest, request: TurnRequest, timeout: float
+    ) -> ApprovalRecord:
+        """The durable record of ``event``: the existing one after a retry, else a new one."""
+        turn_key = keys.turn(request.turn_id)
+        field = APPROVAL_FIELD + event.tool_call_id
+        existing = await self.redis.hget(turn_key, field)  # type: ignore[misc]
+        if existing is not None:
+            record = await self.approvals.get(_text(existing))
+            if record is not None:
+                return record
+        inbound = request.inbound
+        now = time.time()
+        record = ApprovalRecord(
+            approval_id=event.approval_id,
+            session_key=inbound.session_key,
+            turn_id=request.turn_id,
+            tool_call_id=event.tool_call_id,
+            agent_id=event.agent_id,
+            bot=inbound.bot,
+            tool_name=event.tool_name,
+            tool_args=event.tool_args,
+            deciders=tuple(dict.fromkeys((inbound.user_id, *inbound.approvers))),
+            status="pending",
+            created_at=now,
+            expires_at=now + timeout,
+            parkable=True,
+        )
+        await self.approvals.create(record)
+        await self.redis.hset(turn_key, field, record.approval_id)  # type: ignore[misc]
+        return record
+
+    async def _stream(
+        self,
+        agent: Agent,
+        publisher: TurnPublisher,
+        request: TurnRequest,
+        decisions: dict[str, bool],
+        settings: AgentConfig,
+    ) -> Outcome:
+        hold = settings.approval_hold
+        park = asyncio.Event()
+        watchers: list[asyncio.Task[None]] = []
+
+        async def consume() -> None:
+            async for event in agent.stream(None, decisions=decisions):
+                if not isinstance(event, ApprovalRequest):
+                    await publisher.event(event)
+                    continue
+                record = await self._record(event, request, settings.approval_timeout)
+                await publisher.event(
+                    event,
+                    key=f"approval:{record.approval_id}",
+                    approval_id=record.approval_id,
+                    expires_at=record.expires_at,
+                )
+                watchers.append(asyncio.create_task(self._watch(event, record, hold, park)))
+
+        task = asyncio.create_task(consume())
+        parker = asyncio.create_task(park.wait())
+        try:
+            await asyncio.wait({task, parker}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                task.result()
+                return "done"
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return "parked"
+        finally:
+            parker.cancel()
+            for watcher in watchers:
+                watcher.cancel()
+            if not task.done():
+                task.cancel()
+
+    async def _watch(
+        self, event: ApprovalRequest, record: ApprovalRecord, hold: float, park: asyncio.Event
+    ) -> None:
+        """Hold ``event`` for ``hold`` seconds; decide it, or ask the turn to park."""
+        decided = await self.approvals.wait(record.approval_id, hold) if hold > 0 else None
+        if decided is None or decided.status == "pending":
+            park.set()
+            return
+        event.approve(decided.status == "approved")

@@ -1,0 +1,143 @@
+"""The arq worker that runs drain jobs, woken at once when a job is enqueued.
+
+arq polls its queue every ``poll_delay`` (0.5 s by default: a quarter second
+of latency on average). facio's enqueue also publishes on ``facio:wake``; a
+subscriber in each worker sets an event that ends the poll wait early. The
+poll stays as the fallback (a missed notification costs at most one
+``poll_delay``), so an idle worker sleeps instead of spinning.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from arq import Worker
+from arq.connections import ArqRedis, RedisSettings, create_pool, log_redis_info
+from redis.exceptions import RedisError
+
+from core.config import FacioConfig
+from workers import keys
+from workers.queue import QUEUE_NAME, dumps, loads
+from workers.runtime import CTX_KEY, WorkerRuntime, drain_session
+
+logger = logging.getLogger(__name__)
+
+POLL_DELAY = 0.5
+JOB_TIMEOUT = 7 * 24 * 3600
+"""arq's job timeout is not how facio recovers crashed turns (leases are), and a
+turn may wait hours for an approval while holding nothing; keep it out of the way."""
+SHUTDOWN_GRACE = 10
+"""Seconds running turns get to finish on SIGTERM before they are handed back."""
+
+
+class FacioWorker(Worker):
+    """arq's Worker with a doorbell: ``facio:wake`` ends the poll wait early."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._wake = asyncio.Event()
+        self._listener: asyncio.Task[None] | None = None
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = self.pool.pubsub()
+            try:
+                await pubsub.subscribe(keys.WAKE_CHANNEL)
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._wake.set()
+            except RedisError:
+                logger.warning("wake-up subscription lost; polling until it is back")
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(RedisError):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    async def main(self) -> None:
+        """arq's main loop, with the poll wait ending on a wake-up."""
+        if self._pool is None:
+            self._pool = await create_pool(
+                self.redis_settings,
+                job_deserializer=self.job_deserializer,
+                job_serializer=self.job_serializer,
+                default_queue_name=self.queue_name,
+                expires_extra_ms=self.expires_extra_ms,
+            )
+        await log_redis_info(self.pool, logger.info)
+        self.ctx["redis"] = self.pool
+        if self.on_startup:
+            await self.on_startup(self.ctx)
+        self._listener = asyncio.create_task(self._listen())
+        try:
+            while True:
+                await self._poll_iteration()
+                if self.burst and await self._burst_done():
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.poll_delay_s)
+                self._wake.clear()
+        finally:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+
+    async def _burst_done(self) -> bool:
+        if 0 <= self.max_burst_jobs <= self._jobs_started():
+            await asyncio.gather(*self.tasks.values())
+            return True
+        if await self.pool.zcard(self.queue_name) == 0:
+            await asyncio.gather(*self.tasks.values())
+            return True
+        return False
+
+
+def build_worker(
+    config: FacioConfig,
+    pool: ArqRedis,
+    *,
+    burst: bool = False,
+    handle_signals: bool = True,
+    max_jobs: int = 10,
+) -> FacioWorker:
+    """A worker on ``pool`` running ``config``'s bots."""
+
+    async def startup(ctx: dict[str, Any]) -> None:
+        runtime = WorkerRuntime(config, pool)
+        runtime.start()
+        ctx[CTX_KEY] = runtime
+
+    async def shutdown(ctx: dict[str, Any]) -> None:
+        runtime: WorkerRuntime | None = ctx.get(CTX_KEY)
+        if runtime is not None:
+            await runtime.stop()
+
+    return FacioWorker(
+        functions=[drain_session],
+        redis_pool=pool,
+        queue_name=QUEUE_NAME,
+        burst=burst,
+        handle_signals=handle_signals,
+        job_completion_wait=SHUTDOWN_GRACE,
+        on_startup=startup,
+        on_shutdown=shutdown,
+        max_jobs=max_jobs,
+        job_timeout=JOB_TIMEOUT,
+        keep_result=60,
+        poll_delay=POLL_DELAY,
+        max_tries=100,
+        job_serializer=dumps,
+        job_deserializer=loads,
+    )
+
+
+async def connect(url: str) -> ArqRedis:
+    """An arq pool (a redis.asyncio client) on ``url``, JSON jobs."""
+    return await create_pool(
+        RedisSettings.from_dsn(url),
+        job_serializer=dumps,
+        job_deserializer=loads,
+        default_queue_name=QUEUE_NAME,
+    )
