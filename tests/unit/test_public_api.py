@@ -42,6 +42,7 @@ def test_facio_exports_the_seed_api() -> None:
         "core.permissions",
         "bots",
         "channels.terminal",
+        "workers",
     ],
 )
 def test_every_package_declares_all(package: str) -> None:
