@@ -180,6 +180,10 @@ class DecideResult:
 
     outcome: DecideOutcome
     record: ApprovalRecord | None
+    expired_now: bool = False
+    """This attempt found the record past due and expired it (an ``EXPIRED``
+    outcome that changed the record: the caller must announce the expiry and
+    resume the parked turn, as the sweeper would have)."""
 
     @property
     def decided(self) -> bool:

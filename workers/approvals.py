@@ -202,7 +202,7 @@ class ApprovalStore:
         writer's state mixed with this outcome (no second round trip).
         """
         code, record = await self._run(approval_id, Decision(decision).value, user_id, operator)
-        return DecideResult(_OUTCOMES[code], record)
+        return DecideResult(_OUTCOMES[code], record, expired_now=code == "expired_now")
 
     async def expire_if_due(self, approval_id: str) -> ApprovalRecord | None:
         """Expire this record if it is pending and past due; return it as it stands.

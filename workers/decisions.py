@@ -55,6 +55,12 @@ async def decide(
     """Decide ``approval_id``; on success apply rules, announce, resume."""
     result = await approvals.decide(approval_id, decision, user_id, operator=operator)
     record = result.record
+    if result.expired_now and record is not None:
+        # the click came after the deadline and expired the approval itself:
+        # the sweeper will not see it, so do what the sweeper would have done
+        await announce(outbox, record)
+        await resume_if_parked(redis, record.session_key, queue)
+        return result
     if not result.decided or record is None:
         return result
     rules = RedisPermissionStore(redis, record.bot)

@@ -1,0 +1,115 @@
+"""``GET /api/v1/approvals`` and ``POST /api/v1/approvals/{id}``.
+
+Over the API the bearer holder is the operator (DESIGN.md): it may decide
+any approval, whoever the record lists as deciders. Deciding goes through
+:func:`workers.decisions.decide`, the same path as a chat button, so rules
+are recorded, the decision is announced and a parked turn resumes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from aiohttp import web
+
+from channels.api.bodies import DecisionBody, read_body
+from channels.api.errors import json_error
+from channels.api.state import state
+from workers.approval_record import (
+    ApprovalRecord,
+    DecideOutcome,
+    InvalidDecisionError,
+    parse_decision,
+)
+from workers.decisions import decide
+
+__all__ = ["OPERATOR", "decide_approval", "list_approvals", "record_json"]
+
+OPERATOR = "api"
+"""``decided_by`` of decisions made over the API."""
+
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+_STATUS = {
+    DecideOutcome.NOT_FOUND: 404,
+    DecideOutcome.ALREADY_DECIDED: 409,
+    DecideOutcome.EXPIRED: 410,
+    DecideOutcome.FORBIDDEN: 403,
+}
+_MESSAGE = {
+    DecideOutcome.NOT_FOUND: "unknown approval",
+    DecideOutcome.ALREADY_DECIDED: "the approval was already decided",
+    DecideOutcome.EXPIRED: "the approval expired",
+    DecideOutcome.FORBIDDEN: "not allowed to decide this approval",
+}
+
+
+def record_json(record: ApprovalRecord) -> dict[str, Any]:
+    """The public view of a record (who may decide stays internal)."""
+    return {
+        "approval_id": record.approval_id,
+        "session_key": record.session_key,
+        "turn_id": record.turn_id,
+        "agent_id": record.agent_id,
+        "tool_name": record.tool_name,
+        "tool_args": record.tool_args,
+        "status": record.status,
+        "decision": record.decision.value if record.decision else None,
+        "decided_by": record.decided_by,
+        "decided_at": record.decided_at,
+        "created_at": record.created_at,
+        "expires_at": record.expires_at,
+    }
+
+
+async def list_approvals(request: web.Request) -> web.Response:
+    """Pending approvals, oldest first; ``?session=`` narrows to one session.
+
+    Only ``status=pending`` is served: decided records are not indexed (they
+    are kept a week for inspection by id, not for listing).
+    """
+    status = request.query.get("status", "pending")
+    if status != "pending":
+        return json_error(422, "only status=pending is supported", requested=status)
+    session = request.query.get("session") or None
+    records = await state(request).approvals.pending(session_key=session)
+    return web.json_response({"approvals": [record_json(r) for r in records]})
+
+
+async def decide_approval(request: web.Request) -> web.Response:
+    """Decide as the operator: 200 with the record, 404/409/410/403, 422 for a bad word."""
+    body = await read_body(request, DecisionBody)
+    if isinstance(body, web.Response):
+        return body
+    try:
+        decision = parse_decision(body.decision)
+    except InvalidDecisionError as exc:
+        return json_error(422, str(exc))
+    approval_id = request.match_info["approval_id"]
+    api = state(request)
+    if not _ID.match(approval_id):
+        api.metrics.approval_decisions.inc(outcome=DecideOutcome.NOT_FOUND.value)
+        return json_error(404, _MESSAGE[DecideOutcome.NOT_FOUND], approval_id=approval_id)
+    # Shielded: once the compare-and-set ran, the rules, the announcement and the
+    # resume must follow even if the client hangs up.
+    result = await asyncio.shield(
+        decide(
+            api.redis,
+            api.approvals,
+            api.queue,
+            api.outbox,
+            approval_id,
+            decision,
+            OPERATOR,
+            operator=True,
+        )
+    )
+    api.metrics.approval_decisions.inc(outcome=result.outcome.value)
+    record = record_json(result.record) if result.record is not None else None
+    if result.outcome is DecideOutcome.DECIDED:
+        return web.json_response(record)
+    return json_error(
+        _STATUS[result.outcome], _MESSAGE[result.outcome], approval_id=approval_id, record=record
+    )

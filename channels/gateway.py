@@ -1,0 +1,171 @@
+"""The gateway process: owns the platforms and the HTTP API, never runs the agent.
+
+    async with Gateway(config, redis_url) as gw:
+        print(gw.url)            # http://127.0.0.1:8765
+        await stop.wait()
+
+It opens its Redis pool (arq's, so it can enqueue drain jobs), serves the
+aiohttp application of :mod:`channels.api` on ``gateway.host:port`` and runs
+its *services* — the channel adapters and the outbox consumer as they arrive —
+each with ``start()``/``stop()``. Everything is stopped in reverse order, also
+when starting fails half-way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Protocol
+
+from aiohttp import web
+from arq.connections import ArqRedis
+
+from channels.api import HealthCheck, Metrics, add_health_check, create_app
+from channels.api.state import SSE_HEARTBEAT
+from core.config import FacioConfig
+from workers.queue import ArqJobQueue
+from workers.worker import connect
+
+__all__ = ["SHUTDOWN_TIMEOUT", "Gateway", "Service"]
+
+logger = logging.getLogger(__name__)
+
+SHUTDOWN_TIMEOUT = 10.0
+"""Seconds in-flight requests get to finish when the gateway stops."""
+
+
+class Service(Protocol):
+    """Something the gateway runs beside the HTTP site (a channel adapter, the outbox consumer)."""
+
+    name: str
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class Gateway:
+    """The HTTP site, the Redis pool and the services, started and stopped together.
+
+    ``host``/``port`` override ``config.gateway`` (``port=0`` picks a free port;
+    :attr:`port` tells which). ``metrics`` is shared with the services.
+    """
+
+    def __init__(
+        self,
+        config: FacioConfig,
+        redis_url: str,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        metrics: Metrics | None = None,
+        services: Sequence[Service] = (),
+        sse_heartbeat: float = SSE_HEARTBEAT,
+    ) -> None:
+        self.config = config
+        self.redis_url = redis_url
+        self.host = config.gateway.host if host is None else host
+        self.requested_port = config.gateway.port if port is None else port
+        self.metrics = metrics or Metrics()
+        self.services = list(services)
+        self.sse_heartbeat = sse_heartbeat
+        self._health: dict[str, HealthCheck] = {}
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._runner: web.AppRunner | None = None
+        self._redis: ArqRedis | None = None
+
+    def add_health_check(self, name: str, check: HealthCheck) -> None:
+        """Report ``check`` under ``channels.<name>`` of ``/healthz`` (before or after start)."""
+        self._health[name] = check
+        if self._runner is not None:
+            add_health_check(self._runner.app, name, check)
+
+    @property
+    def redis(self) -> ArqRedis:
+        """The gateway's Redis pool (bytes replies); only while running."""
+        if self._redis is None:
+            raise RuntimeError("the gateway is not running")
+        return self._redis
+
+    @property
+    def port(self) -> int:
+        """The TCP port the site is bound to (the real one when 0 was asked)."""
+        if self._runner is None or not self._runner.addresses:
+            raise RuntimeError("the gateway is not running")
+        return int(self._runner.addresses[0][1])
+
+    @property
+    def url(self) -> str:
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return f"http://{host}:{self.port}"
+
+    async def start(self) -> None:
+        """Connect to Redis, serve HTTP, start the services; undo it all on failure."""
+        if self._stack is not None:
+            raise RuntimeError("the gateway is already running")
+        stack = contextlib.AsyncExitStack()
+        try:
+            self._redis = await connect(self.redis_url)
+            stack.push_async_callback(self._close_redis)
+            app = create_app(
+                self.config,
+                self._redis,
+                ArqJobQueue(self._redis),
+                metrics=self.metrics,
+                health_checks=self._health,
+                sse_heartbeat=self.sse_heartbeat,
+            )
+            # handler_cancellation: a client that hangs up ends its SSE stream at once.
+            runner = web.AppRunner(
+                app, handler_cancellation=True, shutdown_timeout=SHUTDOWN_TIMEOUT
+            )
+            await runner.setup()
+            stack.push_async_callback(self._cleanup_runner)
+            self._runner = runner
+            await web.TCPSite(runner, self.host, self.requested_port).start()
+            for service in self.services:
+                await service.start()
+                stack.push_async_callback(self._stop_service, service)
+        except BaseException:
+            await stack.aclose()
+            raise
+        self._stack = stack
+        logger.info("gateway listening on %s", self.url)
+
+    async def stop(self) -> None:
+        """Stop the services (last started first), the site, then close Redis."""
+        stack, self._stack = self._stack, None
+        if stack is not None:
+            await stack.aclose()
+
+    async def _stop_service(self, service: Service) -> None:
+        try:
+            await service.stop()
+        except Exception:  # shutdown boundary: one service failing must not keep the rest up
+            logger.exception("stopping %s failed", service.name)
+            self.metrics.errors.inc()
+
+    async def _cleanup_runner(self) -> None:
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
+
+    async def _close_redis(self) -> None:
+        redis, self._redis = self._redis, None
+        if redis is not None:
+            await redis.aclose()
+
+    async def __aenter__(self) -> Gateway:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

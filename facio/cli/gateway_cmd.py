@@ -1,0 +1,73 @@
+"""``facio gateway``: the HTTP API, health and metrics (and the channels, as they arrive).
+
+A separate gateway process needs ``redis.url``: the embedded Redis belongs to
+``facio up`` alone (DESIGN.md). SIGTERM and SIGINT stop it cleanly (exit 0).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from channels.gateway import Gateway
+from core.config import FacioConfig, load_config
+from core.errors import ConfigError
+
+__all__ = ["add_parser", "require_redis_url", "run"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
+    """Register the ``gateway`` subcommand; its handler is ``run``."""
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "gateway",
+        help="run the gateway: HTTP API, health and metrics",
+        description="Serve the HTTP API, /healthz and /metrics on gateway.host:gateway.port "
+        "until SIGTERM or Ctrl-C. Needs redis.url (the embedded Redis is `facio up`'s).",
+    )
+    parser.add_argument("--config", metavar="PATH", help="config.json to use")
+    parser.set_defaults(handler=run)
+    return parser
+
+
+def require_redis_url(config: FacioConfig, command: str) -> str:
+    """``redis.url``, or a ConfigError saying why a separate process needs one."""
+    if not config.redis.url:
+        raise ConfigError(
+            f"`facio {command}` runs as its own process and needs a shared Redis: set "
+            'redis.url (e.g. "redis://127.0.0.1:6379/0"), or use `facio up`, which starts '
+            "an embedded Redis with a gateway and a worker",
+            path="redis.url",
+            source=str(config.config_path or ""),
+        )
+    return config.redis.url
+
+
+async def serve(config: FacioConfig, redis_url: str) -> int:
+    """Run the gateway until SIGTERM/SIGINT; 0 when it stopped cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with Gateway(config, redis_url) as gateway:
+            print(f"facio gateway: listening on {gateway.url}", file=sys.stderr, flush=True)
+            await stop.wait()
+    except (RedisError, OSError) as exc:
+        print(f"facio gateway: cannot start: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+    print("facio gateway: stopped", file=sys.stderr, flush=True)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the config and serve."""
+    config = load_config(args.config)
+    return asyncio.run(serve(config, require_redis_url(config, "gateway")))
