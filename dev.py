@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """One-command set-up for facio: each command installs what it needs, then runs.
 
-    python3 dev.py up      # install facio into .venv and start it (offline demo bot)
+    python3 dev.py up      # install facio into .venv and run `facio up` (offline demo bot)
+    python3 dev.py chat    # the same demo bot in a terminal chat
     python3 dev.py test    # install facio + dev tools into .venv, then lint, types, tests
     python3 dev.py bench   # run the benchmarks in tests/bench/ and print the figures
 
@@ -53,13 +54,21 @@ def _run(*cmd: str) -> int:
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 
-def up(args: list[str]) -> int:
+def _exec_facio(command: str, args: list[str]) -> int:
     _install("")
     demo = ROOT / "config" / "demo.json"
-    cmd = [str(BIN / "facio"), "chat", "--config", str(demo), *args]
+    cmd = [str(BIN / "facio"), command, "--config", str(demo), *args]
     print("+", " ".join(cmd), flush=True)
     os.execv(cmd[0], cmd)
     return 0  # pragma: no cover - execv does not return
+
+
+def up(args: list[str]) -> int:
+    return _exec_facio("up", args)
+
+
+def chat(args: list[str]) -> int:
+    return _exec_facio("chat", args)
 
 
 def test(args: list[str]) -> int:
@@ -81,7 +90,7 @@ def bench(args: list[str]) -> int:
     return _run(str(PY), "-m", "pytest", "-q", "-s", "-m", "bench", "tests/bench", *args)
 
 
-COMMANDS = {"up": up, "test": test, "bench": bench}
+COMMANDS = {"up": up, "chat": chat, "test": test, "bench": bench}
 
 
 def main() -> int:

@@ -16,7 +16,15 @@ from core.errors import FacioError
 
 __all__ = ["build_parser", "main"]
 
-SUBCOMMANDS = ("init_cmd", "gateway_cmd", "worker_cmd", "chat_cmd", "run_cmd", "doctor_cmd")
+SUBCOMMANDS = (
+    "init_cmd",
+    "up_cmd",
+    "gateway_cmd",
+    "worker_cmd",
+    "chat_cmd",
+    "run_cmd",
+    "doctor_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
