@@ -18,6 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.events import new_approval_id
+from workers.codec import text
 
 __all__ = [
     "ApprovalRecord",
@@ -145,7 +146,7 @@ class ApprovalRecord(BaseModel):
     @classmethod
     def from_hash(cls, raw: Mapping[bytes | str, bytes | str]) -> ApprovalRecord:
         """Build a record from ``HGETALL`` output (bytes or str, either client mode)."""
-        h = {_text(k): _text(v) for k, v in raw.items()}
+        h = {text(k): text(v) for k, v in raw.items()}
         data: dict[str, Any] = dict(h)
         data["tool_args"] = json.loads(h["tool_args"])
         data["deciders"] = tuple(json.loads(h["deciders"]))
@@ -189,7 +190,3 @@ class DecideResult:
     def decided(self) -> bool:
         """True when this attempt was the one that decided the approval."""
         return self.outcome is DecideOutcome.DECIDED
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

@@ -22,6 +22,7 @@ from redis.exceptions import RedisError
 
 from workers import keys, scripts
 from workers.approvals import ApprovalStore
+from workers.codec import text
 from workers.decisions import announce, resume_if_parked
 from workers.inbox import JobQueue, new_id
 from workers.outbox import Outbox
@@ -33,17 +34,13 @@ REAP_INTERVAL = 5.0
 MIN_AGE = 10.0
 
 
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
 async def reap(redis: Redis, queue: JobQueue, *, min_age: float = MIN_AGE) -> list[str]:
     """Reschedule sessions whose drain job was lost; returns their keys."""
     now = time.time()
     rescheduled: list[str] = []
     candidates = await redis.zrangebyscore(keys.ACTIVE, "-inf", now - min_age)
     for raw in candidates:
-        session_key = _text(raw)
+        session_key = text(raw)
         old = await redis.get(keys.sched(session_key))
         if old is None:
             await redis.zrem(keys.ACTIVE, session_key)
@@ -56,7 +53,7 @@ async def reap(redis: Redis, queue: JobQueue, *, min_age: float = MIN_AGE) -> li
             keys.lease(session_key),
             keys.ACTIVE,
             QUEUE_NAME,
-            _text(old),
+            text(old),
             job_id,
             str(now),
             session_key,

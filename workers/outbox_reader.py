@@ -22,6 +22,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from workers import keys
+from workers.codec import text
 
 logger = logging.getLogger(__name__)
 
@@ -32,10 +33,6 @@ DELIVERED_TTL = 24 * 3600
 BLOCK_MS = 1000
 
 Render = Callable[[dict[str, Any]], Awaitable[None]]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class OutboxReader:
@@ -63,7 +60,7 @@ class OutboxReader:
         if not await self.redis.exists(keys.OUTBOX):
             return False
         groups = await self.redis.xinfo_groups(keys.OUTBOX)
-        return any(_text(g["name"]) == GROUP for g in groups)
+        return any(text(g["name"]) == GROUP for g in groups)
 
     async def ensure_group(self) -> None:
         if await self._group_exists():
@@ -82,10 +79,10 @@ class OutboxReader:
             reply = await self.redis.xautoclaim(
                 keys.OUTBOX, GROUP, self.consumer, int(self.claim_idle * 1000), start, count=100
             )
-            start, entries = _text(reply[0]), reply[1]
+            start, entries = text(reply[0]), reply[1]
             for entry_id, fields in entries:
                 if fields:  # a trimmed entry comes back empty
-                    await self._handle(_text(entry_id), fields)
+                    await self._handle(text(entry_id), fields)
                     handled += 1
                 else:
                     await self.redis.xack(keys.OUTBOX, GROUP, entry_id)
@@ -100,7 +97,7 @@ class OutboxReader:
         handled = 0
         for _stream, entries in reply or []:
             for entry_id, fields in entries:
-                await self._handle(_text(entry_id), fields)
+                await self._handle(text(entry_id), fields)
                 handled += 1
         return handled
 

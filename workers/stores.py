@@ -21,14 +21,11 @@ from redis.exceptions import RedisError
 from core.errors import CorruptSessionError, SessionStoreError
 from core.messages import Message, message_from_json, message_to_json
 from workers import keys
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode("utf-8") if isinstance(value, bytes) else value
+from workers.codec import text
 
 
 def _texts(values: Iterable[bytes | str]) -> set[str]:
-    return {_text(v) for v in values}
+    return {text(v) for v in values}
 
 
 def _check_key(session_key: str) -> None:

@@ -33,6 +33,7 @@ from workers import keys
 from workers.approval_record import ApprovalRecord
 from workers.approvals import ApprovalStore
 from workers.bots import Bots
+from workers.codec import text
 from workers.inbox import TurnRequest
 from workers.outbox import Outbox, TurnPublisher
 
@@ -41,10 +42,6 @@ logger = logging.getLogger(__name__)
 TURN_TTL = 24 * 3600
 APPROVAL_FIELD = "approval:"
 Outcome = Literal["done", "parked"]
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 class TurnRunner:
@@ -58,7 +55,7 @@ class TurnRunner:
 
     async def _state(self, turn_id: str) -> dict[str, str]:
         raw = await self.redis.hgetall(keys.turn(turn_id))  # type: ignore[misc]
-        return {_text(k): _text(v) for k, v in raw.items()}
+        return {text(k): text(v) for k, v in raw.items()}
 
     async def pending_approvals(self, turn_id: str) -> bool:
         """True while an approval of this turn's step is still undecided."""
@@ -166,7 +163,7 @@ class TurnRunner:
         field = APPROVAL_FIELD + event.tool_call_id
         existing = await self.redis.hget(turn_key, field)  # type: ignore[misc]
         if existing is not None:
-            record = await self.approvals.get(_text(existing))
+            record = await self.approvals.get(text(existing))
             if record is not None:
                 return record
         inbound = request.inbound

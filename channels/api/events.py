@@ -38,6 +38,7 @@ from channels.api.errors import json_error
 from channels.api.sessions import session_key
 from channels.api.state import state
 from workers import keys
+from workers.codec import text
 
 __all__ = ["frame", "session_events"]
 
@@ -47,10 +48,6 @@ READ_COUNT = 100
 """Entries per XREAD."""
 _STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def frame(entry_id: str, fields: dict[bytes | str, bytes | str]) -> bytes | None:
@@ -65,7 +62,7 @@ def frame(entry_id: str, fields: dict[bytes | str, bytes | str]) -> bytes | None
         return None
     kind = event.get("type")
     kind = kind if isinstance(kind, str) and _EVENT_TYPE.match(kind) else "message"
-    data = _text(raw) if raw is not None else ""
+    data = text(raw) if raw is not None else ""
     if "\n" in data or "\r" in data:  # a line break would end the data field early
         data = json.dumps(event, ensure_ascii=False)
     return f"event: {kind}\nid: {entry_id}\ndata: {data}\n\n".encode()
@@ -73,7 +70,7 @@ def frame(entry_id: str, fields: dict[bytes | str, bytes | str]) -> bytes | None
 
 async def _newest_id(reader: Redis, stream: str) -> str:
     newest = await reader.xrevrange(stream, count=1)
-    return _text(newest[0][0]) if newest else "0-0"
+    return text(newest[0][0]) if newest else "0-0"
 
 
 async def _read(
@@ -84,7 +81,7 @@ async def _read(
     frames: list[tuple[str, bytes | None]] = []
     for _name, entries in reply or []:
         for raw_id, fields in entries:
-            entry_id = _text(raw_id)
+            entry_id = text(raw_id)
             frames.append((entry_id, frame(entry_id, fields)))
     return frames
 
