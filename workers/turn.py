@@ -87,8 +87,10 @@ class TurnRunner:
             outcome = await self._stream(agent, publisher, request, decisions, facio.config.agent)
         finally:
             await publisher.close()
+        # parked or done is an orderly stop: only a crash leaves "running" set,
+        # which is what makes the next attempt republish the turn's steps
+        await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
         if outcome == "done":
-            await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
             await publisher.runtime("turn_finished")
         return outcome
 

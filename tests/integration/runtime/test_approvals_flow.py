@@ -92,6 +92,8 @@ async def test_a_parked_turn_resumes_on_any_worker_after_the_click(
     responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
     assert any(r.startswith("Done, I saved the note") for r in responses)
     assert any(r.startswith("It is ") for r in responses)  # the queued turn ran after
+    # resuming a parked turn is not crash recovery: nothing is published twice
+    assert responses.count("I'll save that as a note.") == 1
     await pool.aclose()
 
 
