@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import httpx
 from redis.asyncio import Redis
 
@@ -9,6 +11,9 @@ from core.config import FacioConfig
 from core.errors import ConfigError
 from core.sdk import Facio
 from workers.stores import RedisPermissionStore, RedisSessionStore
+
+APPROVAL_BACKSTOP = 5.0
+"""Seconds the agent's own approval timer runs past the record's expiry."""
 
 
 class Bots:
@@ -24,13 +29,21 @@ class Bots:
         if name not in self.config.bots:
             raise ConfigError(f"no bot named {name!r}", path="bots")
         if name not in self._bots:
-            self._bots[name] = Facio(
+            facio = Facio(
                 self.config,
                 bot=name,
                 client=self.client,
                 sessions=RedisSessionStore(self.redis),
                 permission_store=RedisPermissionStore(self.redis, name),
             )
+            # The approval record is the authority on expiry: the turn runner
+            # expires it at approvalTimeout and then tells the agent. The agent's
+            # own timer stays only as a backstop, so it must not fire first.
+            facio.settings = replace(
+                facio.settings,
+                approval_timeout=facio.settings.approval_timeout + APPROVAL_BACKSTOP,
+            )
+            self._bots[name] = facio
         return self._bots[name]
 
     async def aclose(self) -> None:

@@ -41,6 +41,16 @@ async def resume_if_parked(redis: Redis, session_key: str, queue: JobQueue) -> N
         await schedule(redis, session_key, queue)
 
 
+async def expired(redis: Redis, outbox: Outbox, queue: JobQueue, record: ApprovalRecord) -> None:
+    """An approval ran out of time (a rejection): tell the person, resume its turn.
+
+    Whoever expired it — the sweeper, or a click that came too late — calls
+    this, so an expiry is never left unannounced or its parked turn stranded.
+    """
+    await announce(outbox, record)
+    await resume_if_parked(redis, record.session_key, queue)
+
+
 async def decide(
     redis: Redis,
     approvals: ApprovalStore,
@@ -57,9 +67,8 @@ async def decide(
     record = result.record
     if result.expired_now and record is not None:
         # the click came after the deadline and expired the approval itself:
-        # the sweeper will not see it, so do what the sweeper would have done
-        await announce(outbox, record)
-        await resume_if_parked(redis, record.session_key, queue)
+        # the sweeper will not see it any more
+        await expired(redis, outbox, queue, record)
         return result
     if not result.decided or record is None:
         return result

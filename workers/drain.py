@@ -46,18 +46,19 @@ class Drainer:
     queue: JobQueue
     lease_ttl: float = LEASE_TTL
 
+    @property
+    def _ttl_ms(self) -> str:
+        return str(int(self.lease_ttl * 1000))
+
     async def drain(self, session_key: str, job_id: str) -> Result:
         holder = f"{self.worker_id}:{job_id}"
-        acquired = await self.redis.eval(  # type: ignore[misc]
+        acquired = await scripts.run(
+            self.redis,
             scripts.ACQUIRE,
-            2,
-            keys.sched(session_key),
-            keys.lease(session_key),
-            job_id,
-            holder,
-            str(int(self.lease_ttl * 1000)),
+            [keys.sched(session_key), keys.lease(session_key)],
+            [job_id, holder, self._ttl_ms],
         )
-        if int(acquired) != 1:
+        if acquired != 1:
             logger.debug("drain %s for %s skipped (%s)", job_id, session_key, acquired)
             return "skipped"
         work = asyncio.create_task(self._loop(session_key, job_id, holder))
@@ -113,19 +114,13 @@ class Drainer:
 
     async def _hand_back(self, session_key: str, job_id: str, holder: str) -> None:
         new_job = f"drain:{new_id()}"
-        handed = await self.redis.eval(  # type: ignore[misc]
+        handed = await scripts.run(
+            self.redis,
             scripts.HAND_BACK,
-            3,
-            keys.sched(session_key),
-            keys.lease(session_key),
-            keys.ACTIVE,
-            job_id,
-            holder,
-            new_job,
-            str(time.time()),
-            session_key,
+            [keys.sched(session_key), keys.lease(session_key), keys.ACTIVE],
+            [job_id, holder, new_job, str(time.time()), session_key],
         )
-        if int(handed) == 1:
+        if handed == 1:
             logger.info("handed %s back as %s", session_key, new_job)
             await self.queue.enqueue_drain(session_key, new_job)
 
@@ -133,26 +128,25 @@ class Drainer:
         """Renew every third of the TTL; return (lease lost) when renewal fails."""
         while True:
             await asyncio.sleep(self.lease_ttl / 3)
-            renewed = await self.redis.eval(  # type: ignore[misc]
-                scripts.RENEW, 1, keys.lease(session_key), holder, str(int(self.lease_ttl * 1000))
+            renewed = await scripts.run(
+                self.redis, scripts.RENEW, [keys.lease(session_key)], [holder, self._ttl_ms]
             )
-            if int(renewed) != 1:
+            if renewed != 1:
                 return
 
     async def _close(self, session_key: str, job_id: str, *, park: bool) -> int:
-        result = await self.redis.eval(  # type: ignore[misc]
+        return await scripts.run(
+            self.redis,
             scripts.CLOSE,
-            5,
-            keys.inbox(session_key),
-            keys.sched(session_key),
-            keys.ACTIVE,
-            keys.lease(session_key),
-            keys.parked(session_key),
-            job_id,
-            session_key,
-            "1" if park else "0",
+            [
+                keys.inbox(session_key),
+                keys.sched(session_key),
+                keys.ACTIVE,
+                keys.lease(session_key),
+                keys.parked(session_key),
+            ],
+            [job_id, session_key, "1" if park else "0"],
         )
-        return int(result)
 
     async def _loop(self, session_key: str, job_id: str, holder: str) -> Result:
         inbox = keys.inbox(session_key)

@@ -65,22 +65,15 @@ async def submit(
     job_id = f"drain:{new_id()}"
     seen = keys.seen(inbound.channel, inbound.event_id) if inbound.event_id else ""
     sk = inbound.session_key
-    result = await redis.eval(  # type: ignore[misc]
+    result = await scripts.run(
+        redis,
         scripts.ENQUEUE,
-        4,
-        seen,
-        keys.inbox(sk),
-        keys.sched(sk),
-        keys.ACTIVE,
-        request.model_dump_json(),
-        job_id,
-        str(time.time()),
-        sk,
-        str(SEEN_TTL),
+        [seen, keys.inbox(sk), keys.sched(sk), keys.ACTIVE],
+        [request.model_dump_json(), job_id, str(time.time()), sk, str(SEEN_TTL)],
     )
-    if int(result) < 0:
+    if result < 0:
         return Submitted(turn_id="", duplicate=True)
-    if int(result) == 1:
+    if result == 1:
         await queue.enqueue_drain(sk, job_id)
     return Submitted(turn_id=request.turn_id, duplicate=False)
 
@@ -88,16 +81,13 @@ async def submit(
 async def schedule(redis: Redis, session_key: str, queue: JobQueue) -> bool:
     """Make sure a drain runs for ``session_key`` (after approvals were decided)."""
     job_id = f"drain:{new_id()}"
-    done = await redis.eval(  # type: ignore[misc]
+    done = await scripts.run(
+        redis,
         scripts.SCHEDULE,
-        2,
-        keys.sched(session_key),
-        keys.ACTIVE,
-        job_id,
-        str(time.time()),
-        session_key,
+        [keys.sched(session_key), keys.ACTIVE],
+        [job_id, str(time.time()), session_key],
     )
-    if int(done) == 1:
+    if done == 1:
         await queue.enqueue_drain(session_key, job_id)
         return True
     return False

@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 from workers import keys, scripts
 from workers.approvals import ApprovalStore
 from workers.codec import text
-from workers.decisions import announce, resume_if_parked
+from workers.decisions import expired
 from workers.inbox import JobQueue, new_id
 from workers.outbox import Outbox
 from workers.queue import QUEUE_NAME
@@ -46,20 +46,13 @@ async def reap(redis: Redis, queue: JobQueue, *, min_age: float = MIN_AGE) -> li
             await redis.zrem(keys.ACTIVE, session_key)
             continue
         job_id = f"drain:{new_id()}"
-        done = await redis.eval(  # type: ignore[misc]
+        done = await scripts.run(
+            redis,
             scripts.RESCHEDULE,
-            4,
-            keys.sched(session_key),
-            keys.lease(session_key),
-            keys.ACTIVE,
-            QUEUE_NAME,
-            text(old),
-            job_id,
-            str(now),
-            session_key,
-            str(min_age),
+            [keys.sched(session_key), keys.lease(session_key), keys.ACTIVE, QUEUE_NAME],
+            [text(old), job_id, str(now), session_key, str(min_age)],
         )
-        if int(done) == 1:
+        if done == 1:
             logger.warning("session %s lost its worker; rescheduled as %s", session_key, job_id)
             await queue.enqueue_drain(session_key, job_id)
             rescheduled.append(session_key)
@@ -68,11 +61,10 @@ async def reap(redis: Redis, queue: JobQueue, *, min_age: float = MIN_AGE) -> li
 
 async def expire(redis: Redis, approvals: ApprovalStore, queue: JobQueue, outbox: Outbox) -> int:
     """Expire due approvals; announce each and resume its parked turn."""
-    expired = await approvals.expire_due()
-    for record in expired:
-        await announce(outbox, record)
-        await resume_if_parked(redis, record.session_key, queue)
-    return len(expired)
+    records = await approvals.expire_due()
+    for record in records:
+        await expired(redis, outbox, queue, record)
+    return len(records)
 
 
 async def run_forever(

@@ -3,7 +3,7 @@
 Every event goes to ``facio:outbox`` (read by the gateway's consumer group,
 rendered, then acknowledged) and to ``facio:events:{sk}`` (capped; the HTTP
 API's SSE replays it). Streamed chunks are coalesced — one entry per
-``FLUSH_INTERVAL`` or ``FLUSH_BYTES`` per kind — so a long answer is tens of
+``FLUSH_INTERVAL`` or ``FLUSH_BYTES`` buffered characters — so a long answer is tens of
 entries, not thousands. Final events carry an ``idempotency_key`` derived from
 the turn and the history position, so a retried turn that publishes a step
 again is recognised and dropped by the gateway.
@@ -73,7 +73,8 @@ class TurnPublisher:
         self.position = position
         """The history length now: final events are keyed by where they sit in it."""
         self._buffer: dict[tuple[type, str], list[str]] = {}
-        self._since = 0.0
+        self._buffered = 0
+        """Characters waiting in the buffer (kept, not recounted per chunk)."""
         self._flusher: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         """One send at a time, so entries land in the order the turn made them."""
@@ -108,12 +109,11 @@ class TurnPublisher:
         if isinstance(event, Chunk):
             text = event.content if not isinstance(event, CodeExecutionOutputChunk) else event.text
             slot = (type(event), event.agent_id)
-            if not self._buffer:
-                self._since = time.monotonic()
             self._buffer.setdefault(slot, []).append(text)
+            self._buffered += len(text)
             if self._flusher is None:
                 self._flusher = asyncio.create_task(self._flush_later())
-            if sum(len(t) for t in self._buffer[slot]) >= FLUSH_BYTES:
+            if self._buffered >= FLUSH_BYTES:
                 await self.flush()
             return
         data = to_wire(event, session_key=self.inbound.session_key, turn_id=self.turn_id)
@@ -135,7 +135,7 @@ class TurnPublisher:
             await self._flush_locked()
 
     async def _flush_locked(self) -> None:
-        buffered, self._buffer = self._buffer, {}
+        buffered, self._buffer, self._buffered = self._buffer, {}, 0
         for (kind, agent_id), parts in buffered.items():
             field = "text" if kind is CodeExecutionOutputChunk else "content"
             chunk = kind(**{field: "".join(parts), "agent_id": agent_id})

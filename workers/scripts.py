@@ -10,6 +10,10 @@ goes on) or close happened first (``sched`` is gone, so the enqueue's
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+
 # KEYS: seen, inbox, sched, active   ARGV: item, job_id, now, session_key, seen_ttl
 # → -1 duplicate event (nothing queued), 1 queued and a drain must be scheduled, 0 queued
 ENQUEUE = """
@@ -101,3 +105,14 @@ redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 return 1
 """
+
+
+async def run(redis: Redis, script: str, keys: Sequence[str], args: Sequence[str]) -> int:
+    """Run one of these scripts; they all answer an integer.
+
+    ``register_script`` sends the script's SHA (EVALSHA) and loads the source
+    only when the server does not know it yet, so the hot paths (enqueue,
+    lease renewal) do not ship the Lua text on every call.
+    """
+    reply = await redis.register_script(script)(keys=list(keys), args=list(args))
+    return int(reply)

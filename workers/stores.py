@@ -16,6 +16,7 @@ from collections.abc import Iterable, Sequence
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from core.errors import CorruptSessionError, SessionStoreError
@@ -31,6 +32,26 @@ def _texts(values: Iterable[bytes | str]) -> set[str]:
 def _check_key(session_key: str) -> None:
     if not session_key:
         raise SessionStoreError("a session key must not be empty")
+
+
+def _stage(pipe: Pipeline, session_key: str, items: list[str], *, replace: bool) -> None:
+    key = keys.history(session_key)
+    if replace:
+        pipe.delete(key)
+    if items:
+        pipe.rpush(key, *items)
+    pipe.sadd(keys.SESSIONS, session_key)
+
+
+async def forget_session(redis: Redis, session_key: str) -> None:
+    """Reset a session at once: its history and its "allow for session" rules go,
+    in one transaction. "Always" rules belong to the bot and stay."""
+    _check_key(session_key)
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.delete(keys.history(session_key))
+        pipe.srem(keys.SESSIONS, session_key)
+        pipe.delete(keys.perm_session(session_key))
+        await pipe.execute()
 
 
 class RedisSessionStore:
@@ -81,15 +102,17 @@ class RedisSessionStore:
         items = [message_to_json(m) for m in messages]
         await self._write(session_key, items, replace=True)
 
+    @staticmethod
+    def stage_append(pipe: Pipeline, session_key: str, messages: Sequence[Message]) -> None:
+        """Queue an append on ``pipe``, so that a caller can make it one transaction
+        with writes of its own (the runtime marks a turn's prompt appended with it)."""
+        _check_key(session_key)
+        _stage(pipe, session_key, [message_to_json(m) for m in messages], replace=False)
+
     async def _write(self, session_key: str, items: list[str], *, replace: bool) -> None:
-        key = keys.history(session_key)
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
-                if replace:
-                    pipe.delete(key)
-                if items:
-                    pipe.rpush(key, *items)
-                pipe.sadd(keys.SESSIONS, session_key)
+                _stage(pipe, session_key, items, replace=replace)
                 await pipe.execute()
         except RedisError as exc:
             raise SessionStoreError(f"cannot write the history of {session_key!r}: {exc}") from exc
@@ -150,4 +173,4 @@ class RedisPermissionStore:
         await self.redis.delete(keys.perm_session(session_key))
 
 
-__all__ = ["RedisPermissionStore", "RedisSessionStore"]
+__all__ = ["RedisPermissionStore", "RedisSessionStore", "forget_session"]

@@ -28,14 +28,16 @@ from core.agent.agent import closing_results
 from core.config import AgentConfig
 from core.errors import FacioError
 from core.events import ApprovalRequest, Response, ToolOutput
-from core.messages import AssistantMessage, Message, ToolResult, UserMessage, message_to_json
+from core.messages import AssistantMessage, Message, ToolResult, UserMessage
 from workers import keys
 from workers.approval_record import ApprovalRecord
 from workers.approvals import ApprovalStore
 from workers.bots import Bots
 from workers.codec import text
+from workers.decisions import announce
 from workers.inbox import TurnRequest
 from workers.outbox import Outbox, TurnPublisher
+from workers.stores import RedisSessionStore, forget_session
 
 logger = logging.getLogger(__name__)
 
@@ -70,12 +72,13 @@ class TurnRunner:
         inbound = request.inbound
         facio = self.bots.get(inbound.bot)
         agent = facio.agent(inbound.session_key, user=inbound.user_id)
-        await agent.start()
         publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: len(agent.history))
         state = await self._state(request.turn_id)
-        if "appended" not in state:
-            await self._append_prompt(agent, request)
-            await agent.start()
+        first_attempt = "appended" not in state
+        if first_attempt:
+            await self._append_prompt(request, await facio.sessions.load(inbound.session_key))
+        await agent.start()  # the history as it now stands, prompt included
+        if first_attempt:
             await publisher.runtime("turn_started", user_name=inbound.user_name)
         elif state.get("running"):
             # an earlier attempt died mid-turn: publish its steps again; the
@@ -103,8 +106,7 @@ class TurnRunner:
     async def reset(self, request: TurnRequest) -> None:
         """Start the session over (``/new``): history and session rules go."""
         inbound = request.inbound
-        facio = self.bots.get(inbound.bot)
-        await facio.reset_session(inbound.session_key)
+        await forget_session(self.redis, inbound.session_key)
         publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: 0)
         await publisher.runtime("session_reset")
 
@@ -117,19 +119,17 @@ class TurnRunner:
         await publisher.runtime("turn_finished")
         await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
 
-    async def _append_prompt(self, agent: Agent, request: TurnRequest) -> None:
+    async def _append_prompt(self, request: TurnRequest, history: list[Message]) -> None:
         """Prompt into the history and the turn marked appended, in one transaction."""
         inbound = request.inbound
-        closing = closing_results(agent.history)
         messages: list[Message] = [
-            *closing,
+            *closing_results(history),
             UserMessage(content=inbound.text, user=inbound.user_id),
         ]
         turn_key = keys.turn(request.turn_id)
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(keys.history(inbound.session_key), *(message_to_json(m) for m in messages))
-            pipe.sadd(keys.SESSIONS, inbound.session_key)
-            pipe.hset(turn_key, mapping={"appended": "1", "start": str(len(agent.history))})
+            RedisSessionStore.stage_append(pipe, inbound.session_key, messages)
+            pipe.hset(turn_key, mapping={"appended": "1", "start": str(len(history))})
             pipe.expire(turn_key, TURN_TTL)
             await pipe.execute()
 
@@ -236,8 +236,19 @@ class TurnRunner:
     async def _watch(
         self, event: ApprovalRequest, record: ApprovalRecord, hold: float, park: asyncio.Event
     ) -> None:
-        """Hold ``event`` for ``hold`` seconds; decide it, or ask the turn to park."""
-        decided = await self.approvals.wait(record.approval_id, hold) if hold > 0 else None
+        """Hold ``event`` for ``hold`` seconds; decide it, or ask the turn to park.
+
+        When the approval's own deadline comes first, the record is expired
+        here — not left "pending" for the sweeper while the agent has already
+        given up — so a late click is told "expired" instead of winning a
+        decision that nothing acts on.
+        """
+        budget = min(hold, record.expires_at - time.time())
+        decided = await self.approvals.wait(record.approval_id, budget) if budget > 0 else None
+        if decided is None and time.time() >= record.expires_at:
+            decided = await self.approvals.expire_if_due(record.approval_id)
+            if decided is not None and decided.status == "expired":
+                await announce(self.outbox, decided)
         if decided is None or decided.status == "pending":
             park.set()
             return

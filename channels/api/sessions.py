@@ -14,10 +14,10 @@ from aiohttp import web
 
 from channels.api.approvals import record_json
 from channels.api.errors import json_error
-from channels.api.state import ApiState, state
+from channels.api.state import state
 from core.messages import message_to_json
 from workers import keys
-from workers.stores import RedisPermissionStore
+from workers.stores import forget_session
 
 __all__ = ["delete_session", "get_session", "list_sessions", "session_key"]
 
@@ -49,17 +49,11 @@ async def get_session(request: web.Request) -> web.Response:
     )
 
 
-async def _reset(api: ApiState, sk: str) -> None:
-    await api.sessions.delete(sk)
-    for bot in api.config.bots:
-        await RedisPermissionStore(api.redis, bot).clear_session(sk)
-
-
 async def delete_session(request: web.Request) -> web.Response:
     """Reset: forget the history and the session's "allow for session" rules; 204.
 
     Turns still queued for the session run afterwards on the fresh history;
     a turn running right now may still write its last steps.
     """
-    await asyncio.shield(_reset(state(request), session_key(request)))
+    await asyncio.shield(forget_session(state(request).redis, session_key(request)))
     return web.Response(status=204)

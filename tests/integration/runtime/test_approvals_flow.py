@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 from redis.asyncio import Redis
 
+from core.config import FacioConfig
 from tests.integration.runtime.support import (
     Background,
     demo_config,
@@ -27,6 +29,14 @@ from workers.queue import ArqJobQueue
 from workers.worker import connect
 
 NOTE = "remember to water the plants"
+
+
+async def _park_note(pool: Redis, redis: Redis, config: FacioConfig, url: str) -> dict[str, Any]:
+    """Ask the demo bot to save a note and let the worker run until the turn parks."""
+    await send(pool, inbound(NOTE))
+    await run_burst(config, url)
+    (request,) = await wait_for(redis, "approval_request")
+    return request
 
 
 def _note(tmp_path: Path, session: str = "api:test") -> Path:
@@ -102,9 +112,7 @@ async def test_rejection_and_decisions_that_change_nothing(
 ) -> None:
     config = demo_config(tmp_path, approvalHold=0)
     pool = await connect(redis_url)
-    await send(pool, inbound(NOTE))
-    await run_burst(config, redis_url)
-    (request,) = await wait_for(redis, "approval_request")
+    request = await _park_note(pool, redis, config, redis_url)
     approval_id = request["approval_id"]
     assert (
         await _decide(pool, approval_id, Decision.APPROVE, user="stranger")
@@ -126,9 +134,7 @@ async def test_allow_for_session_becomes_a_rule(
 ) -> None:
     config = demo_config(tmp_path, approvalHold=0)
     pool = await connect(redis_url)
-    await send(pool, inbound(NOTE))
-    await run_burst(config, redis_url)
-    (request,) = await wait_for(redis, "approval_request")
+    request = await _park_note(pool, redis, config, redis_url)
     await _decide(pool, request["approval_id"], Decision.SESSION)
     await run_burst(config, redis_url)
     await send(pool, inbound("remember to buy bread"))
@@ -144,15 +150,37 @@ async def test_an_expired_approval_is_a_rejection_the_person_hears(
 ) -> None:
     config = demo_config(tmp_path, approvalHold=0, approvalTimeout=1)
     pool = await connect(redis_url)
-    await send(pool, inbound(NOTE))
-    await run_burst(config, redis_url)
-    (request,) = await wait_for(redis, "approval_request")
+    request = await _park_note(pool, redis, config, redis_url)
     await asyncio.sleep(1.1)
     assert await expire(pool, ApprovalStore(pool), ArqJobQueue(pool), Outbox(pool)) == 1
     await run_burst(config, redis_url)
     decided = await wait_for(redis, "approval_decided")
     assert decided[0]["status"] == "expired"
     assert await _decide(pool, request["approval_id"], Decision.APPROVE) is DecideOutcome.EXPIRED
+    responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
+    assert responses[-1].startswith("Rejected")
+    assert not _note(tmp_path).exists()
+    await pool.aclose()
+
+
+async def test_a_held_approval_expires_on_time_and_late_clicks_are_told(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    # held in process (hold 30 s) but its own deadline (1 s) comes first: the
+    # worker expires the record itself, without waiting for the sweeper
+    config = demo_config(tmp_path, approvalHold=30, approvalTimeout=1)
+    pool = await connect(redis_url)
+    async with Background(config, redis_url):
+        await send(pool, inbound(NOTE))
+        (request,) = await wait_for(redis, "approval_request")
+        asked = time.perf_counter()
+        # announced at the 1 s deadline, not at the sweeper's next pass (5 s)
+        (decided,) = await wait_for(redis, "approval_decided", timeout=3)
+        assert decided["status"] == "expired"
+        assert time.perf_counter() - asked < 3
+        await wait_for(redis, "turn_finished", timeout=5)
+    late = await _decide(pool, request["approval_id"], Decision.APPROVE)
+    assert late is DecideOutcome.EXPIRED
     responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
     assert responses[-1].startswith("Rejected")
     assert not _note(tmp_path).exists()
