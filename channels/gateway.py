@@ -4,9 +4,12 @@
         print(gw.url)            # http://127.0.0.1:8765
         await stop.wait()
 
-It opens its Redis pool (arq's, so it can enqueue drain jobs), serves the
-aiohttp application of :mod:`channels.api` on ``gateway.host:port`` and runs
-its *services* — the channel adapters and the outbox consumer as they arrive —
+It opens its Redis pool (arq's, so it can enqueue drain jobs), builds the
+channel adapters of the enabled platforms (:mod:`channels.registry`; each may
+add webhook routes), serves the aiohttp application of :mod:`channels.api`
+on ``gateway.host:port``, then starts the channels, the outbox consumer that
+renders the workers' events through them
+(:class:`channels.outbox_consumer.OutboxConsumer`) and any extra *services*,
 each with ``start()``/``stop()``. Everything is stopped in reverse order, also
 when starting fails half-way.
 """
@@ -24,8 +27,14 @@ from arq.connections import ArqRedis
 
 from channels.api import HealthCheck, Metrics, add_health_check, create_app
 from channels.api.state import SSE_HEARTBEAT
+from channels.base import Channel, GatewayContext
+from channels.outbox_consumer import OutboxConsumer
+from channels.registry import ChannelsFactory, build_channels
 from core.config import FacioConfig
+from workers.approvals import ApprovalStore
+from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
+from workers.runtime import worker_id
 from workers.worker import connect
 
 __all__ = ["SHUTDOWN_TIMEOUT", "Gateway", "Service"]
@@ -51,6 +60,9 @@ class Gateway:
 
     ``host``/``port`` override ``config.gateway`` (``port=0`` picks a free port;
     :attr:`port` tells which). ``metrics`` is shared with the services.
+    ``channels`` builds the channel adapters (default: one per enabled
+    platform in the config); ``consumer`` names this gateway in the outbox's
+    consumer group (default: unique per process).
     """
 
     def __init__(
@@ -63,6 +75,8 @@ class Gateway:
         metrics: Metrics | None = None,
         services: Sequence[Service] = (),
         sse_heartbeat: float = SSE_HEARTBEAT,
+        channels: ChannelsFactory = build_channels,
+        consumer: str | None = None,
     ) -> None:
         self.config = config
         self.redis_url = redis_url
@@ -75,6 +89,10 @@ class Gateway:
         self._stack: contextlib.AsyncExitStack | None = None
         self._runner: web.AppRunner | None = None
         self._redis: ArqRedis | None = None
+        self._channels_factory = channels
+        self.consumer_name = consumer or f"gateway:{worker_id()}"
+        self.channels: list[Channel] = []
+        self.consumer: OutboxConsumer | None = None
 
     def add_health_check(self, name: str, check: HealthCheck) -> None:
         """Report ``check`` under ``channels.<name>`` of ``/healthz`` (before or after start)."""
@@ -108,16 +126,24 @@ class Gateway:
             raise RuntimeError("the gateway is already running")
         stack = contextlib.AsyncExitStack()
         try:
-            self._redis = await connect(self.redis_url)
+            self._redis = redis = await connect(self.redis_url)
             stack.push_async_callback(self._close_redis)
+            queue = ArqJobQueue(redis)
+            ctx = GatewayContext(
+                self.config, redis, queue, self.metrics, ApprovalStore(redis), Outbox(redis)
+            )
+            self.channels = self._channels_factory(ctx)
             app = create_app(
                 self.config,
-                self._redis,
-                ArqJobQueue(self._redis),
+                redis,
+                queue,
                 metrics=self.metrics,
                 health_checks=self._health,
                 sse_heartbeat=self.sse_heartbeat,
             )
+            for channel in self.channels:
+                channel.routes(app)
+                add_health_check(app, channel.name, channel.health)
             # handler_cancellation: a client that hangs up ends its SSE stream at once.
             runner = web.AppRunner(
                 app, handler_cancellation=True, shutdown_timeout=SHUTDOWN_TIMEOUT
@@ -126,7 +152,11 @@ class Gateway:
             stack.push_async_callback(self._cleanup_runner)
             self._runner = runner
             await web.TCPSite(runner, self.host, self.requested_port).start()
-            for service in self.services:
+            self.consumer = OutboxConsumer(
+                redis, {c.name: c for c in self.channels}, self.metrics, self.consumer_name
+            )
+            started: list[Service] = [*self.channels, self.consumer, *self.services]
+            for service in started:
                 await service.start()
                 stack.push_async_callback(self._stop_service, service)
         except BaseException:

@@ -103,6 +103,10 @@ class ApprovalRequest:
     tool_call_id: str = ""
     agent_id: str = MAIN_AGENT
     approval_id: str = field(default_factory=new_approval_id)
+    parkable: bool = True
+    """False when raised inside running code (a kernel calling an MCP tool, a shell
+    command, a subagent's tool call): only the process running that code can act
+    on the decision, so the runtime holds it there instead of parking the turn."""
     _decision: bool | None = field(default=None, init=False, repr=False)
     _decided: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 

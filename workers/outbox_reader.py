@@ -33,6 +33,8 @@ DELIVERED_TTL = 24 * 3600
 BLOCK_MS = 1000
 
 Render = Callable[[dict[str, Any]], Awaitable[None]]
+Entry = tuple[str, dict[Any, Any]]
+"""A stream entry: its id and its fields."""
 
 
 class OutboxReader:
@@ -71,9 +73,13 @@ class OutboxReader:
             if not await self._group_exists():  # not a lost race with another gateway
                 raise
 
-    async def claim(self) -> int:
-        """Handle entries a dead consumer left pending; returns how many."""
-        handled = 0
+    async def claimable(self) -> list[Entry]:
+        """Entries a dead consumer left pending for longer than ``claim_idle``, now ours.
+
+        Entries trimmed from the stream meanwhile come back empty: they are
+        acknowledged here (nothing is left to render).
+        """
+        claimed: list[Entry] = []
         start = "0-0"
         while True:
             reply = await self.redis.xautoclaim(
@@ -81,35 +87,62 @@ class OutboxReader:
             )
             start, entries = text(reply[0]), reply[1]
             for entry_id, fields in entries:
-                if fields:  # a trimmed entry comes back empty
-                    await self._handle(text(entry_id), fields)
-                    handled += 1
+                if fields:
+                    claimed.append((text(entry_id), fields))
                 else:
-                    await self.redis.xack(keys.OUTBOX, GROUP, entry_id)
+                    await self.ack(text(entry_id))
             if start == "0-0":
-                return handled
+                return claimed
 
-    async def read_once(self, block_ms: int = BLOCK_MS) -> int:
-        """Handle new entries (waiting up to ``block_ms``); returns how many."""
+    async def fetch(self, block_ms: int = BLOCK_MS) -> list[Entry]:
+        """New entries for this consumer, waiting up to ``block_ms`` for the first."""
         reply = await self.redis.xreadgroup(
             GROUP, self.consumer, {keys.OUTBOX: ">"}, count=100, block=block_ms
         )
-        handled = 0
-        for _stream, entries in reply or []:
-            for entry_id, fields in entries:
-                await self._handle(text(entry_id), fields)
-                handled += 1
-        return handled
+        return [
+            (text(entry_id), fields)
+            for _stream, entries in reply or []
+            for entry_id, fields in entries
+        ]
 
-    async def _handle(self, entry_id: str, fields: dict[Any, Any]) -> None:
+    async def claim(self) -> int:
+        """Handle entries a dead consumer left pending, one by one; returns how many."""
+        entries = await self.claimable()
+        for entry_id, fields in entries:
+            await self.handle(entry_id, fields)
+        return len(entries)
+
+    async def read_once(self, block_ms: int = BLOCK_MS) -> int:
+        """Handle new entries one by one (waiting up to ``block_ms``); returns how many."""
+        entries = await self.fetch(block_ms)
+        for entry_id, fields in entries:
+            await self.handle(entry_id, fields)
+        return len(entries)
+
+    async def ack(self, entry_id: str) -> None:
+        await self.redis.xack(keys.OUTBOX, GROUP, entry_id)
+
+    @staticmethod
+    def decode(fields: dict[Any, Any]) -> dict[str, Any] | None:
+        """The event an entry carries; None when it is not a JSON object."""
         raw = fields.get(b"data", fields.get("data"))
         try:
             event = json.loads(raw) if raw is not None else None
-        except json.JSONDecodeError:
-            event = None
-        if not isinstance(event, dict):
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return None
+        return event if isinstance(event, dict) else None
+
+    async def handle(self, entry_id: str, fields: dict[Any, Any]) -> None:
+        """Render one entry (unless stale, garbled or already delivered), then acknowledge.
+
+        A renderer that raises leaves the entry pending: the caller decides
+        (the gateway's consumer logs and acknowledges; a crash leaves it for
+        whoever claims it).
+        """
+        event = self.decode(fields)
+        if event is None:
             logger.error("outbox entry %s is not an event; dropped", entry_id)
-        elif time.time() - float(event.get("ts", time.time())) > self.max_age:
+        elif self._age(event) > self.max_age:
             self.dropped_stale += 1
             logger.warning(
                 "outbox entry %s (%s for %s) is older than %.0f s; not rendered",
@@ -124,7 +157,15 @@ class OutboxReader:
             await self.render(event)
             self.rendered += 1
             await self._mark_delivered(event)
-        await self.redis.xack(keys.OUTBOX, GROUP, entry_id)
+        await self.ack(entry_id)
+
+    @staticmethod
+    def _age(event: dict[str, Any]) -> float:
+        """Seconds since the event was published (0 when its ``ts`` is missing or garbled)."""
+        try:
+            return time.time() - float(event.get("ts", time.time()))
+        except (TypeError, ValueError):
+            return 0.0
 
     async def _delivered_before(self, event: dict[str, Any]) -> bool:
         key = event.get("idempotency_key")

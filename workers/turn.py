@@ -11,6 +11,13 @@ decision within that time resumes the agent at once. Otherwise the step
 parks: the agent's stream is cancelled (the history keeps the suspended tool
 calls), and the turn is resumed later, on any worker, with the recorded
 decisions.
+
+Approvals raised inside running code (``ApprovalRequest.parkable`` False: a
+kernel calling an MCP tool, a shell command, a subagent's tool call) are
+held here until ``approvalTimeout`` and never park: only this process runs
+that code. They are kept apart in the turn's hash (``inner:`` fields); when
+the turn stops without them decided (cancelled, crashed and retried
+elsewhere) they are rejected on the record, so a late click is told so.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from core.errors import FacioError
 from core.events import ApprovalRequest, Response, ToolOutput
 from core.messages import AssistantMessage, Message, ToolResult, UserMessage
 from workers import keys
-from workers.approval_record import ApprovalRecord
+from workers.approval_record import ApprovalRecord, Decision
 from workers.approvals import ApprovalStore
 from workers.bots import Bots
 from workers.codec import text
@@ -43,6 +50,10 @@ logger = logging.getLogger(__name__)
 
 TURN_TTL = 24 * 3600
 APPROVAL_FIELD = "approval:"
+INNER_FIELD = "inner:"
+"""Turn-hash fields of approvals raised inside running code (not parkable)."""
+ABANDONED_BY = "facio"
+"""``decided_by`` of an in-code approval rejected because its turn stopped."""
 Outcome = Literal["done", "parked"]
 
 
@@ -85,6 +96,7 @@ class TurnRunner:
             # gateway drops what it already rendered (same idempotency keys)
             await self._republish(agent, publisher, int(state.get("start", "0")))
         await self.redis.hset(keys.turn(request.turn_id), "running", holder)  # type: ignore[misc]
+        await self._abandon_inner(state)  # an earlier attempt's code is not running any more
         decisions = await self._decisions(state)
         try:
             outcome = await self._stream(agent, publisher, request, decisions, facio.config.agent)
@@ -97,8 +109,20 @@ class TurnRunner:
             await publisher.runtime("turn_finished")
         return outcome
 
+    async def _abandon_inner(self, state: dict[str, str]) -> None:
+        """Reject the in-code approvals still pending in ``state``: nothing waits for them."""
+        for field, approval_id in state.items():
+            if not field.startswith(INNER_FIELD):
+                continue
+            result = await self.approvals.decide(
+                approval_id, Decision.REJECT, ABANDONED_BY, operator=True
+            )
+            if result.decided and result.record is not None:
+                await announce(self.outbox, result.record)
+
     async def cancelled(self, request: TurnRequest) -> None:
         """The person stopped the turn: say so; the history keeps what was done."""
+        await self._abandon_inner(await self._state(request.turn_id))
         publisher = TurnPublisher(self.outbox, request.inbound, request.turn_id, lambda: 0)
         await publisher.runtime("turn_finished", cancelled=True)
         await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
@@ -162,12 +186,15 @@ class TurnRunner:
     ) -> ApprovalRecord:
         """The durable record of ``event``: the existing one after a retry, else a new one."""
         turn_key = keys.turn(request.turn_id)
-        field = APPROVAL_FIELD + event.tool_call_id
-        existing = await self.redis.hget(turn_key, field)  # type: ignore[misc]
-        if existing is not None:
-            record = await self.approvals.get(text(existing))
-            if record is not None:
-                return record
+        if event.parkable:
+            field = APPROVAL_FIELD + event.tool_call_id
+            existing = await self.redis.hget(turn_key, field)  # type: ignore[misc]
+            if existing is not None:
+                record = await self.approvals.get(text(existing))
+                if record is not None:
+                    return record
+        else:  # raised by running code: new each time, never resumed elsewhere
+            field = INNER_FIELD + event.approval_id
         inbound = request.inbound
         now = time.time()
         record = ApprovalRecord(
@@ -183,7 +210,7 @@ class TurnRunner:
             status="pending",
             created_at=now,
             expires_at=now + timeout,
-            parkable=True,
+            parkable=event.parkable,
         )
         await self.approvals.create(record)
         await self.redis.hset(turn_key, field, record.approval_id)  # type: ignore[misc]
@@ -232,6 +259,7 @@ class TurnRunner:
                 watcher.cancel()
             if not task.done():
                 task.cancel()
+            await self._abandon_inner(await self._state(request.turn_id))
 
     async def _watch(
         self, event: ApprovalRequest, record: ApprovalRecord, hold: float, park: asyncio.Event
@@ -243,6 +271,8 @@ class TurnRunner:
         given up — so a late click is told "expired" instead of winning a
         decision that nothing acts on.
         """
+        if not record.parkable:
+            hold = record.expires_at - time.time()  # held here until it expires
         budget = min(hold, record.expires_at - time.time())
         decided = await self.approvals.wait(record.approval_id, budget) if budget > 0 else None
         if decided is None and time.time() >= record.expires_at:
@@ -250,6 +280,9 @@ class TurnRunner:
             if decided is not None and decided.status == "expired":
                 await announce(self.outbox, decided)
         if decided is None or decided.status == "pending":
-            park.set()
+            if record.parkable:
+                park.set()
+            else:
+                event.approve(False)  # the record could not be expired: never run unasked
             return
         event.approve(decided.status == "approved")

@@ -5,45 +5,70 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from core.errors import ToolError
-from core.events import AgentEvent
+from core.events import AgentEvent, ApprovalRequest
 from core.tools.tool import Tool, ToolContext
 
 logger = logging.getLogger(__name__)
 
 
 class ToolRun:
-    """The outcome of a tool call: the text the model sees, and whether it failed."""
+    """The outcome of a tool call: the text the model sees, whether it failed, and
+    the requests raised inside it that were rejected (they end the turn)."""
 
     def __init__(self) -> None:
         self.content = ""
         self.is_error = False
+        self.rejected: list[str] = []
+
+
+Policy = Callable[[ApprovalRequest], Awaitable[bool | None]]
+"""Decides a request without asking anyone (hooks, permission rules); None: no opinion."""
+
+
+async def _no_policy(request: ApprovalRequest) -> bool | None:
+    return None
 
 
 async def execute_tool(
     tool: Tool,
     arguments: dict[str, Any],
     context: ToolContext,
-    timeout: float | None,
     run: ToolRun,
+    *,
+    timeout: float | None,
+    approval_timeout: float | None = None,
+    policy: Policy = _no_policy,
 ) -> AsyncIterator[AgentEvent]:
     """Run ``tool`` as a task; yield what it emits; put the result in ``run``.
 
     A tool that raises or times out is a tool result the model sees, not a
     crash of the turn: tools are arbitrary code, and this is their boundary.
+    A request the tool raises with ``context.ask`` is decided by ``policy``,
+    else yielded into the stream and awaited for up to ``approval_timeout``
+    (then it counts as rejected).
     """
     queue: asyncio.Queue[AgentEvent] = asyncio.Queue()
-    context = ToolContext(
-        session_key=context.session_key,
-        agent_id=context.agent_id,
-        workspace=context.workspace,
-        user=context.user,
-        emit=queue.put,
-    )
-    task = asyncio.create_task(asyncio.wait_for(tool.call(arguments, context), timeout))
+
+    async def ask(request: ApprovalRequest) -> bool:
+        request.parkable = False
+        decided = await policy(request)
+        if decided is None:
+            await queue.put(request)
+            decided = await request.wait(approval_timeout)
+        else:
+            request.approve(decided)
+        if not decided:
+            run.rejected.append(request.tool_name)
+        return decided
+
+    context = replace(context, emit=queue.put, ask=ask, execution_timeout=timeout)
+    limit = None if tool.manages_timeout else timeout
+    task = asyncio.create_task(asyncio.wait_for(tool.call(arguments, context), limit))
     try:
         while not task.done() or not queue.empty():
             getter = asyncio.ensure_future(queue.get())
@@ -54,7 +79,8 @@ async def execute_tool(
                 getter.cancel()
         run.content = task.result()
     except TimeoutError:
-        run.content, run.is_error = f"{tool.name} timed out after {timeout:g} s", True
+        after = f" after {timeout:g} s" if timeout is not None else ""
+        run.content, run.is_error = f"{tool.name} timed out{after}", True
     except ToolError as exc:
         run.content, run.is_error = str(exc), True
     except Exception as exc:

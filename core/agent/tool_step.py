@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.agent.execute import ToolRun, execute_tool
@@ -139,21 +139,35 @@ async def tool_step(
             outcome.rejected.append(call.name)
             yield await _result(env, call, REJECTED, True)
             continue
-        async for event in _run(env, call, tool, arguments):
+        async for event in _run(env, call, tool, arguments, outcome):
             yield event
         outcome.tools_used.append(call.name)
 
 
 async def _run(
-    env: StepEnv, call: ToolCall, tool: Tool, arguments: dict[str, Any]
+    env: StepEnv, call: ToolCall, tool: Tool, arguments: dict[str, Any], outcome: StepOutcome
 ) -> AsyncIterator[AgentEvent]:
     info = ToolCallInfo(tool_call_id=call.id, tool_name=call.name, tool_args=arguments)
     await env.save(ToolStarted(tool_call_id=call.id))
     for hook in env.hooks:
         await hook.before_tool_call(env.run_context, info)
     run = ToolRun()
-    async for event in execute_tool(tool, arguments, env.context, env.execution_timeout, run):
+    context = replace(env.context, tool_call_id=call.id)
+
+    async def policy(request: ApprovalRequest) -> bool | None:
+        return await _policy(env, request)
+
+    async for event in execute_tool(
+        tool,
+        arguments,
+        context,
+        run,
+        timeout=env.execution_timeout,
+        approval_timeout=env.approval_timeout,
+        policy=policy,
+    ):
         yield event
+    outcome.rejected.extend(run.rejected)
     output = await _result(env, call, run.content, run.is_error)
     for hook in env.hooks:
         await hook.after_tool_call(env.run_context, info, output)

@@ -6,7 +6,7 @@ arguments becomes a clear tool error for the model, never a crash.
 
 A parameter annotated :class:`ToolContext` is not shown to the model; the
 agent passes the context of the running call (session, workspace, a way to
-emit events while the tool runs).
+emit events while the tool runs, a way to ask for consent from inside it).
 """
 
 from __future__ import annotations
@@ -23,13 +23,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from core.errors import ToolError
-from core.events import AgentEvent
+from core.events import AgentEvent, ApprovalRequest
 
 TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
 
 async def _discard(event: AgentEvent) -> None:
     return None
+
+
+async def _deny(request: ApprovalRequest) -> bool:
+    """Outside an agent nobody can be asked: deny by default."""
+    request.approve(False)
+    return False
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,18 @@ class ToolContext:
     user: str | None = None
     emit: Callable[[AgentEvent], Awaitable[None]] = _discard
     """Send an event (e.g. streamed code output) into the agent's stream."""
+    ask: Callable[[ApprovalRequest], Awaitable[bool]] = _deny
+    """Ask for consent from inside the running tool (code calling an MCP tool, a
+    shell command, a subagent's tool call): the request goes through the same
+    hooks, permission rules and person as a tool call, and the decision is
+    returned. Such a request cannot park (``parkable`` is set False): only
+    this process can resume the code waiting for it. A rejection ends the
+    turn once the tool returns."""
+    tool_call_id: str = ""
+    """The id of the model's call being run ("" outside an agent)."""
+    execution_timeout: float | None = None
+    """Seconds the call may execute; a tool with ``manages_timeout`` enforces it
+    itself (approval waits excluded), for the others the agent does."""
 
 
 def _docstring_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:
@@ -91,8 +109,13 @@ class Tool:
         *,
         name: str | None = None,
         description: str | None = None,
+        manages_timeout: bool = False,
     ) -> None:
+        """``manages_timeout``: the tool enforces ``ToolContext.execution_timeout``
+        itself (code execution, which must not count approval waits); the agent
+        then does not cut it off."""
         self.fn = fn
+        self.manages_timeout = manages_timeout
         self.name = fn.__name__ if name is None else name
         if not TOOL_NAME.match(self.name):
             raise ValueError(f"invalid tool name {self.name!r}: use letters, digits, _ and -")

@@ -108,6 +108,7 @@ def test_approval_request_on_the_wire_omits_private_state() -> None:
         "tool_args": {"text": "milk"},
         "tool_call_id": "",
         "agent_id": "main",
+        "parkable": True,
         "approval_id": request.approval_id,
     }
 

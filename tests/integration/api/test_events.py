@@ -120,8 +120,12 @@ async def test_a_client_that_leaves_frees_the_stream_and_shutdown_ends_streams(
 
 
 async def _blocked_readers(redis: Redis, expected: int) -> None:
+    """Wait until ``expected`` clients block in XREAD (SSE streams; the gateway's
+    outbox consumer blocks in XREADGROUP and is not counted)."""
     for _ in range(200):
-        if (await redis.info("clients"))["blocked_clients"] == expected:
+        clients = await redis.client_list()
+        blocked = [c for c in clients if c.get("cmd") == "xread" and "b" in c.get("flags", "")]
+        if len(blocked) == expected:
             return
         await asyncio.sleep(0.01)
     raise AssertionError(f"blocked clients never became {expected}")

@@ -1,0 +1,192 @@
+"""The gateway's outbox consumer: hands each outbox event to the channel that renders it.
+
+Order where it matters, concurrency where it does not: events of one session
+are rendered one at a time, in stream order (a streamed answer grows by
+edits, an approval card follows the text before it); different sessions run
+side by side, so a flood wait in one Telegram chat never delays another.
+Each session gets a *lane* (a queue and a task) that ends when it is idle.
+
+At-least-once (docs/runtime.md "Outbox"): an entry is acknowledged after its
+channel rendered it. A render that raises is logged, counted and
+acknowledged — a poison event must not block its session forever; channels
+retry what is worth retrying (flood control) themselves. A gateway that
+dies mid-render leaves its entries pending; every ``CLAIM_EVERY`` seconds the
+consumer claims entries another consumer left pending for longer than
+``CLAIM_IDLE`` (a dead gateway's), so they are rendered after all.
+
+Events of channels without a renderer here (``api``: its clients read the
+session's event stream over SSE; ``cli``, ``cron``) are acknowledged as is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from channels.api.metrics import Metrics
+from channels.base import Channel, OutboxEvent
+from workers.outbox_reader import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader
+
+__all__ = ["CLAIM_EVERY", "LANE_IDLE", "MAX_IN_FLIGHT", "OutboxConsumer"]
+
+logger = logging.getLogger(__name__)
+
+CLAIM_EVERY = 30.0
+"""Seconds between looks for entries a dead gateway left pending."""
+LANE_IDLE = 30.0
+"""Seconds a session's lane waits for more events before its task ends."""
+MAX_IN_FLIGHT = 1000
+"""Entries read but not yet rendered, across sessions: the reader waits beyond it."""
+LOCAL_CHANNELS = frozenset({"api", "cli", "cron", ""})
+"""Channels whose events nobody renders in the gateway (SSE clients read them)."""
+RETRY_DELAY = 1.0
+
+
+class _Lane:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[Entry] = asyncio.Queue()
+        self.task: asyncio.Task[None] | None = None
+
+
+class OutboxConsumer:
+    """A gateway service: reads the outbox and renders it through the channels."""
+
+    name = "outbox"
+
+    def __init__(
+        self,
+        redis: Redis,
+        channels: Mapping[str, Channel],
+        metrics: Metrics,
+        consumer: str,
+        *,
+        block_ms: int = 1000,
+        claim_every: float = CLAIM_EVERY,
+        claim_idle: float = CLAIM_IDLE,
+        max_age: float = MAX_AGE,
+        lane_idle: float = LANE_IDLE,
+        max_in_flight: int = MAX_IN_FLIGHT,
+    ) -> None:
+        self.channels = dict(channels)
+        self.metrics = metrics
+        self.reader = OutboxReader(
+            redis, consumer, self._render, max_age=max_age, claim_idle=claim_idle
+        )
+        self.block_ms = block_ms
+        self.claim_every = claim_every
+        self.lane_idle = lane_idle
+        self._slots = asyncio.Semaphore(max_in_flight)
+        self._lanes: dict[str, _Lane] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._unknown: set[str] = set()
+        self._in_flight = 0
+        self.rendered = metrics.counter(
+            "facio_outbox_rendered_total", "Outbox events rendered, by channel.", ("channel",)
+        )
+        self.failed = metrics.counter(
+            "facio_outbox_render_errors_total",
+            "Outbox events whose rendering raised (logged and acknowledged), by channel.",
+            ("channel",),
+        )
+
+    async def start(self) -> None:
+        await self.reader.ensure_group()
+        self._task = asyncio.create_task(self._run(), name="outbox-consumer")
+
+    async def stop(self) -> None:
+        """Stop reading; events already read get a moment to finish, the rest stay pending."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        lanes = [lane.task for lane in self._lanes.values() if lane.task is not None]
+        for task in lanes:
+            task.cancel()
+        await asyncio.gather(*lanes, return_exceptions=True)
+        self._lanes.clear()
+
+    async def idle(self, timeout: float = 10.0) -> None:
+        """Wait until every event read so far was handled (tests, benchmarks)."""
+        deadline = time.monotonic() + timeout
+        while self._in_flight:
+            if time.monotonic() > deadline:
+                raise TimeoutError("outbox lanes did not drain")
+            await asyncio.sleep(0.01)
+
+    async def _run(self) -> None:
+        next_claim = 0.0
+        while True:
+            try:
+                if time.monotonic() >= next_claim:
+                    await self._dispatch(await self.reader.claimable())
+                    next_claim = time.monotonic() + self.claim_every
+                await self._dispatch(await self.reader.fetch(self.block_ms))
+            except RedisError:
+                # the loop boundary: Redis went away; keep trying, never exit
+                logger.warning("outbox: Redis unavailable; retrying", exc_info=True)
+                self.metrics.errors.inc()
+                await asyncio.sleep(RETRY_DELAY)
+
+    async def _dispatch(self, entries: list[Entry]) -> None:
+        for entry in entries:
+            await self._slots.acquire()
+            self._in_flight += 1
+            event = OutboxReader.decode(entry[1]) or {}
+            session_key = str(event.get("session_key", ""))
+            lane = self._lanes.get(session_key)
+            if lane is None or lane.task is None or lane.task.done():
+                lane = self._lanes[session_key] = _Lane()
+                lane.task = asyncio.create_task(self._drive(session_key, lane))
+            lane.queue.put_nowait(entry)
+
+    async def _drive(self, session_key: str, lane: _Lane) -> None:
+        while True:
+            try:
+                entry_id, fields = await asyncio.wait_for(lane.queue.get(), self.lane_idle)
+            except TimeoutError:
+                if lane.queue.empty() and self._lanes.get(session_key) is lane:
+                    del self._lanes[session_key]
+                return
+            try:
+                await self.reader.handle(entry_id, fields)
+            except RedisError:
+                # not acknowledged: it stays pending and is claimed again later
+                logger.warning("outbox: Redis failed while handling %s", entry_id, exc_info=True)
+                self.metrics.errors.inc()
+            except Exception:  # the render boundary: channel code, log it and move on
+                logger.exception("outbox: rendering %s for %s failed", entry_id, session_key)
+                with contextlib.suppress(RedisError):
+                    await self.reader.ack(entry_id)
+            finally:
+                self._in_flight -= 1
+                self._slots.release()
+
+    async def _render(self, data: dict[str, Any]) -> None:
+        try:
+            event = OutboxEvent.model_validate(data)
+        except ValidationError as exc:
+            logger.error("outbox: malformed event dropped: %s", exc.errors()[0]["msg"])
+            return
+        channel = self.channels.get(event.channel)
+        if channel is None:
+            if event.channel not in LOCAL_CHANNELS and event.channel not in self._unknown:
+                self._unknown.add(event.channel)
+                logger.warning(
+                    "outbox: no channel %r in this gateway; its events are dropped", event.channel
+                )
+            return
+        try:
+            await channel.render(event)
+        except Exception:
+            self.failed.inc(channel=event.channel)
+            raise
+        self.rendered.inc(channel=event.channel)

@@ -1,0 +1,42 @@
+"""Which channel adapters the gateway runs: one per enabled platform in the config.
+
+Adapters are imported only when enabled, so a gateway without Slack never
+imports slack_bolt. A platform whose adapter is not part of this version is
+a config error naming the key, not a silent no-op.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from channels.base import Channel, GatewayContext
+from core.errors import ConfigError
+
+__all__ = ["ADAPTERS", "ChannelsFactory", "build_channels"]
+
+ChannelsFactory = Callable[[GatewayContext], list[Channel]]
+"""Builds the gateway's channels once its Redis is connected (tests pass their own)."""
+
+ADAPTERS: dict[str, str] = {}
+"""Platform name → ``module:function`` taking a :class:`GatewayContext`, returning a Channel."""
+
+
+def build_channels(ctx: GatewayContext) -> list[Channel]:
+    """An adapter for every enabled channel of ``ctx.config``."""
+    channels: list[Channel] = []
+    for name in ctx.config.channels.enabled():
+        target = ADAPTERS.get(name)
+        if target is None:
+            raise ConfigError(
+                f"the {name} channel is not available in this version of facio; "
+                f'set "enabled": false',
+                path=f"channels.{name}.enabled",
+                source=str(ctx.config.config_path or ""),
+            )
+        module, _, function = target.partition(":")
+        create: Callable[[GatewayContext], Channel] = getattr(
+            importlib.import_module(module), function
+        )
+        channels.append(create(ctx))
+    return channels

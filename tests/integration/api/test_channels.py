@@ -1,0 +1,188 @@
+"""The gateway's channels: built from the config, routed, probed, fed by the outbox consumer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from redis.asyncio import Redis
+
+from channels.api.metrics import Metrics
+from channels.base import GatewayContext, OutboxEvent
+from channels.gateway import Gateway
+from channels.outbox_consumer import OutboxConsumer
+from channels.registry import build_channels
+from core.config import parse_config
+from core.errors import ConfigError
+from tests.integration.api.support import api_config, running
+from workers import keys
+from workers.outbox import Outbox
+from workers.outbox_reader import GROUP
+
+
+class FakeChannel:
+    """A channel that records what it renders; ``slow`` sessions take a while."""
+
+    name = "fake"
+
+    def __init__(self, *, slow: str = "", fail_on: str = "") -> None:
+        self.rendered: list[tuple[str, str]] = []
+        self.started = self.stopped = False
+        self.slow = slow
+        self.fail_on = fail_on
+
+    def routes(self, app: web.Application) -> None:
+        async def hook(request: web.Request) -> web.Response:
+            return web.json_response({"channel": self.name})
+
+        app.router.add_post("/fake/webhook", hook)
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+    async def render(self, event: OutboxEvent) -> None:
+        if event.session_key == self.slow:
+            await asyncio.sleep(0.5)
+        if event.type == self.fail_on:
+            raise RuntimeError("the platform said no")
+        self.rendered.append((event.session_key, str(event.get("content", event.type))))
+
+    async def health(self) -> str:
+        return "ok" if self.started else "not started"
+
+
+def _event(
+    session: str, content: str, *, channel: str = "fake", kind: str = "response"
+) -> dict[str, Any]:
+    return {
+        "type": kind,
+        "session_key": session,
+        "channel": channel,
+        "content": content,
+        "ts": time.time(),
+    }
+
+
+async def _consumer(redis: Redis, channel: FakeChannel, **options: Any) -> OutboxConsumer:
+    consumer = OutboxConsumer(redis, {"fake": channel}, Metrics(), "g1", block_ms=50, **options)
+    await consumer.start()
+    return consumer
+
+
+async def _until(predicate: Any, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+async def test_sessions_render_in_order_and_side_by_side(redis: Redis) -> None:
+    channel = FakeChannel(slow="fake:slow")
+    consumer = await _consumer(redis, channel)
+    outbox = Outbox(redis)
+    try:
+        for i in range(3):
+            await outbox.publish(_event("fake:slow", f"s{i}"))
+            await outbox.publish(_event("fake:fast", f"f{i}"))
+        # the fast session is done long before the slow one's first render ends
+        await _until(
+            lambda: [c for s, c in channel.rendered if s == "fake:fast"] == ["f0", "f1", "f2"]
+        )
+        assert not [c for s, c in channel.rendered if s == "fake:slow"]
+        await _until(lambda: len(channel.rendered) == 6)
+        assert [c for s, c in channel.rendered if s == "fake:slow"] == ["s0", "s1", "s2"]
+        await consumer.idle()
+        assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 0
+    finally:
+        await consumer.stop()
+
+
+async def test_a_failing_render_is_counted_and_does_not_block_the_session(redis: Redis) -> None:
+    channel = FakeChannel(fail_on="approval_request")
+    consumer = await _consumer(redis, channel)
+    outbox = Outbox(redis)
+    try:
+        await outbox.publish(_event("fake:a", "card", kind="approval_request"))
+        await outbox.publish(_event("fake:a", "after"))
+        await outbox.publish(_event("api:x", "not ours", channel="api"))
+        await outbox.publish(_event("zz:x", "nobody", channel="zz"))
+        await _until(lambda: channel.rendered == [("fake:a", "after")])
+        await consumer.idle()
+        assert consumer.failed.value(channel="fake") == 1
+        assert consumer.rendered.value(channel="fake") == 1
+        assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 0
+    finally:
+        await consumer.stop()
+
+
+async def test_entries_a_dead_gateway_left_pending_are_rendered(redis: Redis) -> None:
+    outbox = Outbox(redis)
+    await outbox.publish(_event("fake:a", "one"))
+    await outbox.publish(_event("fake:a", "two"))
+    await redis.xgroup_create(keys.OUTBOX, GROUP, id="0")
+    # a gateway read them and died before rendering: pending on "dead"
+    await redis.xreadgroup(GROUP, "dead", {keys.OUTBOX: ">"}, count=10)
+    assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 2
+    channel = FakeChannel()
+    consumer = await _consumer(redis, channel, claim_idle=0.0)
+    try:
+        await _until(lambda: channel.rendered == [("fake:a", "one"), ("fake:a", "two")])
+        await consumer.idle()
+        assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 0
+    finally:
+        await consumer.stop()
+
+
+async def test_the_gateway_runs_its_channels(redis: Redis, redis_url: str, tmp_path: Path) -> None:
+    channel = FakeChannel()
+    seen: list[GatewayContext] = []
+
+    def factory(ctx: GatewayContext) -> list[Any]:
+        seen.append(ctx)
+        return [channel]
+
+    async with running(api_config(tmp_path), redis_url, channels=factory) as (gateway, client):
+        assert channel.started and seen[0].redis is gateway.redis
+        async with client.get("/healthz") as response:
+            assert (await response.json())["channels"] == {"api": "ok", "fake": "ok"}
+        async with client.post("/fake/webhook") as response:
+            assert await response.json() == {"channel": "fake"}
+        await Outbox(gateway.redis).publish(_event("fake:1", "hello"))
+        await _until(lambda: channel.rendered == [("fake:1", "hello")])
+    assert channel.stopped
+
+
+def test_an_enabled_channel_without_an_adapter_is_a_config_error(tmp_path: Path) -> None:
+    config = parse_config(
+        {
+            "bots": {"main": {"preset": "demo"}},
+            "channels": {"discord": {"enabled": True, "token": "t"}},
+        },
+        base_dir=tmp_path,
+        env={},
+    )
+    ctx = GatewayContext(config, None, None, Metrics(), None, None)  # type: ignore[arg-type]
+    with pytest.raises(
+        ConfigError, match=r"channels\.discord\.enabled: the discord channel is not"
+    ):
+        build_channels(ctx)
+
+
+async def test_gateway_start_fails_cleanly_on_a_broken_channel(
+    redis_url: str, tmp_path: Path
+) -> None:
+    def broken(ctx: GatewayContext) -> list[Any]:
+        raise ConfigError("bad token", path="channels.fake.token")
+
+    gateway = Gateway(api_config(tmp_path), redis_url, host="127.0.0.1", port=0, channels=broken)
+    with pytest.raises(ConfigError, match="bad token"):
+        await gateway.start()
+    with pytest.raises(RuntimeError, match="not running"):
+        _ = gateway.redis
