@@ -18,7 +18,7 @@ from types import TracebackType
 
 import httpx
 
-from bots import BotSpec, builtin_scripts, resolve_bot
+from bots import builtin_scripts, resolve_bot
 from core.agent import Agent, AgentSettings
 from core.config import FacioConfig, load_config
 from core.errors import ConfigError
@@ -31,8 +31,9 @@ from core.permissions.store import FilePermissionStore, PermissionStore
 from core.providers.base import Provider
 from core.providers.factory import build_provider
 from core.sessions import JsonlSessionStore, SessionStore
-from core.tools.builtin import BUILTIN_TOOLS
+from core.tools.catalog import resolve_tools
 from core.tools.tool import Tool
+from core.tools.toolset import Toolset
 
 SESSIONS_DIR = Path(".facio") / "sessions"
 
@@ -49,17 +50,6 @@ class RunResult:
     """The messages this run added to the session history, the prompt first."""
     rejected: list[str]
     """Tools whose calls were rejected (by a hook, the person, or deny-by-default)."""
-
-
-def tools_for(spec: BotSpec, available: dict[str, Tool]) -> list[Tool]:
-    """The Tool objects a bot spec names; ConfigError for an unknown name."""
-    missing = [name for name in spec.tools if name not in available]
-    if missing:
-        raise ConfigError(
-            f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(available))}",
-            path=f"bots.{spec.name}.tools",
-        )
-    return [available[name] for name in spec.tools]
 
 
 def _ran(messages: list[Message]) -> list[str]:
@@ -91,7 +81,9 @@ class Facio:
         self.config = config
         self.spec = resolve_bot(bot, config.bots[bot], config.agent)
         self.workspace = config.workspace
-        self.tools = tools_for(self.spec, BUILTIN_TOOLS)
+        bot_tools = resolve_tools(bot, self.spec.tools)
+        self.tools: list[Tool] = bot_tools.tools
+        self.toolsets: list[Toolset] = bot_tools.toolsets
         base_dir = config.config_path.parent if config.config_path else Path.cwd()
         built = build_provider(
             self.spec.model,
@@ -144,6 +136,7 @@ class Facio:
             hooks=hooks,
             workspace=self.workspace,
             user=user,
+            toolsets=self.toolsets,
         )
 
     async def reset_session(self, session_key: str) -> None:
@@ -180,7 +173,12 @@ class Facio:
         return RunResult(content=content, tools_used=_ran(added), messages=added, rejected=rejected)
 
     async def aclose(self) -> None:
-        await self.provider.aclose()
+        """Close the model client and the toolsets (kernels, MCP server processes)."""
+        try:
+            for toolset in self.toolsets:
+                await toolset.aclose()
+        finally:
+            await self.provider.aclose()
 
     async def __aenter__(self) -> Facio:
         return self

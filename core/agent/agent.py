@@ -34,6 +34,7 @@ from core.providers.base import ModelRequest, Provider
 from core.sessions.store import MemorySessionStore, SessionStore
 from core.tools.registry import ToolRegistry
 from core.tools.tool import Tool, ToolContext
+from core.tools.toolset import Toolset
 
 SUPERSEDED = "Not run: the person sent a new message instead of deciding on this call."
 
@@ -87,10 +88,14 @@ class Agent:
         agent_id: str = MAIN_AGENT,
         workspace: Path | None = None,
         user: str | None = None,
+        toolsets: Iterable[Toolset] = (),
     ) -> None:
+        """``toolsets`` add their tools on :meth:`start` (MCP servers, code execution);
+        the agent does not close them: whoever made them does."""
         self.provider = provider
         self.settings = settings or AgentSettings()
-        self.tools = tools if isinstance(tools, ToolRegistry) else ToolRegistry(tools)
+        self.tools = ToolRegistry(tools)
+        self.toolsets = tuple(toolsets)
         self.session_key = session_key
         self.store: SessionStore = store if store is not None else MemorySessionStore()
         self.permissions = permissions
@@ -108,7 +113,11 @@ class Agent:
         return list(self._history)
 
     async def start(self) -> None:
-        """Load the session history and the permission rules."""
+        """Load the session history and the permission rules; set up the toolsets."""
+        for toolset in self.toolsets:
+            for item in await toolset.tools():
+                if item.name not in self.tools:
+                    self.tools.add(item)
         self._history = await self.store.load(self.session_key)
         if self.permissions is not None:
             await self.permissions.load()

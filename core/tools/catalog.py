@@ -1,0 +1,44 @@
+"""Which tools a bot gets: built-ins by name, plus the toolsets its config asks for.
+
+A bot spec names its tools (``bots.<name>.tools`` or its preset's). A name is
+a built-in tool (:data:`core.tools.builtin.BUILTIN_TOOLS`) or one a toolset
+provides (code execution: ``ipybox_execute_ipython_cell``…); every name must
+resolve, or the config is wrong. Toolsets that the config enables as a whole
+(``mcpServers``) are added for every bot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from core.errors import ConfigError
+from core.tools.builtin import BUILTIN_TOOLS
+from core.tools.tool import Tool
+from core.tools.toolset import Toolset
+
+__all__ = ["BotTools", "resolve_tools"]
+
+
+@dataclass
+class BotTools:
+    """A bot's tools: ready ones, and toolsets that set up when an agent starts."""
+
+    tools: list[Tool] = field(default_factory=list)
+    toolsets: list[Toolset] = field(default_factory=list)
+
+
+def resolve_tools(
+    bot: str,
+    names: tuple[str, ...],
+    *,
+    available: Mapping[str, Tool] = BUILTIN_TOOLS,
+) -> BotTools:
+    """The tools ``names`` select; ConfigError naming ``bots.<bot>.tools`` for unknown ones."""
+    missing = [name for name in names if name not in available]
+    if missing:
+        raise ConfigError(
+            f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(available))}",
+            path=f"bots.{bot}.tools",
+        )
+    return BotTools(tools=[available[name] for name in names])

@@ -1,0 +1,34 @@
+"""Toolsets: tools that need set-up before an agent can offer them.
+
+An MCP server's tools are known only once it is connected; code execution
+needs a kernel pool. A :class:`Toolset` does that work once, on the first
+``tools()`` call (an agent's ``start``), and hands out ordinary
+:class:`~core.tools.tool.Tool` objects; ``aclose`` releases what it holds
+(processes, connections). Tools that depend on the session (a kernel per
+session) look it up at call time from their ``ToolContext``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from core.tools.tool import Tool
+
+__all__ = ["Toolset"]
+
+
+class Toolset(Protocol):
+    """A source of tools with a lifetime: connected on first use, closed at the end."""
+
+    async def tools(self) -> Sequence[Tool]:
+        """The tools to offer; sets up on the first call, cheap afterwards.
+
+        Must not raise for a part that failed (one MCP server down): leave its
+        tools out, log why, and keep the rest.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Stop what was started (kernels, server processes); safe to call twice."""
+        ...

@@ -1,0 +1,61 @@
+"""Toolsets add their tools when an agent starts; the agent never closes them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+
+from core import Agent, AgentSettings, MemorySessionStore, Tool
+from core.errors import ConfigError
+from core.providers.scripted import ScriptedProvider
+from core.tools.catalog import resolve_tools
+from tests.unit.agent.helpers import collect, script
+
+
+class Counting:
+    def __init__(self) -> None:
+        self.setups = 0
+        self.closed = 0
+
+        def ping() -> str:
+            """Answer pong."""
+            return "pong"
+
+        self._tools = [Tool(ping)]
+
+    async def tools(self) -> Sequence[Tool]:
+        self.setups += 1
+        return self._tools
+
+    async def aclose(self) -> None:
+        self.closed += 1
+
+
+async def test_toolset_tools_are_offered_and_called() -> None:
+    toolset = Counting()
+    sc = script(
+        {"on": "user", "match": "go", "toolCalls": [{"name": "ping", "arguments": {}}]},
+        {"on": "tool", "match": "(.*)", "text": "got \\1"},
+    )
+    agent = Agent(
+        ScriptedProvider(sc),
+        settings=AgentSettings(model="t"),
+        store=MemorySessionStore(),
+        toolsets=[toolset],
+    )
+    async with agent:
+        assert agent.tools.names() == ["ping"]
+        events = await collect(agent.stream("go"))
+    assert events[-1].content == "got pong"  # type: ignore[union-attr]
+    request = agent.provider.requests[0]  # type: ignore[attr-defined]
+    assert [spec.name for spec in request.tools] == ["ping"]
+    await agent.start()  # a second start does not add the tools twice
+    assert agent.tools.names() == ["ping"]
+    assert toolset.closed == 0
+
+
+def test_unknown_tool_names_are_a_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"bots\.main\.tools: unknown tool\(s\) nope"):
+        resolve_tools("main", ("current_time", "nope"))
+    assert [t.name for t in resolve_tools("main", ("current_time",)).tools] == ["current_time"]
