@@ -1,0 +1,132 @@
+"""Subagents: ``subagent_task(prompt, max_turns=100)`` delegates a subtask to a child agent.
+
+The child is a new :class:`~core.agent.Agent` with the parent's model, system
+prompt and settings, its own empty history and agent id ``sub-xxxx``, and
+fresh toolsets (its own kernel, its own MCP connections — whatever the
+bot's :class:`ChildFactory` gives it). Its events flow through the parent's
+stream with the child's ``agent_id``; its approval requests are asked
+through the parent's ``ToolContext.ask`` (same hooks, rules and person; they
+cannot park, as they belong to a running tool call). At most
+``max_subagents`` children run at once per session; a child that fails is
+reported to the parent model as a tool error, never a crash of the turn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+
+from core.agent.agent import Agent
+from core.errors import FacioError, ToolError
+from core.events import ApprovalRequest, Response
+from core.tools.tool import Tool, ToolContext
+
+__all__ = [
+    "SUBAGENT_TOOL",
+    "ChildFactory",
+    "SubagentTool",
+    "new_subagent_id",
+    "subagent_factory",
+]
+
+logger = logging.getLogger(__name__)
+
+SUBAGENT_TOOL = "subagent_task"
+DEFAULT_MAX_TURNS = 100
+
+ChildFactory = Callable[[str, ToolContext], AbstractAsyncContextManager[Agent]]
+"""Makes a started child agent for ``(agent_id, parent context)`` and cleans up after it
+(closes its fresh toolsets) when the context exits."""
+
+
+def new_subagent_id() -> str:
+    """``sub-`` and 8 hex characters: unique among a turn's children."""
+    return f"sub-{secrets.token_hex(4)}"
+
+
+class SubagentTool:
+    """The ``subagent_task`` tool of one bot: children made by ``factory``."""
+
+    def __init__(self, factory: ChildFactory, *, max_concurrent: int) -> None:
+        self.factory = factory
+        self.max_concurrent = max_concurrent
+        self._slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = (
+            weakref.WeakValueDictionary()
+        )
+        """One semaphore per session while any of its children runs."""
+        self.tool = Tool(self.subagent_task, name=SUBAGENT_TOOL, manages_timeout=True)
+
+    async def subagent_task(
+        self, prompt: str, context: ToolContext, max_turns: int = DEFAULT_MAX_TURNS
+    ) -> str:
+        """Delegate a self-contained subtask to a subagent and get its final answer.
+
+        The subagent starts with no memory of this conversation: put everything it
+        needs in the prompt. It has the same tools (it asks for approval the same
+        way) except subagents of its own.
+
+        Args:
+            prompt: The complete task for the subagent.
+            max_turns: Most model calls the subagent may make.
+        """
+        if self.max_concurrent <= 0:
+            raise ToolError("subagents are disabled (agent.maxSubagents is 0)")
+        if max_turns < 1:
+            raise ToolError("max_turns must be at least 1")
+        slots = self._slots.get(context.session_key)
+        if slots is None:
+            slots = self._slots[context.session_key] = asyncio.Semaphore(self.max_concurrent)
+        async with slots:
+            agent_id = new_subagent_id()
+            try:
+                async with self.factory(agent_id, context) as child:
+                    return await _run_child(child, prompt, max_turns, context)
+            except ToolError:
+                raise
+            except FacioError as exc:
+                raise ToolError(f"subagent {agent_id} failed: {exc}") from exc
+
+
+async def _run_child(child: Agent, prompt: str, max_turns: int, context: ToolContext) -> str:
+    """Forward the child's events; answer its approvals through the parent; its last answer."""
+    asks: list[asyncio.Future[bool]] = []
+    answer = ""
+    try:
+        async for event in child.stream(prompt, max_turns=max_turns):
+            if isinstance(event, ApprovalRequest):
+                # asked concurrently: the child yields all requests of a step, then waits
+                asks.append(asyncio.ensure_future(context.ask(event)))
+                continue
+            if isinstance(event, Response):
+                answer = event.content
+            await context.emit(event)
+    finally:
+        for task in asks:
+            if not task.done():
+                task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.gather(*asks, return_exceptions=True)
+    return answer or "(the subagent finished without an answer)"
+
+
+def subagent_factory(
+    make: Callable[[str, ToolContext], Awaitable[Agent]],
+    close: Callable[[Agent], Awaitable[None]],
+) -> ChildFactory:
+    """A :data:`ChildFactory` from a coroutine that builds and starts a child and one
+    that releases what it holds."""
+
+    @contextlib.asynccontextmanager
+    async def factory(agent_id: str, context: ToolContext) -> AsyncIterator[Agent]:
+        child = await make(agent_id, context)
+        try:
+            yield child
+        finally:
+            await close(child)
+
+    return factory
