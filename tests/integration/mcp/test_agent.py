@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import signal
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -141,6 +143,36 @@ async def test_a_cancelled_turn_leaves_the_session_usable(tmp_path: Path) -> Non
                 await asyncio.wait_for(_events(agent.stream("sleep 5"), True), 1.5)
             events = await _events(agent.stream("echo after the cancel"), True)
             assert events[-1].content == "tool said: after the cancel"  # type: ignore[union-attr]
+    finally:
+        await mcp.aclose()
+
+
+async def test_timeout_and_a_dead_server_are_tool_errors_for_the_model(tmp_path: Path) -> None:
+    mcp = toolset(tmp_path, fake=fake(timeout=1))
+    agent = Agent(
+        ScriptedProvider(_script()),
+        settings=AgentSettings(model="m", approval_timeout=5),
+        store=MemorySessionStore(),
+        toolsets=[mcp],
+    )
+
+    async def output(prompt: str) -> ToolOutput:
+        events = await _events(agent.stream(prompt), True)
+        return next(e for e in events if isinstance(e, ToolOutput))
+
+    try:
+        async with agent:
+            slow = await output("sleep 5")
+            assert slow.is_error and "slow timed out after 1 s" in slow.content
+            pid = int((await output("pid")).content)
+            os.kill(pid, signal.SIGKILL)
+            await asyncio.sleep(0.2)
+            lost = await output("echo anyone there")
+            assert lost.is_error
+            assert lost.content.startswith("MCP server fake is not running: ")
+            back = await output("echo back again")
+            assert (back.is_error, back.content) == (False, "back again")
+            assert agent.history[-1].content == "tool said: back again"  # type: ignore[union-attr]
     finally:
         await mcp.aclose()
 

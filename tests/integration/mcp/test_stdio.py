@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from core.errors import ToolError
+from core.mcp import McpToolset
 from core.mcp.names import exposed_name
 from tests.fakes.mcp_server import LONG_NAME
 from tests.integration.mcp.support import (
+    START,
     by_name,
     call,
     children,
@@ -179,8 +181,6 @@ async def test_failing_servers_leave_the_others_working(
 
 
 async def test_a_server_that_never_answers_times_out_at_start(tmp_path: Path) -> None:
-    from core.mcp import McpToolset
-
     mcp = McpToolset({"hang": fake("--hang")}, workspace=tmp_path, connect_timeout=3)
     try:
         assert await mcp.tools() == ()
@@ -189,6 +189,23 @@ async def test_a_server_that_never_answers_times_out_at_start(tmp_path: Path) ->
         assert children("--hang") == []
     finally:
         await mcp.aclose()
+
+
+async def test_a_server_that_failed_to_start_is_tried_again_later(tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    broken.touch()
+    servers = {"fake": fake("--crash-if", str(broken))}
+    patient = McpToolset(servers, workspace=tmp_path, connect_timeout=START, retry_after=3600)
+    eager = McpToolset(servers, workspace=tmp_path, connect_timeout=START, retry_after=0)
+    try:
+        assert await patient.tools() == () and await eager.tools() == ()
+        broken.unlink()
+        assert await patient.tools() == ()  # not due yet
+        assert "fake_echo" in by_name(await eager.tools())
+        assert eager.status()[0].state == "connected"
+    finally:
+        await patient.aclose()
+        await eager.aclose()
 
 
 async def test_timeout_is_a_tool_error_and_the_session_stays_usable(tmp_path: Path) -> None:
