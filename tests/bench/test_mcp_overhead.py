@@ -7,7 +7,8 @@ Three ways to run the same trivial function (``echo(text) -> text``), in one run
 - facio MCP: the same server through ``McpToolset`` (argument checks, the
   connection's owner task, the timeout, the result as text).
 
-Each call is timed on its own; median and p95 over N calls after a warm-up.
+Each call is timed on its own, the three cases taking turns; median and p95
+over N calls each after a warm-up.
 
 Run: python3 dev.py bench
 """
@@ -43,14 +44,19 @@ def echo(text: str) -> str:
     return text
 
 
-async def _samples(fn: Callable[[], Awaitable[object]]) -> list[float]:
-    for _ in range(WARMUP):
-        await fn()
-    samples = []
-    for _ in range(N):
-        start = time.perf_counter()
-        await fn()
-        samples.append(time.perf_counter() - start)
+Call = Callable[[], Awaitable[object]]
+
+
+async def _interleaved(cases: dict[str, Call]) -> dict[str, list[float]]:
+    """Time each case once per round, in turn, so that the machine's load (it is
+    shared) falls on all of them alike."""
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for round_ in range(WARMUP + N):
+        for name, fn in cases.items():
+            start = time.perf_counter()
+            await fn()
+            if round_ >= WARMUP:
+                samples[name].append(time.perf_counter() - start)
     return samples
 
 
@@ -59,38 +65,32 @@ def _p95(samples: list[float]) -> float:
 
 
 async def _bench() -> dict[str, list[float]]:
-    results: dict[str, list[float]] = {}
     local = Tool(echo)
     context = ToolContext()
-    results["in process (baseline)"] = await _samples(lambda: local.call({"text": "hi"}, context))
-
-    params = StdioServerParameters(command=sys.executable, args=[FAKE])
-    with open(os.devnull, "w") as devnull:
-        async with (
-            stdio_client(params, errlog=devnull) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            await session.list_tools()
-            results["raw MCP SDK, stdio"] = await _samples(
-                lambda: session.call_tool("echo", {"text": "hi"})
-            )
-
-    workspace = Path(tempfile.mkdtemp())
     mcp = McpToolset(
         {"fake": McpServerConfig(command=sys.executable, args=[FAKE])},
-        workspace=workspace,
+        workspace=Path(tempfile.mkdtemp()),
         connect_timeout=120,
     )
+    params = StdioServerParameters(command=sys.executable, args=[FAKE])
     try:
-        tools = {t.name: t for t in await mcp.tools()}
-        tool = tools["fake_echo"]
-        results["facio McpToolset, stdio"] = await _samples(
-            lambda: tool.call({"text": "hi"}, context)
-        )
+        tool = {t.name: t for t in await mcp.tools()}["fake_echo"]
+        with open(os.devnull, "w") as devnull:
+            async with (
+                stdio_client(params, errlog=devnull) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                await session.list_tools()
+                return await _interleaved(
+                    {
+                        "in process (baseline)": lambda: local.call({"text": "hi"}, context),
+                        "raw MCP SDK, stdio": lambda: session.call_tool("echo", {"text": "hi"}),
+                        "facio McpToolset, stdio": lambda: tool.call({"text": "hi"}, context),
+                    }
+                )
     finally:
         await mcp.aclose()
-    return results
 
 
 def test_mcp_call_overhead() -> None:
