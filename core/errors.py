@@ -6,6 +6,8 @@ FacioError
 ├── SessionStoreError
 │   └── CorruptSessionError    a history file that cannot be read back whole
 ├── ToolError              a tool call the agent cannot run (unknown tool, bad arguments)
+├── McpServerError         an MCP server could not be started, reached or used
+│   └── McpServerDown          it is not running (failed to start, exited, unreachable)
 └── AgentError             misuse of the Agent (stream while another stream runs, …)
 """
 
@@ -41,6 +43,21 @@ class CorruptSessionError(SessionStoreError):
 
 class ToolError(FacioError):
     """A tool call cannot be run; the message is what the model is told."""
+
+
+class McpServerError(FacioError):
+    """An MCP server could not be used; ``server`` is its key in ``mcpServers``.
+
+    The message never holds the server's ``env`` or ``headers`` values.
+    """
+
+    def __init__(self, server: str, message: str) -> None:
+        self.server = server
+        super().__init__(message)
+
+
+class McpServerDown(McpServerError):
+    """The server is not running: it failed to start, exited, or cannot be reached."""
 
 
 class AgentError(FacioError):

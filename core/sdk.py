@@ -81,7 +81,7 @@ class Facio:
         self.config = config
         self.spec = resolve_bot(bot, config.bots[bot], config.agent)
         self.workspace = config.workspace
-        bot_tools = resolve_tools(bot, self.spec.tools)
+        bot_tools = resolve_tools(bot, self.spec.tools, config=config)
         self.tools: list[Tool] = bot_tools.tools
         self.toolsets: list[Toolset] = bot_tools.toolsets
         base_dir = config.config_path.parent if config.config_path else Path.cwd()

@@ -1,8 +1,9 @@
 """Which tool calls may run without asking (deny by default).
 
-A rule is a tool name or a shell-style pattern (``mcp_time_*``). Rules come
-from three places: the bot's permission defaults, "always" rules kept by the
-store (persisted), and "session" rules for one session key.
+A rule is a tool name or a shell-style pattern (``time_*``: every tool of the
+MCP server ``time``). Rules come from three places: the bot's permission
+defaults, "always" rules kept by the store (persisted), and "session" rules
+for one session key.
 """
 
 from __future__ import annotations

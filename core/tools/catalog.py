@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.errors import ConfigError
+from core.mcp import McpToolset
 from core.tools.builtin import BUILTIN_TOOLS
 from core.tools.tool import Tool
 from core.tools.toolset import Toolset
+
+if TYPE_CHECKING:
+    from core.config.models import FacioConfig
 
 __all__ = ["BotTools", "resolve_tools"]
 
@@ -33,12 +38,21 @@ def resolve_tools(
     names: tuple[str, ...],
     *,
     available: Mapping[str, Tool] = BUILTIN_TOOLS,
+    config: FacioConfig | None = None,
 ) -> BotTools:
-    """The tools ``names`` select; ConfigError naming ``bots.<bot>.tools`` for unknown ones."""
+    """The tools ``names`` select; ConfigError naming ``bots.<bot>.tools`` for unknown ones.
+
+    With ``config``, the toolsets it enables for every bot are added: the MCP
+    servers of ``mcpServers`` (nothing starts until an agent starts).
+    """
     missing = [name for name in names if name not in available]
     if missing:
         raise ConfigError(
             f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(available))}",
             path=f"bots.{bot}.tools",
         )
-    return BotTools(tools=[available[name] for name in names])
+    tools = [available[name] for name in names]
+    toolsets: list[Toolset] = []
+    if config is not None and config.mcp_servers:
+        toolsets.append(McpToolset.from_config(config, reserved=[t.name for t in tools]))
+    return BotTools(tools=tools, toolsets=toolsets)

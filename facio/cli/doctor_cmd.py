@@ -1,7 +1,9 @@
-"""``facio doctor``: check the config, the workspace and the model provider.
+"""``facio doctor``: check the config, the workspace, the model provider and MCP servers.
 
 Each check prints one line, ``ok`` or ``FAIL`` with what to do; the exit code
-is 1 when any check fails. Later issues add checks for Redis and channels.
+is 1 when any check fails. Every ``mcpServers`` entry is started (or reached)
+once, its tools listed, then stopped. Later issues add checks for Redis and
+channels.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import httpx
 
 from core.config import FacioConfig, load_config
 from core.errors import FacioError
+from core.mcp import McpToolset
 from core.providers.catalog import KNOWN_PROVIDERS, split_model
 
 __all__ = ["add_parser", "run"]
@@ -89,6 +92,27 @@ async def _provider(config: FacioConfig) -> Check:
     return Check("model provider", True, ", ".join(sorted(models)))
 
 
+async def _mcp_servers(config: FacioConfig) -> list[Check]:
+    """One check per MCP server: its tools as offered, or why it is not running."""
+    toolset = McpToolset.from_config(config)
+    try:
+        await toolset.tools()
+        statuses = toolset.status()
+    finally:
+        await toolset.aclose()
+    checks: list[Check] = []
+    for status in statuses:
+        name = f"mcp server {status.name}"
+        if status.error:
+            checks.append(Check(name, False, f"{status.where}: {status.error}"))
+        else:
+            offered = ", ".join(status.tools) or "no tools offered"
+            detail = f"{status.transport}, {len(status.tools)} tool(s): {offered}"
+            notes = "".join(f"; note: {note}" for note in status.notes)
+            checks.append(Check(name, True, detail + notes))
+    return checks
+
+
 def run(args: argparse.Namespace) -> int:
     checks: list[Check] = []
     try:
@@ -100,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         checks.append(Check("config", True, str(where)))
         checks.append(_workspace(config))
         checks.append(asyncio.run(_provider(config)))
+        if config.mcp_servers:
+            checks.extend(asyncio.run(_mcp_servers(config)))
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     return 0 if all(c.ok for c in checks) else 1

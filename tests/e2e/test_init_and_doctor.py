@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import stat
+import sys
 from pathlib import Path
 
-from tests.e2e.support import closed_port, run_cli
+from tests.e2e.support import ROOT, closed_port, run_cli
 
 
 def test_init_then_run_works_offline(tmp_path: Path) -> None:
@@ -57,3 +58,23 @@ def test_doctor_reports_an_unreachable_model_api(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "FAIL  model provider" in result.stdout and "cannot reach" in result.stdout
     assert "sk-secret-123" not in result.stdout + result.stderr
+
+
+def test_doctor_lists_mcp_servers_and_their_status(tmp_path: Path) -> None:
+    fake = str(ROOT / "tests" / "fakes" / "mcp_server.py")
+    config = tmp_path / "config.json"
+    servers = {
+        "fake": {"command": sys.executable, "args": [fake], "env": {"TOKEN": "mcp-secret-42"}},
+        "broken": {"command": sys.executable, "args": [fake, "--crash"]},
+        "web": {"url": f"http://127.0.0.1:{closed_port()}/mcp"},
+    }
+    config.write_text(json.dumps({"bots": {"main": {"preset": "demo"}}, "mcpServers": servers}))
+    result = run_cli(["doctor"], config=str(config), workspace=tmp_path / "ws")
+    assert result.returncode == 1, result.stdout
+    lines = {line.split(":")[0]: line for line in result.stdout.splitlines()}
+    assert lines["ok    mcp server fake"].startswith("ok    mcp server fake: stdio, 13 tool(s)")
+    assert "fake_echo" in lines["ok    mcp server fake"]
+    broken = lines["FAIL  mcp server broken"]
+    assert "exited" in broken and "crash requested" in broken
+    assert "cannot connect to http://127.0.0.1:" in lines["FAIL  mcp server web"]
+    assert "mcp-secret-42" not in result.stdout + result.stderr

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
 from core import Agent, AgentSettings, MemorySessionStore, Tool
+from core.config import parse_config
 from core.errors import ConfigError
+from core.mcp import McpToolset
 from core.providers.scripted import ScriptedProvider
 from core.tools.catalog import resolve_tools
 from tests.unit.agent.helpers import collect, script
@@ -59,3 +62,18 @@ def test_unknown_tool_names_are_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"bots\.main\.tools: unknown tool\(s\) nope"):
         resolve_tools("main", ("current_time", "nope"))
     assert [t.name for t in resolve_tools("main", ("current_time",)).tools] == ["current_time"]
+
+
+def test_mcp_servers_give_every_bot_an_mcp_toolset(tmp_path: Path) -> None:
+    servers = {"time": {"command": "mcp-server-time"}}
+    data = {"workspace": "ws", "bots": {"main": {"preset": "demo"}}, "mcpServers": servers}
+    config = parse_config(data, base_dir=tmp_path, env={})
+    resolved = resolve_tools("main", ("current_time",), config=config)
+    [toolset] = resolved.toolsets
+    assert isinstance(toolset, McpToolset)
+    assert [s.name for s in toolset.status()] == ["time"]
+    assert toolset.status()[0].state == "not started"  # nothing starts before an agent does
+    assert toolset.reserved == {"current_time"}
+    assert toolset.workspace == tmp_path / "ws"
+    without = parse_config({"workspace": "ws"}, base_dir=tmp_path, env={})
+    assert resolve_tools("main", (), config=without).toolsets == []
