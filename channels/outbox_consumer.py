@@ -10,9 +10,11 @@ At-least-once (docs/runtime.md "Outbox"): an entry is acknowledged after its
 channel rendered it. A render that raises is logged, counted and
 acknowledged — a poison event must not block its session forever; channels
 retry what is worth retrying (flood control) themselves. A gateway that
-dies mid-render leaves its entries pending; every ``CLAIM_EVERY`` seconds the
-consumer claims entries another consumer left pending for longer than
-``CLAIM_IDLE`` (a dead gateway's), so they are rendered after all.
+dies mid-render leaves its entries pending. Started again under the same
+consumer name, it renders them first, before anything new; and every
+``CLAIM_EVERY`` seconds the consumer claims entries another consumer left
+pending for longer than ``CLAIM_IDLE`` (a gateway that is gone for good), so
+they are rendered after all — possibly after newer events of their session.
 
 Events of channels without a renderer here (``api``: its clients read the
 session's event stream over SSE; ``cli``, ``cron``) are acknowledged as is.
@@ -124,8 +126,12 @@ class OutboxConsumer:
 
     async def _run(self) -> None:
         next_claim = 0.0
+        resumed = False
         while True:
             try:
+                if not resumed:  # what this consumer read before a restart, first
+                    await self._dispatch(await self.reader.own_pending())
+                    resumed = True
                 if time.monotonic() >= next_claim:
                     await self._dispatch(await self.reader.claimable())
                     next_claim = time.monotonic() + self.claim_every
