@@ -27,6 +27,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -37,7 +38,7 @@ from channels.api.metrics import Metrics
 from channels.base import Channel, OutboxEvent
 from workers.outbox_reader import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader
 
-__all__ = ["CLAIM_EVERY", "LANE_IDLE", "MAX_IN_FLIGHT", "OutboxConsumer"]
+__all__ = ["CLAIM_EVERY", "LANE_IDLE", "MAX_IN_FLIGHT", "OutboxConsumer", "OutboxTimings"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +51,23 @@ MAX_IN_FLIGHT = 1000
 LOCAL_CHANNELS = frozenset({"api", "cli", "cron", ""})
 """Channels whose events nobody renders in the gateway (SSE clients read them)."""
 RETRY_DELAY = 1.0
+
+
+@dataclass(frozen=True)
+class OutboxTimings:
+    """When the consumer looks for a dead gateway's entries, and which it drops as stale.
+
+    The defaults are production's; the crash tests shorten the claim timings
+    through :class:`channels.gateway.Gateway` to see a restart within seconds.
+    """
+
+    claim_every: float = CLAIM_EVERY
+    """Seconds between looks for entries another consumer left pending."""
+    claim_idle: float = CLAIM_IDLE
+    """Seconds an entry must have been pending before it is taken over: longer than
+    any render takes, so a live gateway's entries are never taken from it."""
+    max_age: float = MAX_AGE
+    """Seconds after which an entry is acknowledged without being rendered."""
 
 
 class _Lane:

@@ -101,7 +101,7 @@ class Processes:
         """``facio worker --config config``."""
         return self._start(name, ["-m", "facio", "worker", "--config", str(config)])
 
-    def gateway(self, config: Path, name: str, out: Path, **options: float) -> Process:
+    def gateway(self, config: Path, name: str, out: Path, **options: object) -> Process:
         """The test gateway (:mod:`tests.fakes.gateway_runner`) rendering into ``out``."""
         args = ["-m", "tests.fakes.gateway_runner", "--config", str(config), "--out", str(out)]
         for option, value in options.items():
