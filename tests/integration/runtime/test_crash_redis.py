@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -25,11 +26,14 @@ from redis.asyncio import Redis
 
 from core.messages import AssistantMessage, UserMessage
 from tests.integration.runtime.processes import (
+    RECOVERY_BOUND,
     SAVE_RULES,
     Processes,
+    finals,
     history,
     notes,
     outbox_events,
+    rendered,
     until,
     write_config,
 )
@@ -45,6 +49,9 @@ from workers.redis_server import EmbeddedRedis
 from workers.worker import connect
 
 MESSAGES = 3
+OUTAGE = 3.0
+"""Seconds Redis is down in the mid-turn test: longer than the model call, so the turn
+fails to save its answer and is taken up again."""
 
 
 async def _queue(server: EmbeddedRedis, sessions: list[str]) -> list[str]:
@@ -145,5 +152,60 @@ async def test_queued_turns_and_a_pending_approval_survive_redis_restarts(
 
         await until(resumed, "the approved turn to finish", 30, procs)
         assert notes(tmp_path / "ws", "api:approval").read_text() == "- the milk\n"
+        await pool.aclose()
+        await redis.aclose()
+
+
+async def test_a_running_worker_rides_out_a_redis_restart_mid_turn(
+    make_redis: MakeRedis, tmp_path: Path
+) -> None:
+    server = make_redis(tmp_path / "redis", appendonly=True)
+    rules = [{"on": "user", "match": "^slow", "delay": 2.0, "text": "The slow answer."}]
+    config = write_config(tmp_path, server.url, rules + SAVE_RULES)
+    async with server, Processes(tmp_path) as procs:
+        worker = procs.worker(config, "worker")
+        pool = await connect(server.url)
+        slow = await send(pool, inbound("slow one", session="api:slow"))
+
+        async def running() -> bool:
+            return bool(await pool.hexists(keys.turn(slow.turn_id), "running"))  # type: ignore[misc]
+
+        await until(running, "the slow turn to start", 30, procs)
+        await pool.aclose()
+        await server.stop()  # mid model call: its answer cannot be saved
+        await asyncio.sleep(OUTAGE)
+        await server.start()
+        restarted = time.monotonic()
+
+        redis = Redis.from_url(server.url)
+        pool = await connect(server.url)
+        after = await send(pool, inbound("after", session="api:slow"))
+        other = await send(pool, inbound("other", session="api:other"))
+        turn_ids = [slow.turn_id, after.turn_id, other.turn_id]
+
+        async def all_finished() -> bool:
+            events = await outbox_events(redis)
+            done = {e["turn_id"] for e in events if e["type"] == "turn_finished"}
+            return done >= set(turn_ids)
+
+        await until(all_finished, "the turns to finish", RECOVERY_BOUND + 15, procs)
+        recovery = time.monotonic() - restarted
+        print(f"Redis back after a {OUTAGE:g} s outage mid-turn → turns done in {recovery:.1f} s")
+        assert worker.alive, "the worker waits for Redis instead of exiting"
+        assert [(type(m), m.content) for m in await history(redis, "api:slow")] == [
+            (UserMessage, "slow one"),
+            (AssistantMessage, "The slow answer."),
+            (UserMessage, "after"),
+            (AssistantMessage, "You said: after"),
+        ]
+        shown = await rendered(redis)
+        assert finals(shown, "api:slow") == [
+            ("turn_started", ""),
+            ("response", "The slow answer."),
+            ("turn_finished", ""),
+            ("turn_started", ""),
+            ("response", "You said: after"),
+            ("turn_finished", ""),
+        ]
         await pool.aclose()
         await redis.aclose()
