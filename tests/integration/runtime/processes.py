@@ -14,10 +14,10 @@ Which worker holds a session is read from the session's lease
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -35,6 +35,8 @@ from workers.outbox_reader import OutboxReader
 
 ROOT = Path(__file__).resolve().parents[3]
 LOG_TAIL = 4000
+TOKEN = "crash-test-token"
+"""The API token of the configs :func:`write_config` writes."""
 RECOVERY_BOUND = 30.0
 """DESIGN.md: a dead worker's session is picked up by another within 30 seconds."""
 
@@ -99,7 +101,11 @@ class Processes:
 
     def worker(self, config: Path, name: str) -> Process:
         """``facio worker --config config``."""
-        return self._start(name, ["-m", "facio", "worker", "--config", str(config)])
+        return self.facio("worker", config, name)
+
+    def facio(self, command: str, config: Path, name: str) -> Process:
+        """``facio <command> --config config`` (``worker``, ``gateway``)."""
+        return self._start(name, ["-m", "facio", command, "--config", str(config)])
 
     def gateway(self, config: Path, name: str, out: Path, **options: object) -> Process:
         """The test gateway (:mod:`tests.fakes.gateway_runner`) rendering into ``out``."""
@@ -112,12 +118,6 @@ class Processes:
         process = Process(name, args, self.folder / f"{name}.log")
         self.started.append(process)
         return process
-
-    def by_pid(self, pid: int) -> Process:
-        for process in self.started:
-            if process.pid == pid:
-                return process
-        raise AssertionError(f"pid {pid} is none of this test's processes")
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name} (pid {p.pid}):\n{p.tail()}" for p in self.started)
@@ -144,19 +144,26 @@ def write_config(
     *,
     name: str = "config.json",
     allow: Sequence[str] = (),
+    gateway_port: int | None = None,
     **agent: Any,
 ) -> Path:
-    """A config on ``redis_url`` whose bot is a scripted model following ``rules``."""
+    """A config on ``redis_url`` whose bot is a scripted model following ``rules``.
+
+    ``gateway_port`` is where ``facio gateway`` listens, with the API token
+    :data:`TOKEN`; ``agent`` holds ``agent`` settings (``approvalHold=0``).
+    """
     script = {"rules": rules, "fallback": "no rule for that", "chunkSize": 64}
     script_name = name.replace(".json", "-script.json")
     (folder / script_name).write_text(json.dumps(script))
     model = f"scripted:{script_name}"
-    data = {
+    data: dict[str, Any] = {
         "workspace": "ws",
         "redis": {"url": redis_url},
         "agent": {"model": model, **agent},
         "bots": {"main": {"model": model, "tools": ["save_note", "list_notes"], "allow": allow}},
     }
+    if gateway_port:
+        data["gateway"] = {"host": "127.0.0.1", "port": gateway_port, "apiToken": TOKEN}
     path = folder / name
     path.write_text(json.dumps(data))
     return path
@@ -173,6 +180,13 @@ SAVE_RULES: list[dict[str, Any]] = [
     {"on": "user", "match": "(?s)(?P<said>.*)", "text": "You said: \\g<said>"},
 ]
 """``save X`` calls save_note; any other message is echoed."""
+
+
+def free_port() -> int:
+    """A loopback TCP port free right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def notes(workspace: Path, session: str) -> Path:
@@ -242,18 +256,3 @@ def finals(events: Sequence[dict[str, Any]], session: str) -> list[tuple[str, st
         for e in events
         if e["session_key"] == session and not e["type"].endswith("_chunk")
     ]
-
-
-@contextlib.contextmanager
-def fifo(path: Path) -> Any:
-    """A named pipe at ``path``: opening it for writing blocks until a reader comes.
-
-    ``save_note`` appends to the session's note file; a pipe there makes the
-    tool hang after it was marked started, like a slow side effect.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.mkfifo(path)
-    try:
-        yield path
-    finally:
-        path.unlink(missing_ok=True)

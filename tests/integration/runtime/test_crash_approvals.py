@@ -11,17 +11,22 @@ resume on whichever worker is alive.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
+import aiohttp
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
+from tests.integration.api.support import read_frames
 from tests.integration.runtime.processes import (
     RECOVERY_BOUND,
     SAVE_RULES,
+    TOKEN,
     Processes,
     finals,
+    free_port,
     lease_pid,
     notes,
     outbox_events,
@@ -135,17 +140,35 @@ async def test_a_worker_killed_holding_approvals_hands_them_to_the_other(
         await redis.aclose()
 
 
-async def test_a_parked_turn_resumes_on_the_living_worker(
+async def test_a_parked_turn_resumes_on_the_living_worker_over_the_http_api(
     make_redis: MakeRedis, tmp_path: Path
 ) -> None:
+    """The distributed set-up end to end: `facio gateway`, two `facio worker`s, HTTP."""
     server = make_redis(tmp_path / "redis", appendonly=False)
-    config = write_config(tmp_path, server.url, SAVE_RULES, approvalHold=0)
-    async with server, Processes(tmp_path) as procs:
+    port = free_port()
+    config = write_config(tmp_path, server.url, SAVE_RULES, gateway_port=port, approvalHold=0)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    async with (
+        server,
+        Processes(tmp_path) as procs,
+        aiohttp.ClientSession(f"http://127.0.0.1:{port}", headers=headers) as http,
+    ):
         redis = Redis.from_url(server.url)
-        pool = await connect(server.url)
-        approvals = ApprovalStore(pool)
+        procs.facio("gateway", config, "gateway")
         a = procs.worker(config, "worker-a")
-        turn = await send(pool, inbound("save the milk", session="api:p"))
+
+        async def healthy() -> bool:
+            try:
+                async with http.get("/healthz") as response:
+                    return response.status == 200
+            except aiohttp.ClientConnectionError:
+                return False
+
+        await until(healthy, "the gateway to answer", 30, procs)
+        message = {"session": "api:p", "text": "save the milk", "user": "u1"}
+        async with http.post("/api/v1/messages", json=message) as response:
+            assert response.status == 202
+            turn_id = (await response.json())["turn_id"]
 
         async def parked() -> bool:
             return bool(await redis.exists(keys.parked("api:p"))) and not await redis.exists(
@@ -153,21 +176,41 @@ async def test_a_parked_turn_resumes_on_the_living_worker(
             )
 
         await until(parked, "worker A to park the turn", 30, procs)
-        (record,) = await approvals.pending()
         assert await lease_pid(redis, "api:p") is None  # nothing held: the job ended
+        async with http.get("/api/v1/approvals?status=pending") as response:
+            (approval,) = (await response.json())["approvals"]
         procs.worker(config, "worker-b")
         a.kill()
 
         clicked = time.monotonic()
-        assert await _approve(pool, record.approval_id) is DecideOutcome.DECIDED
+        decision = {"decision": "approve"}
+        async with http.post(f"/api/v1/approvals/{approval['approval_id']}", json=decision) as r:
+            assert r.status == 200
 
         async def finished() -> bool:
-            return await _finished(redis, turn.turn_id)
+            return await _finished(redis, turn_id)
 
         await until(finished, "worker B to resume the parked turn", RECOVERY_BOUND, procs)
         print(f"click → parked turn finished on B in {time.monotonic() - clicked:.2f} s")
         assert notes(tmp_path / "ws", "api:p").read_text() == "- the milk\n"
-        shown = await rendered(redis)
+
+        # An API client replays the session over SSE and drops repeated keys.
+        replay = "/api/v1/sessions/api:p/events?last_event_id=0"
+        async with http.get(replay) as response:
+            frames = await read_frames(response, until="turn_finished")
+        events = [json.loads(f["data"]) for f in frames if "data" in f]
+        seen: set[str] = set()
+        shown = []
+        for event in events:
+            key = event.get("idempotency_key")
+            if key not in seen:
+                shown.append(event)
+            if key:
+                seen.add(key)
         assert finals(shown, "api:p") == _seen_once("the milk")
-        await pool.aclose()
+
+        async with http.get("/metrics") as response:
+            metrics = await response.text()
+        assert "facio_approval_latency_seconds_count 1" in metrics
+        assert 'facio_approval_decisions_total{outcome="decided"} 1' in metrics
         await redis.aclose()

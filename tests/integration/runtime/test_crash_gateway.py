@@ -12,7 +12,6 @@ test gateway, :mod:`tests.fakes.gateway_runner`, which renders into a file).
 from __future__ import annotations
 
 import json
-import socket
 import time
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from tests.integration.runtime.processes import (
     SAVE_RULES,
     Process,
     Processes,
+    free_port,
     outbox_events,
     until,
     write_config,
@@ -46,12 +46,6 @@ def _lines(out: Path) -> list[dict[str, Any]]:
     if not out.exists():
         return []
     return [json.loads(line) for line in out.read_text().splitlines()]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _expected(session: str, prompts: list[str]) -> list[tuple[str, str, str]]:
