@@ -1,4 +1,5 @@
-"""kill -9 of a ``facio worker`` mid-turn: another worker process finishes the turn, once.
+"""kill -9 (or SIGTERM) of a ``facio worker`` mid-turn: another worker process finishes
+the turn, once.
 
 Two real worker processes on a Redis of the test's own. Worker A is started
 alone so that it takes the sessions; worker B is started just before A is
@@ -6,10 +7,12 @@ SIGKILLed. B's reaper finds the sessions unleased once A's lease runs out
 (``LEASE_TTL`` 15 s, checked every 5 s): the turn must be completed within
 DESIGN.md's 30 seconds of the kill, and the person must see each reply once
 (the outbox as the gateway renders it, duplicates dropped by idempotency key).
+A worker stopped with SIGTERM hands its turn back after ``SHUTDOWN_GRACE``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
@@ -34,7 +37,7 @@ from tests.integration.runtime.processes import (
 )
 from tests.integration.runtime.support import inbound, send
 from tests.redis_fixture import MakeRedis
-from workers.worker import connect
+from workers.worker import SHUTDOWN_GRACE, connect
 
 SLOW = 3.0
 """Seconds the scripted model takes for "slow …": the kill lands inside them."""
@@ -131,5 +134,48 @@ async def test_a_turn_killed_mid_model_call_or_mid_tool_finishes_once_elsewhere(
         await until(again_finished, "the next turn", 20, procs)
         assert note.read_text() == "- the bread\n"
         assert b.alive
+        await pool.aclose()
+        await redis.aclose()
+
+
+async def test_a_stopped_workers_turn_is_handed_back_after_the_grace(
+    make_redis: MakeRedis, tmp_path: Path
+) -> None:
+    """SIGTERM: the running turn gets SHUTDOWN_GRACE, then continues elsewhere at once.
+
+    Worker A's model is slower than the grace; worker B's (its own config) is
+    quick, so the turn finishes as soon as B has it: no lease to wait for.
+    """
+    server = make_redis(tmp_path / "redis", appendonly=False)
+    slow = [{"on": "user", "match": "^slow", "delay": SHUTDOWN_GRACE + 20, "text": "Slow."}]
+    quick = [{"on": "user", "match": "^slow", "text": "Quick."}]
+    config_a = write_config(tmp_path, server.url, slow, name="a.json")
+    config_b = write_config(tmp_path, server.url, quick, name="b.json")
+    async with server, Processes(tmp_path) as procs:
+        redis = Redis.from_url(server.url)
+        pool = await connect(server.url)
+        a = procs.worker(config_a, "worker-a")
+        turn = await send(pool, inbound("slow please", session="api:grace"))
+
+        async def running() -> bool:
+            return "running" in await turn_state(redis, turn.turn_id)
+
+        await until(running, "worker A to start the turn", 30, procs)
+        procs.worker(config_b, "worker-b")
+        stopped = time.monotonic()
+        exit_code = asyncio.create_task(a.stop(timeout=SHUTDOWN_GRACE + 10))
+
+        async def finished() -> bool:
+            return await _finished(redis, turn.turn_id)
+
+        await until(finished, "worker B to finish the turn", SHUTDOWN_GRACE + 15, procs)
+        handed = time.monotonic() - stopped
+        print(f"SIGTERM → turn finished on B {handed:.1f} s later (grace {SHUTDOWN_GRACE} s)")
+        assert SHUTDOWN_GRACE <= handed < SHUTDOWN_GRACE + 5
+        assert await exit_code == 0
+        assert [(type(m), m.content) for m in await history(redis, "api:grace")] == [
+            (UserMessage, "slow please"),
+            (AssistantMessage, "Quick."),
+        ]
         await pool.aclose()
         await redis.aclose()
