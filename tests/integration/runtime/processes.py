@@ -1,11 +1,13 @@
 """Real processes for the crash tests: ``facio worker``s and a test gateway to SIGKILL.
 
 The crash tests (``test_crash_*.py``, ``test_soak.py``) run the real program —
-``python -m facio worker --config …`` — against a Redis of their own, and look
-at what happened through Redis only: the session history, the turn hashes,
-the outbox. :class:`Processes` starts them (each writing a log file the
-assertion messages quote), kills exactly the ones it started, and stops the
-rest when the test ends.
+``python -m facio worker --config …``, ``facio gateway`` — against a Redis of
+their own, and look at what happened from outside: in Redis (the session
+history, the turn hashes, the outbox), over the gateway's HTTP API, or in the
+file the test gateway (:mod:`tests.fakes.gateway_runner`) renders into.
+:class:`Processes` starts them (each writing a log file the assertion
+messages quote), kills exactly the ones it started, and stops the rest when
+the test ends.
 
 Which worker holds a session is read from the session's lease
 (``<host>:<pid>:<random>:<job id>``), so a test kills the holder and only it.
