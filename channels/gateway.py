@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Protocol
@@ -28,7 +29,7 @@ from arq.connections import ArqRedis
 from channels.api import HealthCheck, Metrics, add_health_check, create_app
 from channels.api.state import SSE_HEARTBEAT
 from channels.base import Channel, GatewayContext
-from channels.outbox_consumer import OutboxConsumer
+from channels.outbox_consumer import OutboxConsumer, OutboxTimings
 from channels.registry import ChannelsFactory, build_channels
 from core.config import FacioConfig
 from workers.approvals import ApprovalStore
@@ -37,12 +38,25 @@ from workers.queue import ArqJobQueue
 from workers.runtime import worker_id
 from workers.worker import connect
 
-__all__ = ["SHUTDOWN_TIMEOUT", "Gateway", "Service"]
+__all__ = ["SHUTDOWN_TIMEOUT", "Gateway", "Service", "consumer_name"]
 
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = 10.0
 """Seconds in-flight requests get to finish when the gateway stops."""
+
+
+def consumer_name(host: str, port: int) -> str:
+    """The gateway's name in the outbox's consumer group, the same across its restarts.
+
+    Host name, address and port: two gateways cannot listen on one address and
+    port at once, so no live gateway shares it, and a restarted one renders
+    what it read but had not acknowledged at once, in order (a new name would
+    wait ``claim_idle`` for a claim). With port 0 (tests) it is unique per process.
+    """
+    if not port:
+        return f"gateway:{worker_id()}"
+    return f"gateway:{socket.gethostname()}:{host}:{port}"
 
 
 class Service(Protocol):
@@ -62,7 +76,8 @@ class Gateway:
     :attr:`port` tells which). ``metrics`` is shared with the services.
     ``channels`` builds the channel adapters (default: one per enabled
     platform in the config); ``consumer`` names this gateway in the outbox's
-    consumer group (default: unique per process).
+    consumer group (default: :func:`consumer_name`); ``outbox_timings`` are
+    the outbox consumer's (production's by default).
     """
 
     def __init__(
@@ -77,6 +92,7 @@ class Gateway:
         sse_heartbeat: float = SSE_HEARTBEAT,
         channels: ChannelsFactory = build_channels,
         consumer: str | None = None,
+        outbox_timings: OutboxTimings | None = None,
     ) -> None:
         self.config = config
         self.redis_url = redis_url
@@ -90,7 +106,8 @@ class Gateway:
         self._runner: web.AppRunner | None = None
         self._redis: ArqRedis | None = None
         self._channels_factory = channels
-        self.consumer_name = consumer or f"gateway:{worker_id()}"
+        self.consumer_name = consumer or consumer_name(self.host, self.requested_port)
+        self.outbox_timings = outbox_timings or OutboxTimings()
         self.channels: list[Channel] = []
         self.consumer: OutboxConsumer | None = None
 
@@ -152,8 +169,15 @@ class Gateway:
             stack.push_async_callback(self._cleanup_runner)
             self._runner = runner
             await web.TCPSite(runner, self.host, self.requested_port).start()
+            timings = self.outbox_timings
             self.consumer = OutboxConsumer(
-                redis, {c.name: c for c in self.channels}, self.metrics, self.consumer_name
+                redis,
+                {c.name: c for c in self.channels},
+                self.metrics,
+                self.consumer_name,
+                claim_every=timings.claim_every,
+                claim_idle=timings.claim_idle,
+                max_age=timings.max_age,
             )
             started: list[Service] = [*self.channels, self.consumer, *self.services]
             for service in started:

@@ -10,9 +10,11 @@ At-least-once (docs/runtime.md "Outbox"): an entry is acknowledged after its
 channel rendered it. A render that raises is logged, counted and
 acknowledged — a poison event must not block its session forever; channels
 retry what is worth retrying (flood control) themselves. A gateway that
-dies mid-render leaves its entries pending; every ``CLAIM_EVERY`` seconds the
-consumer claims entries another consumer left pending for longer than
-``CLAIM_IDLE`` (a dead gateway's), so they are rendered after all.
+dies mid-render leaves its entries pending. Started again under the same
+consumer name, it renders them first, before anything new; and every
+``CLAIM_EVERY`` seconds the consumer claims entries another consumer left
+pending for longer than ``CLAIM_IDLE`` (a gateway that is gone for good), so
+they are rendered after all — possibly after newer events of their session.
 
 Events of channels without a renderer here (``api``: its clients read the
 session's event stream over SSE; ``cli``, ``cron``) are acknowledged as is.
@@ -25,6 +27,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -35,7 +38,7 @@ from channels.api.metrics import Metrics
 from channels.base import Channel, OutboxEvent
 from workers.outbox_reader import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader
 
-__all__ = ["CLAIM_EVERY", "LANE_IDLE", "MAX_IN_FLIGHT", "OutboxConsumer"]
+__all__ = ["CLAIM_EVERY", "LANE_IDLE", "MAX_IN_FLIGHT", "OutboxConsumer", "OutboxTimings"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +51,23 @@ MAX_IN_FLIGHT = 1000
 LOCAL_CHANNELS = frozenset({"api", "cli", "cron", ""})
 """Channels whose events nobody renders in the gateway (SSE clients read them)."""
 RETRY_DELAY = 1.0
+
+
+@dataclass(frozen=True)
+class OutboxTimings:
+    """When the consumer looks for a dead gateway's entries, and which it drops as stale.
+
+    The defaults are production's; the crash tests shorten the claim timings
+    through :class:`channels.gateway.Gateway` to see a restart within seconds.
+    """
+
+    claim_every: float = CLAIM_EVERY
+    """Seconds between looks for entries another consumer left pending."""
+    claim_idle: float = CLAIM_IDLE
+    """Seconds an entry must have been pending before it is taken over: longer than
+    any render takes, so a live gateway's entries are never taken from it."""
+    max_age: float = MAX_AGE
+    """Seconds after which an entry is acknowledged without being rendered."""
 
 
 class _Lane:
@@ -124,8 +144,12 @@ class OutboxConsumer:
 
     async def _run(self) -> None:
         next_claim = 0.0
+        resumed = False
         while True:
             try:
+                if not resumed:  # what this consumer read before a restart, first
+                    await self._dispatch(await self.reader.own_pending())
+                    resumed = True
                 if time.monotonic() >= next_claim:
                     await self._dispatch(await self.reader.claimable())
                     next_claim = time.monotonic() + self.claim_every

@@ -103,13 +103,21 @@ class Drainer:
         return "done"
 
     async def _stop_requested(self, request: TurnRequest) -> None:
-        """Return once a stop was requested after this turn was queued."""
+        """Return once a stop was requested after this turn was queued.
+
+        Only a stop ends it: a poll that fails (Redis restarting, a dropped
+        connection) is tried again, so it never passes for the person's
+        ``/stop``; the turn's own Redis writes fail if Redis stays away.
+        """
         key = keys.stop(request.inbound.session_key)
         while True:
-            value = await self.redis.get(key)
-            if value is not None and float(value) >= request.enqueued_at:
-                await self.redis.delete(key)
-                return
+            try:
+                value = await self.redis.get(key)
+                if value is not None and float(value) >= request.enqueued_at:
+                    await self.redis.delete(key)
+                    return
+            except RedisError as exc:
+                logger.warning("could not check %s for a stop (%s); trying again", key, exc)
             await asyncio.sleep(STOP_POLL)
 
     async def _hand_back(self, session_key: str, job_id: str, holder: str) -> None:
@@ -125,14 +133,28 @@ class Drainer:
             await self.queue.enqueue_drain(session_key, new_job)
 
     async def _keep_lease(self, session_key: str, holder: str) -> None:
-        """Renew every third of the TTL; return (lease lost) when renewal fails."""
+        """Renew every third of the TTL; return (lease lost) when it is not ours any more.
+
+        A renewal that fails (Redis unreachable for a moment) is tried again at
+        the next beat; a second failure in a row gives the lease up while it
+        still has a third of its TTL to run, so the turn stops before another
+        worker can take the session over.
+        """
+        renewed_at = time.monotonic()
         while True:
             await asyncio.sleep(self.lease_ttl / 3)
-            renewed = await scripts.run(
-                self.redis, scripts.RENEW, [keys.lease(session_key)], [holder, self._ttl_ms]
-            )
+            try:
+                renewed = await scripts.run(
+                    self.redis, scripts.RENEW, [keys.lease(session_key)], [holder, self._ttl_ms]
+                )
+            except RedisError as exc:
+                if time.monotonic() - renewed_at >= self.lease_ttl * 2 / 3:
+                    return
+                logger.warning("could not renew the lease of %s (%s)", session_key, exc)
+                continue
             if renewed != 1:
                 return
+            renewed_at = time.monotonic()
 
     async def _close(self, session_key: str, job_id: str, *, park: bool) -> int:
         return await scripts.run(

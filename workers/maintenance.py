@@ -2,8 +2,10 @@
 
 Orphans: a worker that dies mid-turn leaves its session scheduled but
 unleased. Every ``REAP_INTERVAL`` each worker looks for sessions whose drain
-job was scheduled at least ``MIN_AGE`` seconds ago, holds no lease and is no
-longer queued, and schedules a new job (compare-and-set on the old job id,
+job was scheduled at least ``MIN_AGE`` seconds ago, holds no lease and is not
+waiting in arq's queue for a free worker (arq keeps a *running* job in its
+queue too, marked in progress: a dead worker's job stays there for arq's
+job timeout), and schedules a new job (compare-and-set on the old job id,
 so only one worker does it). With a 15 s lease this picks a dead worker's
 session up within ~25 s (DESIGN: within 30 s).
 
@@ -17,6 +19,7 @@ import asyncio
 import logging
 import time
 
+from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -49,7 +52,13 @@ async def reap(redis: Redis, queue: JobQueue, *, min_age: float = MIN_AGE) -> li
         done = await scripts.run(
             redis,
             scripts.RESCHEDULE,
-            [keys.sched(session_key), keys.lease(session_key), keys.ACTIVE, QUEUE_NAME],
+            [
+                keys.sched(session_key),
+                keys.lease(session_key),
+                keys.ACTIVE,
+                QUEUE_NAME,
+                in_progress_key_prefix + text(old),
+            ],
             [text(old), job_id, str(now), session_key, str(min_age)],
         )
         if done == 1:

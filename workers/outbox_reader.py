@@ -2,9 +2,11 @@
 
 At-least-once: entries are read through the consumer group ``gateway`` and
 acknowledged only after the renderer returned, so a gateway that dies
-mid-render leaves them pending; the next gateway claims entries pending
-longer than ``CLAIM_IDLE`` from any consumer (``XAUTOCLAIM``) before reading
-new ones. A final event whose idempotency key was already rendered (a retried
+mid-render leaves them pending. A gateway restarted under the same consumer
+name takes its own pending entries back first (:meth:`OutboxReader.own_pending`),
+at once and in order; any gateway claims entries pending longer than
+``CLAIM_IDLE`` from any consumer (``XAUTOCLAIM``), which covers a gateway that
+never comes back. A final event whose idempotency key was already rendered (a retried
 turn publishing a step again) is acknowledged without rendering. Entries older than
 ``MAX_AGE`` are acknowledged without rendering — a reply hours late is worse
 than none — and logged.
@@ -93,6 +95,30 @@ class OutboxReader:
                     await self.ack(text(entry_id))
             if start == "0-0":
                 return claimed
+
+    async def own_pending(self) -> list[Entry]:
+        """Entries this consumer read earlier and never acknowledged, oldest first.
+
+        A gateway restarted under the same name (it died, or was stopped,
+        mid-render) gets them back at once, before anything new: no waiting
+        for ``claim_idle``, and a session's events keep their order. Entries
+        trimmed from the stream meanwhile come back empty and are acknowledged.
+        """
+        entries: list[Entry] = []
+        start = "0-0"
+        while True:
+            reply = await self.redis.xreadgroup(
+                GROUP, self.consumer, {keys.OUTBOX: start}, count=100
+            )
+            batch = [(text(i), f) for _stream, items in reply or [] for i, f in items]
+            if not batch:
+                return entries
+            for entry_id, fields in batch:
+                if fields:
+                    entries.append((entry_id, fields))
+                else:
+                    await self.ack(entry_id)
+            start = batch[-1][0]
 
     async def fetch(self, block_ms: int = BLOCK_MS) -> list[Entry]:
         """New entries for this consumer, waiting up to ``block_ms`` for the first."""

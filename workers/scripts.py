@@ -73,12 +73,16 @@ if ARGV[3] == '1' then redis.call('SET', KEYS[5], '1') else redis.call('DEL', KE
 return 0
 """
 
-# KEYS: sched, lease, active, arq_queue
+# KEYS: sched, lease, active, arq_queue, arq_in_progress (of old_job)
 # ARGV: old_job, new_job, now, session_key, min_age
 # → 1 rescheduled under new_job (the caller enqueues it), 0 left alone
-# The old job is presumed lost when no lease is held, it is no longer queued,
-# and it was scheduled at least min_age seconds ago (a job that just started
-# has not taken its lease yet).
+# The old job is presumed lost when no lease is held, it is not waiting for a
+# worker, and it was scheduled at least min_age seconds ago (a job that just
+# started has not taken its lease yet). arq keeps a job in its queue while it
+# runs, with an in-progress key, until it finishes: queued without that key
+# is waiting; queued with it but no lease is a dead worker's job. A lost job
+# leaves arq's queue here, so arq never starts it again (days later, when its
+# in-progress key expires).
 RESCHEDULE = """
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
 local current = redis.call('GET', KEYS[1])
@@ -87,11 +91,15 @@ if not current then
   return 0
 end
 if current ~= ARGV[1] then return 0 end
-if redis.call('ZSCORE', KEYS[4], ARGV[1]) then return 0 end
+if redis.call('ZSCORE', KEYS[4], ARGV[1]) and redis.call('EXISTS', KEYS[5]) == 0 then
+  return 0
+end
 local since = redis.call('ZSCORE', KEYS[3], ARGV[4])
 if since and tonumber(ARGV[3]) - tonumber(since) < tonumber(ARGV[5]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[4])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('DEL', KEYS[5])
 return 1
 """
 

@@ -31,6 +31,8 @@ JOB_TIMEOUT = 7 * 24 * 3600
 turn may wait hours for an approval while holding nothing; keep it out of the way."""
 SHUTDOWN_GRACE = 10
 """Seconds running turns get to finish on SIGTERM before they are handed back."""
+REDIS_RETRY = 1.0
+"""Seconds between polls while Redis does not answer."""
 
 
 class FacioWorker(Worker):
@@ -73,9 +75,20 @@ class FacioWorker(Worker):
         self._listener = asyncio.create_task(self._listen())
         try:
             while True:
-                await self._poll_iteration()
-                if self.burst and await self._burst_done():
-                    return
+                try:
+                    await self._poll_iteration()
+                    if self.burst and await self._burst_done():
+                        return
+                except RedisError as exc:
+                    # The loop boundary: Redis restarting must not end the worker.
+                    # Queued turns, leases and schedules are all in Redis, so polling
+                    # again once it is back is all it takes; a turn that failed
+                    # meanwhile is picked up again by the reaper (docs/runtime.md).
+                    logger.warning(
+                        "Redis unavailable (%s); polling again in %g s", exc, REDIS_RETRY
+                    )
+                    await asyncio.sleep(REDIS_RETRY)
+                    continue
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.poll_delay_s)
                 self._wake.clear()

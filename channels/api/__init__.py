@@ -18,7 +18,7 @@ The process around it (Redis pool, site, later the channel adapters) is
 
 from channels.api.app import API_PREFIX, add_health_check, create_app
 from channels.api.bodies import MAX_TEXT_CHARS
-from channels.api.metrics import Counter, Gauge, Metrics
+from channels.api.metrics import Counter, Gauge, Histogram, Metrics
 from channels.api.state import ApiState, HealthCheck
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Counter",
     "Gauge",
     "HealthCheck",
+    "Histogram",
     "Metrics",
     "add_health_check",
     "create_app",

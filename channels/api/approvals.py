@@ -106,7 +106,7 @@ async def decide_approval(request: web.Request) -> web.Response:
             operator=True,
         )
     )
-    api.metrics.approval_decisions.inc(outcome=result.outcome.value)
+    api.metrics.record_decision(result)
     record = record_json(result.record) if result.record is not None else None
     if result.outcome is DecideOutcome.DECIDED:
         return web.json_response(record)

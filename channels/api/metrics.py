@@ -2,8 +2,8 @@
 
 No client library: the exposition format (``# HELP``/``# TYPE`` lines, then
 ``name{label="value"} number``) is a few lines of code, and the gateway's
-figures are plain monotonic counters plus a few gauges read from Redis at
-scrape time. A :class:`Metrics` object is shared by everything in one
+figures are plain monotonic counters, one histogram (approval latency) and a
+few gauges read from Redis at scrape time. A :class:`Metrics` object is shared by everything in one
 gateway (the HTTP API now, the channel adapters and the outbox consumer
 later); the worker side registers its own counters with :meth:`Metrics.counter`.
 """
@@ -14,10 +14,16 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-__all__ = ["CONTENT_TYPE", "Counter", "Gauge", "Metrics"]
+from workers.approval_record import DecideOutcome, DecideResult
+
+__all__ = ["APPROVAL_LATENCY_BUCKETS", "CONTENT_TYPE", "Counter", "Gauge", "Histogram", "Metrics"]
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 """The media type Prometheus expects for the text format."""
+
+APPROVAL_LATENCY_BUCKETS = (1.0, 5.0, 15.0, 30.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0)
+"""Upper bounds (seconds) of the approval latency buckets: a person answers in
+seconds when the buttons are in front of them, in hours when they are not."""
 
 
 def _escape(value: str) -> str:
@@ -70,6 +76,50 @@ class Counter:
         return lines
 
 
+@dataclass
+class Histogram:
+    """Observations counted into cumulative buckets, with their sum and count."""
+
+    name: str
+    help: str
+    buckets: tuple[float, ...]
+    """Upper bounds, ascending; ``+Inf`` is implied."""
+    _counts: list[int] = field(default_factory=list, repr=False)
+    _sum: float = 0.0
+    _count: int = 0
+
+    def __post_init__(self) -> None:
+        if list(self.buckets) != sorted(set(self.buckets)):
+            raise ValueError(f"{self.name}: bucket bounds must ascend, without repeats")
+        self._counts = [0] * len(self.buckets)
+
+    def observe(self, value: float) -> None:
+        """Count one observation (a negative one, from clocks that disagree, counts as 0)."""
+        value = max(value, 0.0)
+        for index, bound in enumerate(self.buckets):
+            if value <= bound:
+                self._counts[index] += 1
+        self._sum += value
+        self._count += 1
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @property
+    def sum(self) -> float:
+        return self._sum
+
+    def render(self) -> list[str]:
+        lines = [f"# HELP {self.name} {_escape(self.help)}", f"# TYPE {self.name} histogram"]
+        for bound, count in zip(self.buckets, self._counts, strict=True):
+            lines.append(_sample(f"{self.name}_bucket", {"le": _number(bound)}, count))
+        lines.append(_sample(f"{self.name}_bucket", {"le": "+Inf"}, self._count))
+        lines.append(_sample(f"{self.name}_sum", {}, self._sum))
+        lines.append(_sample(f"{self.name}_count", {}, self._count))
+        return lines
+
+
 @dataclass(frozen=True)
 class Gauge:
     """A value read at scrape time (queue depth, pending approvals)."""
@@ -107,6 +157,22 @@ class Metrics:
         self.errors = self.counter(
             "facio_errors_total", "Unexpected errors caught at a request or loop boundary."
         )
+        self.approval_latency = Histogram(
+            "facio_approval_latency_seconds",
+            "Seconds from an approval's creation to its decision, for decisions made "
+            "through this gateway (expiries excluded).",
+            APPROVAL_LATENCY_BUCKETS,
+        )
+
+    def record_decision(self, result: DecideResult) -> None:
+        """Count a decide attempt by outcome; time the approval when it was decided.
+
+        Every place that decides (the API, a chat button) calls this once per attempt.
+        """
+        self.approval_decisions.inc(outcome=result.outcome.value)
+        record = result.record
+        if result.outcome is DecideOutcome.DECIDED and record and record.decided_at is not None:
+            self.approval_latency.observe(record.decided_at - record.created_at)
 
     def counter(self, name: str, help: str, labels: tuple[str, ...] = ()) -> Counter:
         """Register a counter (or return the one already registered under ``name``)."""
@@ -120,10 +186,11 @@ class Metrics:
         return created
 
     def render(self, gauges: Iterable[Gauge] = ()) -> str:
-        """The exposition text: every counter, then the gauges given."""
+        """The exposition text: every counter, the approval latency, then the gauges given."""
         lines: list[str] = []
         for counter in self._counters.values():
             lines.extend(counter.render())
+        lines.extend(self.approval_latency.render())
         for gauge in gauges:
             lines.extend(gauge.render())
         return "\n".join(lines) + "\n"

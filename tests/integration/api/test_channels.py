@@ -13,7 +13,7 @@ from redis.asyncio import Redis
 
 from channels.api.metrics import Metrics
 from channels.base import GatewayContext, OutboxEvent
-from channels.gateway import Gateway
+from channels.gateway import Gateway, consumer_name
 from channels.outbox_consumer import OutboxConsumer
 from channels.registry import build_channels
 from core.config import parse_config
@@ -186,3 +186,10 @@ async def test_gateway_start_fails_cleanly_on_a_broken_channel(
         await gateway.start()
     with pytest.raises(RuntimeError, match="not running"):
         _ = gateway.redis
+
+
+def test_a_gateway_keeps_its_consumer_name_across_restarts() -> None:
+    """Same address and port → same consumer: a restart takes its pending entries back."""
+    assert consumer_name("127.0.0.1", 8765) == consumer_name("127.0.0.1", 8765)
+    assert consumer_name("127.0.0.1", 8765) != consumer_name("127.0.0.1", 8766)
+    assert consumer_name("127.0.0.1", 0) != consumer_name("127.0.0.1", 0)  # port 0: unique

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from pathlib import Path
 
@@ -115,3 +116,21 @@ async def test_metrics_parse_and_move(redis: Redis, redis_url: str, tmp_path: Pa
         after = await _metrics(client)
         assert after['facio_approval_decisions_total{outcome="not_found"}'] == 1
         assert after['facio_http_requests_total{route="unmatched",status="404"}'] == 1
+        assert after["facio_approval_latency_seconds_count"] == 0
+
+        # Approval latency: creation to decision, for decisions made here.
+        async with client.get("/api/v1/approvals") as response:
+            (approval,) = (await response.json())["approvals"]
+        await asyncio.sleep(0.2)
+        decision = {"decision": "approve"}
+        async with client.post(f"/api/v1/approvals/{approval['approval_id']}", json=decision):
+            pass
+        async with client.post(f"/api/v1/approvals/{approval['approval_id']}", json=decision):
+            pass  # already decided: counted, not timed
+        decided = await _metrics(client)
+        assert decided['facio_approval_decisions_total{outcome="decided"}'] == 1
+        assert decided['facio_approval_decisions_total{outcome="already_decided"}'] == 1
+        assert decided["facio_approval_latency_seconds_count"] == 1
+        assert 0.2 <= decided["facio_approval_latency_seconds_sum"] < 30
+        assert decided['facio_approval_latency_seconds_bucket{le="30"}'] == 1
+        assert decided['facio_approval_latency_seconds_bucket{le="+Inf"}'] == 1

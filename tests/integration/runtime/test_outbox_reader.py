@@ -84,3 +84,27 @@ async def test_stale_and_garbled_entries_are_acknowledged_unrendered(redis: Redi
     assert render.seen == ["response"] and reader.dropped_stale == 1
     assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 0
     assert json.loads((await redis.xrange(keys.OUTBOX))[-1][1][b"data"])["idempotency_key"] == "new"
+
+
+async def test_a_restarted_consumer_takes_its_own_pending_entries_back_first(
+    redis: Redis,
+) -> None:
+    outbox = Outbox(redis)
+    for kind in ("turn_started", "response", "turn_finished"):
+        await outbox.publish(_event(kind))
+    dying = OutboxReader(redis, "gateway:host:127.0.0.1:8765", Collector(fail_on="response"))
+    await dying.ensure_group()
+    with pytest.raises(RuntimeError):  # read all three, rendered one, then died
+        await dying.read_once(block_ms=100)
+    await outbox.publish(_event("response_chunk"))  # published while it was down
+    render = Collector()
+    again = OutboxReader(redis, "gateway:host:127.0.0.1:8765", render)
+    pending = await again.own_pending()
+    kinds = [(OutboxReader.decode(fields) or {}).get("type") for _, fields in pending]
+    assert kinds == ["response", "turn_finished"]
+    for entry_id, fields in pending:
+        await again.handle(entry_id, fields)
+    await again.read_once(block_ms=100)
+    assert render.seen == ["response", "turn_finished", "response_chunk"]
+    assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 0
+    assert await again.own_pending() == []

@@ -1,0 +1,58 @@
+"""A Redis blip during a turn: commands in flight fail once, the turn goes on.
+
+The blip is real: one client makes the server busy for half a second (a Lua
+loop) and then closes every other client's connection (``CLIENT KILL``), so
+whatever the worker sent meanwhile fails with a connection error, and the next
+command reconnects. A turn running through it must finish normally — not be
+taken for stopped by the person, not be given up as lost.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from redis.asyncio import Redis
+
+from core.config import FacioConfig, parse_config
+from tests.integration.runtime.support import Background, inbound, outbox, send, wait_for
+from tests.redis_fixture import MakeRedis
+from workers import keys
+from workers.worker import connect
+
+BUSY = """
+local t = redis.call('TIME')
+local stop = tonumber(t[1]) * 1000000 + tonumber(t[2]) + tonumber(ARGV[1]) * 1000
+repeat t = redis.call('TIME') until tonumber(t[1]) * 1000000 + tonumber(t[2]) >= stop
+return 1
+"""
+"""Keeps the server busy for ARGV[1] milliseconds (works on every Redis version)."""
+
+
+def _slow_config(tmp_path: Path) -> FacioConfig:
+    rules = [{"on": "user", "match": "slow", "text": "The slow answer.", "delay": 2.0}]
+    (tmp_path / "slow.json").write_text(json.dumps({"rules": rules}))
+    data = {"workspace": "ws", "bots": {"main": {"model": "scripted:slow.json", "tools": []}}}
+    return parse_config(data, base_dir=tmp_path, env={}, source=tmp_path / "config.json")
+
+
+async def test_a_turn_runs_through_a_redis_blip(make_redis: MakeRedis, tmp_path: Path) -> None:
+    server = make_redis(tmp_path / "redis", appendonly=False)
+    async with server:
+        redis = Redis.from_url(server.url)
+        pool = await connect(server.url)
+        async with Background(_slow_config(tmp_path), server.url):
+            turn = await send(pool, inbound("slow please"))
+            await wait_for(redis, "turn_started")
+            async with redis.pipeline(transaction=False) as blip:
+                blip.eval(BUSY, 0, 500)
+                blip.client_kill_filter(_type="normal", skipme=True)
+                await blip.execute()
+            (finished,) = await wait_for(redis, "turn_finished", timeout=15)
+        assert finished["turn_id"] == turn.turn_id
+        assert not finished.get("cancelled"), "a failed poll for /stop is not a /stop"
+        responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
+        assert responses == ["The slow answer."]
+        assert await redis.llen(keys.history("api:test")) == 2
+        await pool.aclose()
+        await redis.aclose()
