@@ -39,6 +39,8 @@ JOB_TIMEOUT = 7 * 24 * 3600
 turn may wait hours for an approval while holding nothing; keep it out of the way."""
 SHUTDOWN_GRACE = 10
 """Seconds running turns get to finish on SIGTERM before they are handed back."""
+SUBSCRIBE_WAIT = 5.0
+"""Seconds a starting worker waits for its wake-up subscription before it polls anyway."""
 
 
 class FacioWorker(Worker):
@@ -47,6 +49,7 @@ class FacioWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._wake = asyncio.Event()
+        self._subscribed = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
 
     async def _listen(self) -> None:
@@ -55,7 +58,13 @@ class FacioWorker(Worker):
             try:
                 await pubsub.subscribe(keys.WAKE_CHANNEL)
                 async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                    kind = message.get("type")
+                    if kind == "subscribe":
+                        # Redis confirmed it: no enqueue from now on goes unheard;
+                        # poll once for those made while nobody listened.
+                        self._subscribed.set()
+                        self._wake.set()
+                    elif kind == "message":
                         self._wake.set()
             except RedisError:
                 logger.warning("wake-up subscription lost; polling until it is back")
@@ -80,6 +89,10 @@ class FacioWorker(Worker):
             await self.on_startup(self.ctx)
         self._listener = asyncio.create_task(self._listen())
         try:
+            # Subscribed before the first poll: a job enqueued in between would
+            # otherwise ring a bell nobody hears and wait for the poll.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscribed.wait(), SUBSCRIBE_WAIT)
             while True:
                 await self._poll_iteration()
                 if self.burst and await self._burst_done():

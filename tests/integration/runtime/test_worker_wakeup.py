@@ -1,9 +1,10 @@
 """A worker starts queued turns at once, not at arq's next poll.
 
-Two ways a turn could wait for the poll (``poll_delay``, set to 30 s here so
+Three ways a turn could wait for the poll (``poll_delay``, set to 30 s here so
 that waiting for it would fail the tests): an idle worker that is not told
-about a new job (the ``facio:wake`` doorbell), and a full worker whose slot
-frees while jobs are queued (arq refills slots only when it polls).
+about a new job (the ``facio:wake`` doorbell), a job enqueued while the
+worker starts (before it listens), and a full worker whose slot frees while
+jobs are queued (arq refills slots only when it polls).
 """
 
 from __future__ import annotations
@@ -58,6 +59,18 @@ async def test_an_idle_worker_is_woken_by_the_enqueue(
         await send(pool, inbound("second", session="api:b"))
         await wait_for(redis, "turn_started", count=2, timeout=POLL / 3)
         assert time.monotonic() - started < 2.0
+    await pool.aclose()
+
+
+async def test_a_job_enqueued_while_the_worker_starts_is_not_left_for_the_poll(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    pool = await connect(redis_url)
+    for attempt in range(5):
+        async with _worker(_config(tmp_path, delay=0), redis_url, max_jobs=2):
+            await asyncio.sleep(attempt * 0.002)  # at different points of the start-up
+            await send(pool, inbound("hello", session=f"api:start-{attempt}"))
+            await wait_for(redis, "turn_finished", count=attempt + 1, timeout=POLL / 3)
     await pool.aclose()
 
 
