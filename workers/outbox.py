@@ -1,12 +1,13 @@
 """Publish a turn's events to the gateway: the Redis outbox stream.
 
 Every event goes to ``facio:outbox`` (read by the gateway's consumer group,
-rendered, then acknowledged) and to ``facio:events:{sk}`` (capped; the HTTP
-API's SSE replays it). Streamed chunks are coalesced — one entry per
-``FLUSH_INTERVAL`` or ``FLUSH_BYTES`` buffered characters — so a long answer is tens of
-entries, not thousands. Final events carry an ``idempotency_key`` derived from
-the turn and the history position, so a retried turn that publishes a step
-again is recognised and dropped by the gateway.
+rendered, then acknowledged) and to ``facio:events:{sk}`` (capped, and gone a
+day after the session's last event; the HTTP API's SSE replays it). Streamed
+chunks are coalesced — one entry per ``FLUSH_INTERVAL`` or ``FLUSH_BYTES``
+buffered characters — so a long answer is tens of entries, not thousands.
+Final events carry an ``idempotency_key`` derived from the turn and the
+history position, so a retried turn that publishes a step again is
+recognised and dropped by the gateway.
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ FLUSH_INTERVAL = 0.1
 FLUSH_BYTES = 2048
 OUTBOX_MAXLEN = 10_000
 EVENTS_MAXLEN = 1_000
+EVENTS_TTL = 24 * 3600
+"""Seconds a session's event stream outlives its last event. It is a replay
+buffer for SSE clients that reconnect, not a record (the history is): without
+an expiry every idle session would keep up to EVENTS_MAXLEN events (~400 KB)
+in Redis for good, ~8× its history after a few turns (docs/benchmarks.md)."""
 
 Chunk = ResponseChunk | ThoughtsChunk | CodeExecutionOutputChunk
 
@@ -48,12 +54,9 @@ class Outbox:
         fields = {"data": json.dumps(event, ensure_ascii=False, default=str)}
         async with self.redis.pipeline(transaction=True) as pipe:
             pipe.xadd(keys.OUTBOX, fields, maxlen=OUTBOX_MAXLEN, approximate=True)  # type: ignore[arg-type]
-            pipe.xadd(
-                keys.events(event["session_key"]),
-                fields,  # type: ignore[arg-type]
-                maxlen=EVENTS_MAXLEN,
-                approximate=True,
-            )
+            stream = keys.events(event["session_key"])
+            pipe.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            pipe.expire(stream, EVENTS_TTL)
             await pipe.execute()
 
 

@@ -5,6 +5,13 @@ of latency on average). facio's enqueue also publishes on ``facio:wake``; a
 subscriber in each worker sets an event that ends the poll wait early. The
 poll stays as the fallback (a missed notification costs at most one
 ``poll_delay``), so an idle worker sleeps instead of spinning.
+
+arq also fills free job slots only when it polls: a worker running
+``max_jobs`` jobs skips the queue, and the jobs it skipped would wait for the
+next poll after a slot frees — up to ``poll_delay`` per job, which caps a busy
+worker at ``max_jobs / poll_delay`` turns a second (20 with the defaults;
+docs/benchmarks.md, "Runtime"). So a full worker also ends its wait when one
+of its jobs ends.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from asyncio import FIRST_COMPLETED
 from typing import Any
 
 from arq import Worker
@@ -33,6 +41,8 @@ SHUTDOWN_GRACE = 10
 """Seconds running turns get to finish on SIGTERM before they are handed back."""
 REDIS_RETRY = 1.0
 """Seconds between polls while Redis does not answer."""
+SUBSCRIBE_WAIT = 5.0
+"""Seconds a starting worker waits for its wake-up subscription before it polls anyway."""
 
 
 class FacioWorker(Worker):
@@ -41,6 +51,7 @@ class FacioWorker(Worker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._wake = asyncio.Event()
+        self._subscribed = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
 
     async def _listen(self) -> None:
@@ -49,7 +60,13 @@ class FacioWorker(Worker):
             try:
                 await pubsub.subscribe(keys.WAKE_CHANNEL)
                 async for message in pubsub.listen():
-                    if message.get("type") == "message":
+                    kind = message.get("type")
+                    if kind == "subscribe":
+                        # Redis confirmed it: no enqueue from now on goes unheard;
+                        # poll once for those made while nobody listened.
+                        self._subscribed.set()
+                        self._wake.set()
+                    elif kind == "message":
                         self._wake.set()
             except RedisError:
                 logger.warning("wake-up subscription lost; polling until it is back")
@@ -74,6 +91,10 @@ class FacioWorker(Worker):
             await self.on_startup(self.ctx)
         self._listener = asyncio.create_task(self._listen())
         try:
+            # Subscribed before the first poll: a job enqueued in between would
+            # otherwise ring a bell nobody hears and wait for the poll.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._subscribed.wait(), SUBSCRIBE_WAIT)
             while True:
                 try:
                     await self._poll_iteration()
@@ -89,13 +110,23 @@ class FacioWorker(Worker):
                     )
                     await asyncio.sleep(REDIS_RETRY)
                     continue
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_delay_s)
-                self._wake.clear()
+                await self._wait_for_work()
         finally:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
+
+    async def _wait_for_work(self) -> None:
+        """Until a wake-up, ``poll_delay``, or — when every slot is taken — a job ends."""
+        wake = asyncio.create_task(self._wake.wait())
+        watched: set[asyncio.Task[Any]] = {wake}
+        if self.job_counter >= self.max_jobs:
+            watched |= {task for task in self.tasks.values() if not task.done()}
+        try:
+            await asyncio.wait(watched, timeout=self.poll_delay_s, return_when=FIRST_COMPLETED)
+        finally:
+            wake.cancel()
+        self._wake.clear()
 
     async def _burst_done(self) -> bool:
         if 0 <= self.max_burst_jobs <= self._jobs_started():
@@ -114,8 +145,12 @@ def build_worker(
     burst: bool = False,
     handle_signals: bool = True,
     max_jobs: int = 10,
+    poll_delay: float = POLL_DELAY,
 ) -> FacioWorker:
-    """A worker on ``pool`` running ``config``'s bots."""
+    """A worker on ``pool`` running ``config``'s bots.
+
+    ``poll_delay`` is the fallback poll (seconds) behind the wake-up doorbell.
+    """
 
     async def startup(ctx: dict[str, Any]) -> None:
         runtime = WorkerRuntime(config, pool)
@@ -139,7 +174,7 @@ def build_worker(
         max_jobs=max_jobs,
         job_timeout=JOB_TIMEOUT,
         keep_result=60,
-        poll_delay=POLL_DELAY,
+        poll_delay=poll_delay,
         max_tries=100,
         job_serializer=dumps,
         job_deserializer=loads,

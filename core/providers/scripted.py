@@ -24,6 +24,7 @@ import itertools
 import json
 import re
 import secrets
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -121,13 +122,18 @@ def _expand(value: Any, match: re.Match[str]) -> Any:
     return value
 
 
+RECORDED_REQUESTS = 100
+"""Requests a provider remembers: each holds the whole history it was sent."""
+
+
 class ScriptedProvider:
     """Answers from a :class:`Script`; streams text in chunks like a real API."""
 
     def __init__(self, script: Script, *, name: str = "scripted") -> None:
         self.name = name
         self.script = script
-        self.requests: list[ModelRequest] = []
+        self.requests: deque[ModelRequest] = deque(maxlen=RECORDED_REQUESTS)
+        """The latest requests, for tests; bounded, as the demo bot serves for days."""
         self._ids = itertools.count(1)
 
     def _choose(self, request: ModelRequest) -> tuple[ScriptRule | None, re.Match[str] | None]:

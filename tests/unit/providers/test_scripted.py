@@ -21,7 +21,7 @@ from core.providers.base import (
     TextDelta,
     ThinkingDelta,
 )
-from core.providers.scripted import Script, ScriptedProvider
+from core.providers.scripted import RECORDED_REQUESTS, Script, ScriptedProvider
 
 
 def _script(*rules: dict[str, Any], **extra: Any) -> Script:
@@ -236,6 +236,16 @@ async def test_requests_are_recorded() -> None:
     await _parts(provider, _user("one"))
     await _parts(provider, _user("two"))
     assert [r.messages[-1] for r in provider.requests] == [_user("one"), _user("two")]
+
+
+async def test_only_the_latest_requests_are_kept() -> None:
+    """A long-running demo worker must not keep every history it ever sent."""
+    provider = ScriptedProvider(_script())
+    for i in range(RECORDED_REQUESTS + 5):
+        await _parts(provider, _user(f"n{i}"))
+    assert len(provider.requests) == RECORDED_REQUESTS
+    assert provider.requests[-1].messages[-1] == _user(f"n{RECORDED_REQUESTS + 4}")
+    assert provider.requests[0].messages[-1] == _user("n5")
 
 
 def test_invalid_regex_is_a_validation_error() -> None:
