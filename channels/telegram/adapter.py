@@ -29,7 +29,7 @@ from channels.telegram.cards import CardStore
 from channels.telegram.clicks import ClickHandler
 from channels.telegram.errors import TelegramChannelError, TokenRefused
 from channels.telegram.files import FileSaver
-from channels.telegram.poller import POLL_TIMEOUT, Poller
+from channels.telegram.poller import LEASE_TTL, POLL_TIMEOUT, Poller
 from channels.telegram.presence import Typing
 from channels.telegram.receive import Intake
 from channels.telegram.render import Renderer
@@ -78,7 +78,10 @@ class TelegramChannel:
         bot: Bot | None = None,
         poll_timeout: int = POLL_TIMEOUT,
         retry_delay: float = 1.0,
+        lease_ttl: float = LEASE_TTL,
     ) -> None:
+        """``bot`` replaces the one built from ``settings`` (its session is the seam to
+        Telegram); the other options tune polling (tests make them short)."""
         self.ctx = ctx
         self.settings = settings
         self.bot = bot or make_bot(settings)
@@ -117,6 +120,7 @@ class TelegramChannel:
                 self.intake.handle,
                 timeout=poll_timeout,
                 retry_delay=retry_delay,
+                lease_ttl=lease_ttl,
                 api_base=self.api_base,
             )
         else:

@@ -28,7 +28,7 @@ BOB = user(200, "Bob", "bob")
 BOSS = user(300, "Boss", "boss")
 MALLORY = user(666, "Mallory", "mallory")
 GROUP = -1001
-LONG_CODE = "\n".join(f"    total_{i} = compute({i}) + offset  # step {i}" for i in range(60))
+LONG_CODE = "\n".join(f"    total_{i} = compute({i}) + offset  # step {i}" for i in range(45))
 
 SCRIPT: dict[str, Any] = {
     "rules": [
@@ -36,11 +36,11 @@ SCRIPT: dict[str, Any] = {
         {
             "on": "user",
             "match": r"(?i)\blong\b",
-            "text": ("Here is a long answer. " * 40 + "\n\n") * 4
+            "text": ("Here is a **long** answer. " * 40 + "\n\n") * 2
             + "```python\ndef main():\n"
             + LONG_CODE
             + "\n```\n\n"
-            + ("The end of a long answer. " * 40 + "\n\n") * 2,
+            + "The end of a long answer. " * 40,
         },
         {
             "on": "user",
@@ -88,10 +88,13 @@ def tg_config(
 
 @contextlib.asynccontextmanager
 async def running(
-    config: FacioConfig, redis_url: str, *, worker: bool = True
+    config: FacioConfig, redis_url: str, *, worker: bool = True, **options: Any
 ) -> AsyncIterator[Gateway]:
-    """A gateway (with the Telegram channel) and, unless told not to, a worker."""
-    async with Gateway(config, redis_url, host="127.0.0.1", port=0) as gateway:
+    """A gateway (with the Telegram channel) and, unless told not to, a worker.
+
+    ``options`` go to the :class:`Gateway` (``channels=`` a factory, …).
+    """
+    async with Gateway(config, redis_url, host="127.0.0.1", port=0, **options) as gateway:
         if not worker:
             yield gateway
             return
