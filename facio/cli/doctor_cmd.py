@@ -1,7 +1,9 @@
 """``facio doctor``: check the config, the workspace and the model provider.
 
 Each check prints one line, ``ok`` or ``FAIL`` with what to do; the exit code
-is 1 when any check fails. Later issues add checks for Redis and channels.
+is 1 when any check fails. An enabled Telegram channel is checked with one
+``getMe`` through its ``apiBase``: a refused token and an unreachable API
+each get a line that says so.
 """
 
 from __future__ import annotations
@@ -89,6 +91,17 @@ async def _provider(config: FacioConfig) -> Check:
     return Check("model provider", True, ", ".join(sorted(models)))
 
 
+async def _channels(config: FacioConfig) -> list[Check]:
+    """One check per enabled chat platform: does it accept the token, is it reachable?"""
+    checks: list[Check] = []
+    if config.channels.telegram.enabled:
+        from channels.telegram.doctor import check_telegram
+
+        ok, detail = await check_telegram(config.channels.telegram)
+        checks.append(Check("telegram", ok, detail))
+    return checks
+
+
 def run(args: argparse.Namespace) -> int:
     checks: list[Check] = []
     try:
@@ -100,6 +113,7 @@ def run(args: argparse.Namespace) -> int:
         checks.append(Check("config", True, str(where)))
         checks.append(_workspace(config))
         checks.append(asyncio.run(_provider(config)))
+        checks.extend(asyncio.run(_channels(config)))
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     return 0 if all(c.ok for c in checks) else 1
