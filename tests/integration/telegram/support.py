@@ -48,6 +48,13 @@ SCRIPT: dict[str, Any] = {
             "text": "I'll save that as a note.",
             "toolCalls": [{"name": "save_note", "arguments": {"text": "\\g<what>"}}],
         },
+        {
+            "on": "user",
+            "match": r"(?i)\bthink\b",
+            "thinking": "Weighing *pros* and cons.",
+            "text": "Thought about it.",
+        },
+        {"on": "user", "match": r"(?i)\bslowly\b", "text": "Finally.", "delay": 30},
         {"on": "tool", "tool": "save_note", "match": r"(?s)^Saved", "text": "Done, saved."},
         {"on": "tool", "match": r"(?s)(?P<r>.*)", "text": "The note was not saved: \\g<r>"},
         {"on": "user", "match": r"(?s)(?P<all>.+)", "text": "You said: \\g<all>"},

@@ -187,3 +187,31 @@ async def test_a_redelivered_update_runs_once(
         tg.push(message_update(ALICE, "next"))
         await tg.until(lambda: "You said: next" in texts(tg, 100))
     assert texts(tg, 100).count("You said: only once") == 1
+
+
+async def test_thoughts_are_hidden_unless_configured(
+    tg: FakeTelegram, redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    async with running(tg_config(tmp_path, tg), redis_url):
+        tg.push(message_update(ALICE, "think first"))
+        await tg.until(lambda: "Thought about it." in texts(tg, 100))
+    assert texts(tg, 100) == ["Thought about it."]
+    async with running(tg_config(tmp_path, tg, showThoughts=True), redis_url):
+        tg.push(message_update(ALICE, "think again"))
+        await tg.until(lambda: texts(tg, 100).count("Thought about it.") == 2)
+    thought = next(m for m in tg.sent(100) if str(m["text"]).startswith("💭"))
+    assert thought["text"] == "💭 Weighing *pros* and cons."
+    assert {e["type"] for e in thought["entities"]} == {"blockquote", "italic"}
+
+
+async def test_stop_cancels_the_running_turn(
+    tg: FakeTelegram, redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    async with running(tg_config(tmp_path, tg), redis_url):
+        tg.push(message_update(ALICE, "answer slowly"))
+        await tg.until(lambda: tg.calls("sendChatAction"))  # the turn is running
+        tg.push(message_update(ALICE, "/stop"))
+        await tg.until(lambda: "⏹ Stopped." in texts(tg, 100))
+        tg.push(message_update(ALICE, "hello"))
+        await tg.until(lambda: "Hi there! Ask me anything." in texts(tg, 100))
+    assert "Finally." not in texts(tg, 100)
