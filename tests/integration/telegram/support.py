@@ -105,20 +105,27 @@ async def running(
         if not worker:
             yield gateway
             return
-        async with Background(config, redis_url):
+        async with Background(config, redis_url) as background:
             try:
                 yield gateway
             finally:
-                await settled(gateway)
+                await settled(gateway, background)
 
 
-async def settled(gateway: Gateway, timeout: float = 10.0) -> None:
-    """Wait until no session has a drain job (so stopping the worker cancels nothing)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while await gateway.redis.zcard(keys.ACTIVE):
-        if asyncio.get_running_loop().time() > deadline:
-            return
+async def settled(gateway: Gateway, background: Background) -> None:
+    """Let the worker's jobs finish before it is stopped.
+
+    arq writes a job's result after the session closed; a cancel landing
+    there escapes arq (its ``close`` then raises). A job holding an approval
+    is safe to cancel (arq retries it): those are given only a moment.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 2.0
+    while await gateway.redis.zcard(keys.ACTIVE) and loop.time() < deadline:
         await asyncio.sleep(0.02)
+    jobs = [job for job in background.worker.tasks.values() if not job.done()]
+    if jobs:
+        await asyncio.wait(jobs, timeout=1.0)
 
 
 def channel_of(gateway: Gateway) -> TelegramChannel:

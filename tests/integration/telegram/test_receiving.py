@@ -179,7 +179,7 @@ async def test_gateways_sharing_redis_poll_one_at_a_time_and_take_over(
         return Gateway(config, redis_url, host="127.0.0.1", port=0, channels=_quick(lease_ttl=0.6))
 
     first, second = gateway(), gateway()
-    async with Background(config, redis_url):
+    async with Background(config, redis_url) as background:
         await first.start()
         await second.start()
         try:
@@ -191,7 +191,7 @@ async def test_gateways_sharing_redis_poll_one_at_a_time_and_take_over(
             tg.push(message_update(ALICE, "still there?"))
             await tg.until(lambda: "You said: still there?" in texts(tg, 100), timeout=10)
             assert await channel_of(second).health() == "ok"
-            await settled(second)
+            await settled(second, background)
         finally:
             await first.stop()
             await second.stop()
