@@ -8,6 +8,8 @@ to resume on any worker.
 
 from __future__ import annotations
 
+import time
+
 from redis.asyncio import Redis
 
 from workers import keys
@@ -19,11 +21,20 @@ from workers.stores import RedisPermissionStore
 
 
 async def announce(outbox: Outbox, record: ApprovalRecord) -> None:
-    """Publish ``approval_decided`` so the gateway can update the card."""
+    """Publish ``approval_decided`` so the gateway can update the card.
+
+    Whoever decided (a click, the API, the expiry sweeper) knows only the
+    record, not the turn's inbound message: the event is addressed to the
+    channel named by the session key (``telegram:…`` → ``telegram``), whose
+    adapter finds its card by the approval id.
+    """
     await outbox.publish(
         {
             "type": "approval_decided",
             "session_key": record.session_key,
+            "channel": record.session_key.partition(":")[0],
+            "bot": record.bot,
+            "ts": time.time(),
             "turn_id": record.turn_id,
             "agent_id": record.agent_id,
             "approval_id": record.approval_id,

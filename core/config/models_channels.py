@@ -6,13 +6,15 @@ that it names an existing bot is checked on the root, which knows `bots`.
 
 from __future__ import annotations
 
+import re
 from typing import Literal, Self
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from core.config.models_base import ConfigModel, Loc, Name, UserRef, fail
 
 _ENABLED = "required when the channel is enabled"
+_WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 
 def _require(title: str, needed: list[tuple[str, SecretStr | str, str]]) -> None:
@@ -61,13 +63,30 @@ class TelegramConfig(ChannelConfig):
     """Public HTTPS URL Telegram posts updates to (webhook mode)."""
 
     webhook_secret: SecretStr = SecretStr("")
-    """Secret Telegram echoes in a header so forged webhook calls are refused."""
+    """Secret Telegram echoes in a header so forged webhook calls are refused (401); empty
+    derives one from the token, the same in every gateway. Only `A-Z a-z 0-9 _ -`."""
 
     group_policy: Literal["mention", "open"] = "mention"
     """In groups: answer only when mentioned or replied to, or answer every message."""
 
     show_thoughts: bool = False
     """Show the model's thinking in the chat."""
+
+    stream_interval: float = Field(default=1.0, ge=0.05, le=60)
+    """Seconds between edits of an answer as it streams; groups use at least 3 (Telegram
+    allows about one message a second per chat and 20 a minute per group)."""
+
+    max_file_size: int = Field(default=20_000_000, ge=0)
+    """Largest file (bytes) a person may send; it is saved under
+    `<workspace>/uploads/telegram/`. The public Bot API serves files up to 20 MB."""
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_charset(cls, value: SecretStr) -> SecretStr:
+        secret = value.get_secret_value()
+        if secret and not _WEBHOOK_SECRET.match(secret):
+            raise ValueError("use 1-256 characters from A-Z, a-z, 0-9, _ and - (Telegram's rule)")
+        return value
 
     @model_validator(mode="after")
     def _enabled_needs_token(self) -> Self:

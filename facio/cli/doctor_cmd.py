@@ -2,8 +2,9 @@
 
 Each check prints one line, ``ok`` or ``FAIL`` with what to do; the exit code
 is 1 when any check fails. Every ``mcpServers`` entry is started (or reached)
-once, its tools listed, then stopped. Later issues add checks for Redis and
-channels.
+once, its tools listed, then stopped. An enabled Telegram channel is checked
+with one ``getMe`` through its ``apiBase``: a refused token and an unreachable
+API each get a line that says so.
 """
 
 from __future__ import annotations
@@ -113,6 +114,17 @@ async def _mcp_servers(config: FacioConfig) -> list[Check]:
     return checks
 
 
+async def _channels(config: FacioConfig) -> list[Check]:
+    """One check per enabled chat platform: does it accept the token, is it reachable?"""
+    checks: list[Check] = []
+    if config.channels.telegram.enabled:
+        from channels.telegram.doctor import check_telegram
+
+        ok, detail = await check_telegram(config.channels.telegram)
+        checks.append(Check("telegram", ok, detail))
+    return checks
+
+
 def run(args: argparse.Namespace) -> int:
     checks: list[Check] = []
     try:
@@ -126,6 +138,7 @@ def run(args: argparse.Namespace) -> int:
         checks.append(asyncio.run(_provider(config)))
         if config.mcp_servers:
             checks.extend(asyncio.run(_mcp_servers(config)))
+        checks.extend(asyncio.run(_channels(config)))
     for check in checks:
         print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
     return 0 if all(c.ok for c in checks) else 1

@@ -1,0 +1,89 @@
+"""``/new``, ``/stop``, ``/help`` (and Telegram's ``/start``).
+
+A command is a message that starts with a ``bot_command`` entity. In groups,
+``/new@otherbot`` is for another bot and ignored; a bare ``/new`` is ours.
+Commands that are not ours to run (``/weather``) go to the agent as text.
+
+``/new`` is queued like a message (:func:`workers.inbox.submit` with
+``command="reset"``), so it never cuts into a running turn; ``/stop``
+cancels the running or parked turn (:func:`workers.inbox.request_stop`) —
+the chat then shows "⏹ Stopped." from the turn's end event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiogram.types import Message, User
+from redis.asyncio import Redis
+
+from core.inbound import Inbound
+from workers import keys
+from workers.inbox import JobQueue, request_stop, submit
+
+__all__ = ["COMMANDS", "Command", "help_text", "parse_command", "run_command"]
+
+COMMANDS = frozenset({"start", "help", "new", "stop"})
+NOTHING_TO_STOP = "Nothing is running."
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    """Lower-case, without the slash or the ``@bot`` part."""
+    args: str
+    mine: bool
+    """False when addressed to another bot (``/new@otherbot``)."""
+
+
+def parse_command(message: Message, me: User | None) -> Command | None:
+    """The command a message starts with, if it does."""
+    text = message.text or ""
+    entities = message.entities or []
+    if not text.startswith("/") or not any(
+        e.type == "bot_command" and e.offset == 0 for e in entities
+    ):
+        return None
+    word, _, args = text.partition(" ")
+    name, _, addressee = word[1:].partition("@")
+    mine = not addressee or (
+        me is not None and bool(me.username) and addressee.lower() == str(me.username).lower()
+    )
+    return Command(name.lower(), args.strip(), mine)
+
+
+def help_text(user_id: str, me: User | None) -> str:
+    bot = f"@{me.username}" if me is not None and me.username else "this bot"
+    return (
+        f"I'm {bot}, an AI assistant. Write to me and I answer; when I want to run a tool "
+        "that needs your consent, I ask with buttons: Approve, Reject, Allow for session "
+        "or Always allow.\n\n"
+        "/new: start a new conversation\n"
+        "/stop: stop what I'm doing\n"
+        "/help: this message\n\n"
+        f"In groups, mention me or reply to me. Your Telegram user id is {user_id}."
+    )
+
+
+async def _busy(redis: Redis, session_key: str) -> bool:
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.exists(keys.lease(session_key))
+        pipe.llen(keys.inbox(session_key))
+        pipe.exists(keys.parked(session_key))
+        leased, queued, parked = await pipe.execute()
+    return bool(leased or queued or parked)
+
+
+async def run_command(
+    command: Command, inbound: Inbound, redis: Redis, queue: JobQueue, me: User | None
+) -> str | None:
+    """Run a command of :data:`COMMANDS`; the text to reply with, if any."""
+    if command.name == "new":
+        await submit(redis, inbound, queue, command="reset")
+        return None  # the worker's session_reset event says it
+    if command.name == "stop":
+        if not await _busy(redis, inbound.session_key):
+            return NOTHING_TO_STOP
+        await request_stop(redis, inbound.session_key, queue)
+        return None  # turn_finished (cancelled) says it
+    return help_text(inbound.user_id, me)

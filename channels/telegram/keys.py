@@ -1,0 +1,39 @@
+"""Redis keys of the Telegram channel (the runtime's own are in :mod:`workers.keys`).
+
+- ``facio:telegram:card:{approval_id}`` (hash, TTL): where an approval's card is —
+  ``chat_id``, ``message_id``, ``thread_id``, ``requested_by``
+- ``facio:telegram:stream:{turn_id}:{agent}`` (JSON, TTL): the answer streaming now
+- ``facio:telegram:name:{user_id}`` (TTL): how to show a person who clicked (``@alice``)
+- ``facio:telegram:refused:{bot_id}:{user_id}`` (TTL): a stranger was told their id
+- ``facio:telegram:poller:{bot_id}`` (PX TTL): the gateway polling this bot
+
+Update ids are deduplicated with the runtime's ``facio:seen:telegram:{bot_id}:{update_id}``.
+"""
+
+from __future__ import annotations
+
+from workers.keys import PREFIX
+
+__all__ = ["card", "name", "poller", "refused", "stream"]
+
+_BASE = PREFIX + "telegram:"
+
+
+def card(approval_id: str) -> str:
+    return f"{_BASE}card:{approval_id}"
+
+
+def stream(turn_id: str, agent_id: str) -> str:
+    return f"{_BASE}stream:{turn_id}:{agent_id}"
+
+
+def name(user_id: str) -> str:
+    return f"{_BASE}name:{user_id}"
+
+
+def refused(bot_id: int, user_id: int) -> str:
+    return f"{_BASE}refused:{bot_id}:{user_id}"
+
+
+def poller(bot_id: int) -> str:
+    return f"{_BASE}poller:{bot_id}"

@@ -1,0 +1,224 @@
+"""Updates in: dedupe, access, commands, files, then a turn (an :class:`Inbound`).
+
+Every update is handled once (DESIGN.md rule 2): a message that becomes a
+turn is deduplicated by :func:`workers.inbox.submit` itself, atomically with
+the enqueue (event id ``<bot id>:<update id>``); everything else — clicks,
+commands, refusals, notes — first claims the same ``facio:seen:`` key.
+
+What reaches the agent: the text (or a photo's caption) as written; in
+groups prefixed with the sender's name; an edited message marked
+"(edited)"; a sticker as its emoji; a file saved under the workspace and
+named in the text (and in ``Inbound.attachments``). Locations, polls,
+contacts and the like get a short note instead; service messages (joins,
+pins) are ignored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from aiogram.types import Message, Update, User
+
+from channels.base import GatewayContext
+from channels.telegram import keys as tg_keys
+from channels.telegram.access import AccessPolicy, display_name
+from channels.telegram.clicks import ClickHandler
+from channels.telegram.commands import COMMANDS, parse_command, run_command
+from channels.telegram.errors import TelegramChannelError
+from channels.telegram.files import FileSaver, FileTooLarge, incoming_file
+from channels.telegram.formatted import Formatted
+from channels.telegram.route import CHANNEL, is_group, reply_to_of, session_key_of
+from channels.telegram.send import ChatTarget, Sender
+from core.config.models_channels import TelegramConfig
+from core.inbound import Attachment, Inbound
+from workers import keys
+from workers.inbox import SEEN_TTL, submit
+
+__all__ = ["REFUSAL_TTL", "Intake"]
+
+logger = logging.getLogger(__name__)
+
+REFUSAL_TTL = 24 * 3600
+"""A stranger is told their id once per this many seconds, not on every message."""
+UNSUPPORTED_NOTE = "I can read text, photos and files; I can't use this kind of message yet."
+UNSUPPORTED = frozenset(
+    {"location", "venue", "contact", "poll", "dice", "game", "story", "invoice", "checklist"}
+)
+
+
+def refusal(user: User) -> str:
+    return (
+        f"Sorry, I only talk to people on my list. Your Telegram user id is {user.id}: "
+        "ask the owner to add it to channels.telegram.allowFrom."
+    )
+
+
+class Intake:
+    """Handles updates (from the poller or the webhook), one at a time, in order."""
+
+    def __init__(
+        self,
+        ctx: GatewayContext,
+        settings: TelegramConfig,
+        sender: Sender,
+        policy: AccessPolicy,
+        files: FileSaver,
+        clicks: ClickHandler,
+        *,
+        bot_id: int,
+        me: Callable[[], User | None],
+    ) -> None:
+        self.ctx = ctx
+        self.settings = settings
+        self.sender = sender
+        self.policy = policy
+        self.files = files
+        self.clicks = clicks
+        self.bot_id = bot_id
+        self.me = me
+        self._replies: set[asyncio.Task[None]] = set()
+        self.updates = ctx.metrics.counter(
+            "facio_telegram_updates_total", "Telegram updates received, by kind.", ("kind",)
+        )
+
+    def _event_id(self, update_id: int) -> str:
+        return f"{self.bot_id}:{update_id}"
+
+    async def _claim(self, update_id: int) -> bool:
+        """True the first time ``update_id`` is seen (for updates that are not turns)."""
+        key = keys.seen(CHANNEL, self._event_id(update_id))
+        return bool(await self.ctx.redis.set(key, "1", nx=True, ex=SEEN_TTL))
+
+    async def handle(self, update: Update) -> None:
+        if update.callback_query is not None:
+            self.updates.inc(kind="callback_query")
+            if await self._claim(update.update_id):
+                await self.clicks.handle(update.callback_query)
+            return
+        message = update.message or update.edited_message
+        if message is None:
+            self.updates.inc(kind="other")
+            logger.info("telegram: update %s is of a kind facio ignores", update.update_id)
+            return
+        self.updates.inc(kind="message" if update.message else "edited_message")
+        await self._message(update.update_id, message, edited=update.message is None)
+
+    async def _message(self, update_id: int, message: Message, *, edited: bool) -> None:
+        user = message.from_user
+        if user is None or user.is_bot or message.chat.type == "channel":
+            return
+        group = is_group(message)
+        if not self.policy.allowed(user):
+            if not group and await self._claim(update_id):
+                await self._refuse(user, message)
+            return  # in groups strangers are ignored
+        me = self.me()
+        command = parse_command(message, me)
+        if command is not None and not command.mine:
+            return
+        if command is not None and command.name in COMMANDS:
+            # /new is queued as a turn: submit() dedupes it; the others claim the update
+            if not edited and (command.name == "new" or await self._claim(update_id)):
+                inbound = self._inbound(update_id, message, user, message.text or "")
+                reply = await run_command(command, inbound, self.ctx.redis, self.ctx.queue, me)
+                if reply:
+                    self.reply(message, reply)
+            return
+        if group and command is None and (me is None or not self.policy.addressed(message, me)):
+            return
+        await self._submit(update_id, message, user, edited=edited)
+
+    async def _refuse(self, user: User, message: Message) -> None:
+        key = tg_keys.refused(self.bot_id, user.id)
+        if await self.ctx.redis.set(key, "1", nx=True, ex=REFUSAL_TTL):
+            logger.info("telegram: refused user %s (not in allowFrom)", user.id)
+            self.reply(message, refusal(user))
+
+    async def _content(self, update_id: int, message: Message) -> tuple[str, list[Attachment]]:
+        """The text and files for the agent; ("", []) when there is nothing for it."""
+        text = message.text or message.caption or ""
+        item = incoming_file(message)
+        if item is not None:
+            try:
+                saved = await self.files.save(message, item)
+            except FileTooLarge as exc:
+                await self._note(update_id, message, f"I can't take that file: {exc}.")
+                return "", []
+            except TelegramChannelError as exc:
+                logger.warning("telegram: file in chat %s not saved: %s", message.chat.id, exc)
+                await self._note(update_id, message, "I couldn't download that file; try again?")
+                return "", []
+            line = f"[{item.kind} saved at {saved.path}]"
+            return (f"{text}\n\n{line}" if text else line), [saved]
+        if message.sticker is not None:
+            return f"[sticker {message.sticker.emoji or ''}]".replace(" ]", "]"), []
+        if not text and message.content_type in UNSUPPORTED:
+            await self._note(update_id, message, UNSUPPORTED_NOTE)
+        return text, []
+
+    async def _note(self, update_id: int, message: Message, text: str) -> None:
+        if await self._claim(update_id):
+            self.reply(message, text)
+
+    async def _submit(self, update_id: int, message: Message, user: User, *, edited: bool) -> None:
+        text, attachments = await self._content(update_id, message)
+        if not text.strip():
+            return
+        if edited:
+            text = f"(edited) {text}"
+        if is_group(message):
+            text = f"{user.full_name.strip() or display_name(user)}: {text}"
+        inbound = self._inbound(update_id, message, user, text, tuple(attachments))
+        submitted = await submit(self.ctx.redis, inbound, self.ctx.queue)
+        if not submitted.duplicate:
+            self.ctx.metrics.turns_submitted.inc()
+
+    def _inbound(
+        self,
+        update_id: int,
+        message: Message,
+        user: User,
+        text: str,
+        attachments: tuple[Attachment, ...] = (),
+    ) -> Inbound:
+        reply_to = reply_to_of(message)
+        if is_group(message):
+            reply_to["user_name"] = display_name(user)
+        return Inbound(
+            channel=CHANNEL,
+            session_key=session_key_of(message),
+            user_id=str(user.id),
+            user_name=display_name(user),
+            text=text,
+            attachments=attachments,
+            event_id=self._event_id(update_id),
+            reply_to=reply_to,
+            approvers=self.policy.approvers,
+            bot=self.settings.bot,
+        )
+
+    def reply(self, message: Message, text: str) -> None:
+        """Answer ``message`` in the background (a flood wait must not hold the intake)."""
+        target = ChatTarget(
+            message.chat.id,
+            message.message_thread_id if message.is_topic_message else None,
+            message.message_id if is_group(message) else None,
+        )
+        task = asyncio.create_task(self._send(target, text))
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    async def _send(self, target: ChatTarget, text: str) -> None:
+        try:
+            await self.sender.send(target, Formatted(text))
+        except TelegramChannelError as exc:
+            logger.warning("telegram: reply in %s failed: %s", target, exc)
+
+    async def close(self) -> None:
+        """Let pending replies finish (briefly), then cancel what is left."""
+        if self._replies:
+            await asyncio.wait(set(self._replies), timeout=2.0)
+        for task in list(self._replies):
+            task.cancel()

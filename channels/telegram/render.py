@@ -1,0 +1,170 @@
+"""Outbox events as Telegram messages (DESIGN.md "Events").
+
+| event | in the chat |
+| --- | --- |
+| ``turn_started`` | "typing…" until the turn ends |
+| ``response_chunk`` | the answer appears and grows by edits (:mod:`.stream`) |
+| ``response`` | the step's final text, authoritative |
+| ``thoughts`` | a quoted "💭" message, when ``showThoughts`` |
+| ``approval_request`` | the card with four buttons; typing pauses |
+| ``approval_decided`` | the card edited: outcome line, buttons gone |
+| ``error`` | "⚠️ …" |
+| ``turn_finished`` | typing stops; "⏹ Stopped." when cancelled |
+| ``session_reset`` | "🆕 …" |
+
+Only the main agent's text is shown; subagents report through it. Tool and
+code output go to the model (and the API's event stream), not the chat.
+Failures to send are logged with the chat and not retried past the flood
+waits of :mod:`.send`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from channels.base import OutboxEvent
+from channels.telegram.approvals import card_text, keyboard, outcome_text
+from channels.telegram.cards import Card, CardStore
+from channels.telegram.errors import TelegramChannelError
+from channels.telegram.formatted import Formatted, TextBuilder
+from channels.telegram.presence import Typing
+from channels.telegram.route import target_of
+from channels.telegram.send import ChatTarget, Sender
+from channels.telegram.split import split_message
+from channels.telegram.stream import Streams
+from core.events import MAIN_AGENT
+from workers.approvals import ApprovalStore
+
+__all__ = ["Renderer"]
+
+logger = logging.getLogger(__name__)
+
+STOPPED = "⏹ Stopped."
+RESET = "🆕 Started over: the conversation so far is forgotten."
+
+Handler = Callable[[OutboxEvent, ChatTarget], Awaitable[None]]
+
+
+def _quoted(prefix: str, body: str) -> Formatted:
+    out = TextBuilder()
+    out.add(prefix)
+    start = out.length
+    out.add(body)
+    out.span("blockquote", start)
+    out.span("italic", start)
+    return out.build()
+
+
+class Renderer:
+    """Renders one channel's outbox events; the consumer calls it per session, in order."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        streams: Streams,
+        typing: Typing,
+        cards: CardStore,
+        approvals: ApprovalStore,
+        *,
+        show_thoughts: bool = False,
+    ) -> None:
+        self.sender = sender
+        self.streams = streams
+        self.typing = typing
+        self.cards = cards
+        self.approvals = approvals
+        self.show_thoughts = show_thoughts
+        self._handlers: dict[str, Handler] = {
+            "turn_started": self._started,
+            "response_chunk": self._chunk,
+            "response": self._response,
+            "thoughts": self._thoughts,
+            "approval_request": self._card,
+            "approval_decided": self._decided,
+            "error": self._error,
+            "turn_finished": self._finished,
+            "session_reset": self._reset,
+        }
+
+    async def render(self, event: OutboxEvent) -> None:
+        handler = self._handlers.get(event.type)
+        if handler is None:
+            return
+        target = target_of(event)
+        if target is None:
+            logger.warning("telegram: no chat for %s of %s", event.type, event.session_key)
+            return
+        try:
+            await handler(event, target)
+        except TelegramChannelError as exc:
+            logger.warning("telegram: %s for %s not shown: %s", event.type, event.session_key, exc)
+
+    async def _say(self, target: ChatTarget, text: Formatted) -> None:
+        for part in split_message(text):
+            await self.sender.send(target, part)
+
+    async def _started(self, event: OutboxEvent, target: ChatTarget) -> None:
+        self.typing.start(event.session_key, target)
+
+    async def _chunk(self, event: OutboxEvent, target: ChatTarget) -> None:
+        if event.agent_id != MAIN_AGENT:
+            return
+        self.typing.start(event.session_key, target)
+        content = str(event.get("content", ""))
+        await self.streams.chunk(event.turn_id, event.agent_id, target, content)
+
+    async def _response(self, event: OutboxEvent, target: ChatTarget) -> None:
+        if event.agent_id != MAIN_AGENT:
+            return
+        content = str(event.get("content", ""))
+        await self.streams.final(event.turn_id, event.agent_id, target, content)
+
+    async def _thoughts(self, event: OutboxEvent, target: ChatTarget) -> None:
+        content = str(event.get("content", "")).strip()
+        if self.show_thoughts and content and event.agent_id == MAIN_AGENT:
+            parts = split_message(_quoted("💭 ", content))
+            await self.sender.send(target, parts[0])
+
+    async def _card(self, event: OutboxEvent, target: ChatTarget) -> None:
+        self.typing.stop(event.session_key)
+        approval_id = str(event.get("approval_id", ""))
+        asker = event.reply_to.get("user_name", "")  # set in groups only
+        text = card_text(
+            str(event.get("tool_name", "")), dict(event.get("tool_args") or {}), requested_by=asker
+        )
+        sent = await self.sender.send(target, split_message(text)[0], markup=keyboard(approval_id))
+        card = Card(target.chat_id, sent.message_id, target.thread_id, asker)
+        await self.cards.put(approval_id, card, float(event.get("expires_at") or 0))
+
+    async def _decided(self, event: OutboxEvent, target: ChatTarget) -> None:
+        approval_id = str(event.get("approval_id", ""))
+        status = str(event.get("status", ""))
+        if status == "approved":
+            self.typing.start(event.session_key, target)  # the turn goes on
+        card = await self.cards.get(approval_id)
+        if card is None:
+            logger.info("telegram: no card for approval %s; nothing to edit", approval_id)
+            return
+        who = await self.cards.name_of(str(event.get("decided_by") or ""))
+        line = outcome_text(str(event.get("decision", "")), status, who)
+        record = await self.approvals.get(approval_id)
+        text = Formatted(line)
+        if record is not None:  # the card as it was (arguments are capped: it fits), then the line
+            shown = card_text(record.tool_name, record.tool_args, requested_by=card.requested_by)
+            text = shown + Formatted("\n\n" + line)
+        await self.sender.edit(card.chat_id, card.message_id, text)
+
+    async def _error(self, event: OutboxEvent, target: ChatTarget) -> None:
+        self.typing.stop(event.session_key)
+        message = str(event.get("message") or "something went wrong")
+        await self._say(target, Formatted(f"⚠️ {message}"))
+
+    async def _finished(self, event: OutboxEvent, target: ChatTarget) -> None:
+        self.typing.stop(event.session_key)
+        await self.streams.discard(event.turn_id)
+        if event.get("cancelled"):
+            await self._say(target, Formatted(STOPPED))
+
+    async def _reset(self, event: OutboxEvent, target: ChatTarget) -> None:
+        await self._say(target, Formatted(RESET))

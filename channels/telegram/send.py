@@ -1,0 +1,198 @@
+"""Calling the Bot API: flood control, a few retries, the plain-text fallback.
+
+aiogram raises ``TelegramRetryAfter`` on a 429 and does not retry; here the
+call sleeps ``retry_after`` and tries again (the whole wait of one call is
+capped, so a chat under a long flood ban does not hold its lane for hours).
+Network and server errors get a few quick retries. Everything else is a
+:class:`~channels.telegram.errors.RequestRefused`, logged by the caller with
+the chat, never retried.
+
+Formatting: text goes with entities; if Telegram refuses the request as bad
+(400) while it carried entities, it is sent once more as plain text — the
+message is never lost over formatting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendChatAction,
+    SendMessage,
+)
+from aiogram.methods.base import TelegramMethod
+from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
+
+from channels.telegram.errors import RequestRefused, TelegramUnreachable, map_error
+from channels.telegram.formatted import Formatted
+
+__all__ = ["ATTEMPTS", "MAX_FLOOD_WAIT", "ChatTarget", "Sender"]
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+MAX_FLOOD_WAIT = 300.0
+"""Seconds of 429 waits one call may spend before it gives up."""
+ATTEMPTS = 3
+"""Tries of a call that meets network or server errors."""
+NO_BUTTONS = InlineKeyboardMarkup(inline_keyboard=[])
+
+
+@dataclass(frozen=True, slots=True)
+class ChatTarget:
+    """Where a message goes: a chat, maybe a forum topic, maybe as a reply."""
+
+    chat_id: int
+    thread_id: int | None = None
+    reply_to: int | None = None
+    """The person's message to reply to (groups, so it is clear whom the bot answers)."""
+
+    def __str__(self) -> str:
+        return f"chat {self.chat_id}" + (f" topic {self.thread_id}" if self.thread_id else "")
+
+
+class Sender:
+    """The channel's way to call Telegram (see the module docstring)."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        max_flood_wait: float = MAX_FLOOD_WAIT,
+        attempts: int = ATTEMPTS,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.bot = bot
+        self.max_flood_wait = max_flood_wait
+        self.attempts = attempts
+        self._sleep = sleep
+        self.flood_waits = 0
+        """429s waited out so far (tests, metrics)."""
+
+    async def call(self, method: TelegramMethod[T], where: str) -> T:
+        """Run ``method``; wait out 429s, retry network errors, map the rest."""
+        what = f"{method.__api_method__} in {where}"
+        waited = 0.0
+        failures = 0
+        while True:
+            try:
+                return await self.bot(method)
+            except TelegramRetryAfter as exc:
+                if waited + exc.retry_after > self.max_flood_wait:
+                    raise TelegramUnreachable(
+                        f"{what}: flood control asks for {exc.retry_after} s more "
+                        f"after {waited:.0f} s of waiting; giving up"
+                    ) from exc
+                logger.info("telegram: flood control on %s; waiting %s s", what, exc.retry_after)
+                self.flood_waits += 1
+                waited += exc.retry_after
+                await self._sleep(exc.retry_after)
+            except (TelegramNetworkError, TelegramServerError) as exc:
+                failures += 1
+                if failures >= self.attempts:
+                    raise map_error(exc, what) from exc
+                await self._sleep(0.5 * failures)
+            except TelegramAPIError as exc:
+                raise map_error(exc, what) from exc
+
+    async def _formatted(
+        self, build: Callable[[Formatted], TelegramMethod[T]], text: Formatted, where: str
+    ) -> T:
+        try:
+            return await self.call(build(text), where)
+        except RequestRefused as exc:
+            if not (exc.bad_request and text.entities):
+                raise
+            logger.warning("telegram: %s; sending it as plain text", exc)
+            return await self.call(build(text.plain()), where)
+
+    async def send(
+        self,
+        target: ChatTarget,
+        text: Formatted,
+        *,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Message:
+        """Send ``text`` (at most one message long) to ``target``; the sent message."""
+        reply = (
+            ReplyParameters(message_id=target.reply_to, allow_sending_without_reply=True)
+            if target.reply_to
+            else None
+        )
+
+        def build(body: Formatted) -> SendMessage:
+            return SendMessage(
+                chat_id=target.chat_id,
+                message_thread_id=target.thread_id,
+                text=body.text,
+                entities=body.api_entities(),
+                parse_mode=None,
+                reply_parameters=reply,
+                reply_markup=markup,
+            )
+
+        return await self._formatted(build, text, str(target))
+
+    async def edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: Formatted,
+        *,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> None:
+        """Replace a message's text (and buttons: ``None`` removes them)."""
+
+        def build(body: Formatted) -> EditMessageText:
+            return EditMessageText(
+                chat_id=chat_id,
+                message_id=message_id,
+                text=body.text,
+                entities=body.api_entities(),
+                parse_mode=None,
+                reply_markup=markup or NO_BUTTONS,
+            )
+
+        await self._formatted(build, text, f"chat {chat_id}")
+
+    async def remove_buttons(self, chat_id: int, message_id: int) -> None:
+        method = EditMessageReplyMarkup(
+            chat_id=chat_id, message_id=message_id, reply_markup=NO_BUTTONS
+        )
+        await self.call(method, f"chat {chat_id}")
+
+    async def delete(self, chat_id: int, message_id: int) -> None:
+        await self.call(DeleteMessage(chat_id=chat_id, message_id=message_id), f"chat {chat_id}")
+
+    async def answer(self, callback_id: str, text: str, *, alert: bool = False) -> None:
+        """Answer a button click (ends the client's spinner), showing ``text``."""
+        method = AnswerCallbackQuery(callback_query_id=callback_id, text=text, show_alert=alert)
+        await self.call(method, "callback query")
+
+    async def typing(self, target: ChatTarget) -> bool:
+        """One "typing…" beat; never retried or waited for (the next beat is 4 s away)."""
+        method = SendChatAction(
+            chat_id=target.chat_id, message_thread_id=target.thread_id, action="typing"
+        )
+        try:
+            await self.bot(method)
+        except TelegramAPIError as exc:
+            logger.debug("telegram: typing in %s failed: %s", target, exc)
+            return False
+        return True

@@ -1,0 +1,70 @@
+"""Approval buttons (typed, packed, ≤ 64 bytes) and the card's text."""
+
+from __future__ import annotations
+
+import pytest
+
+from channels.telegram.approvals import (
+    ARGS_BUDGET,
+    ApprovalClick,
+    card_text,
+    keyboard,
+    outcome_text,
+)
+from core.events import new_approval_id
+from workers.approval_record import Decision
+
+
+def test_buttons_carry_only_the_id_and_the_choice() -> None:
+    approval_id = new_approval_id()
+    markup = keyboard(approval_id)
+    datas = [b.callback_data for row in markup.inline_keyboard for b in row]
+    assert datas == [f"ap:{approval_id}:{d}" for d in ("approve", "reject", "session", "always")]
+    assert all(data is not None and len(data.encode()) <= 64 for data in datas)
+    assert ApprovalClick.unpack(f"ap:{approval_id}:session") == ApprovalClick(
+        id=approval_id, choice=Decision.SESSION
+    )
+
+
+@pytest.mark.parametrize(
+    "data", ["", "ap", "ap:x", "ap:x:maybe", "xx:abc:approve", "ap:a:b:approve", "ap::approve:"]
+)
+def test_foreign_or_broken_payloads_do_not_unpack(data: str) -> None:
+    with pytest.raises((TypeError, ValueError)):
+        ApprovalClick.unpack(data)
+
+
+def test_a_payload_over_64_bytes_is_refused_when_packed() -> None:
+    with pytest.raises(ValueError, match="too long"):
+        ApprovalClick(id="x" * 60, choice=Decision.APPROVE).pack()
+
+
+def test_code_goes_in_a_code_block_and_the_rest_as_json() -> None:
+    card = card_text(
+        "ipybox_execute_ipython_cell",
+        {"code": "import os\nprint(os.getcwd())", "timeout": 30},
+        requested_by="@bob",
+    )
+    assert card.text.startswith("🔐 Approval needed: ipybox_execute_ipython_cell\nAsked by @bob")
+    blocks = [(e.language, card.text[e.offset : e.end]) for e in card.entities if e.type == "pre"]
+    assert blocks == [
+        ("python", "import os\nprint(os.getcwd())"),
+        ("json", '{\n  "timeout": 30\n}'),
+    ]
+
+
+def test_huge_arguments_are_cut_with_a_note() -> None:
+    card = card_text("shell", {"command": "x" * 10_000})
+    (pre,) = [e for e in card.entities if e.type == "pre"]
+    assert pre.length == ARGS_BUDGET and pre.language == "bash"
+    assert card.text.endswith("… 7,000 more characters not shown (see GET /api/v1/approvals).")
+
+
+def test_outcome_lines() -> None:
+    assert outcome_text("approve", "approved", "@alice") == "✅ Approved by @alice"
+    assert outcome_text("session", "approved", "@boss") == "✅ Allowed for this session by @boss"
+    assert outcome_text("always", "approved", "Al") == "✅ Always allowed by Al"
+    assert outcome_text("reject", "rejected", "@alice") == "❌ Rejected by @alice"
+    assert outcome_text("expired", "expired", "") == (
+        "⌛ Expired: nobody decided in time, so it was not run."
+    )
