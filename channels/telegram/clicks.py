@@ -95,7 +95,7 @@ class ClickHandler:
                 who,
             )
         )
-        self.ctx.metrics.approval_decisions.inc(outcome=result.outcome.value)
+        self.ctx.metrics.record_decision(result)
         if result.outcome is DecideOutcome.NOT_FOUND:
             await self._strip(query.message)
         return await self._answer(result, click.choice)

@@ -114,7 +114,8 @@ def test_a_pending_approval_survives_a_restart(tmp_path: Path) -> None:
         lambda: up.http.get("/api/v1/approvals?status=pending").json()["approvals"],
         "the approval",
     )
-    assert up.stop()[0] == 0
+    code, out = up.stop()
+    assert code == 0, out
 
     again = Up(config, port)  # same workspace: Redis comes back from its AOF
     listed = again.http.get("/api/v1/approvals?status=pending").json()["approvals"]
@@ -126,4 +127,5 @@ def test_a_pending_approval_survives_a_restart(tmp_path: Path) -> None:
     note = tmp_path / "ws" / "notes" / "api_me.md"
     again._until(lambda: note.exists(), "the note to be saved")
     assert "buy milk" in note.read_text()
-    assert again.stop()[0] == 0
+    code, out = again.stop()
+    assert code == 0, out

@@ -50,7 +50,7 @@ async def _answer(tg: FakeTelegram, count: int) -> str:
 async def test_approve_edits_the_card_resumes_the_turn_and_a_second_click_is_told(
     tg: FakeTelegram, redis: Redis, redis_url: str, tmp_path: Path
 ) -> None:
-    async with running(tg_config(tmp_path, tg), redis_url):
+    async with running(tg_config(tmp_path, tg), redis_url) as gateway:
         tg.push(message_update(ALICE, "remember to buy milk"))
         card = await tg.until(lambda: _card(tg, 100))
         assert [label for label, _ in buttons(card)] == [
@@ -78,6 +78,11 @@ async def test_approve_edits_the_card_resumes_the_turn_and_a_second_click_is_tol
 
         tg.click(ALICE, 100, int(card["message_id"]), _data(card, "Reject"))  # type: ignore[call-overload]
         assert await _answer(tg, 2) == "Already decided: ✅ Approved by @alice"
+        # clicks are counted like API decisions: one decided (and timed), one too late
+        metrics = gateway.metrics
+        assert metrics.approval_decisions.value(outcome="decided") == 1
+        assert metrics.approval_decisions.value(outcome="already_decided") == 1
+        assert "facio_approval_latency_seconds_count 1" in metrics.render()
     note = tmp_path / "ws" / "notes" / "telegram_100.md"
     assert "to buy milk" in note.read_text()
 
