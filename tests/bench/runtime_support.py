@@ -14,7 +14,6 @@ import json
 import math
 import os
 import signal
-import socket
 import statistics
 import sys
 import time
@@ -61,12 +60,6 @@ def write_config(folder: Path, redis_url: str, port: int, *, hold: float) -> Pat
     path = folder / "config.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 # ---------------------------------------------------------------- processes

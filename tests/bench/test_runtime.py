@@ -51,13 +51,13 @@ from tests.bench.runtime_support import (
     Api,
     FacioProcess,
     Stat,
-    free_port,
     max_in_flight,
     running,
     stat,
     wait_healthy,
     write_config,
 )
+from tests.ports import free_port
 from workers import keys
 from workers.inbox import DRAIN_JOB, JobQueue, submit
 from workers.queue import ArqJobQueue

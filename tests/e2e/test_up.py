@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -14,14 +13,9 @@ from typing import Any
 import httpx
 
 from tests.e2e.support import FACIO, cli_env
+from tests.ports import free_port
 
 TOKEN = "e2e-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _config(tmp_path: Path, port: int) -> Path:
@@ -90,7 +84,7 @@ def _alive(pid: int) -> bool:
 
 
 def test_up_answers_over_the_api_and_stops_everything(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     up = Up(_config(tmp_path, port), port)
     reply = up.http.post("/api/v1/messages", json={"session": "api:me", "text": "hello"})
     assert reply.status_code == 202
@@ -106,7 +100,7 @@ def test_up_answers_over_the_api_and_stops_everything(tmp_path: Path) -> None:
 
 
 def test_a_pending_approval_survives_a_restart(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     config = _config(tmp_path, port)
     up = Up(config, port)
     up.http.post("/api/v1/messages", json={"session": "api:me", "text": "remember to buy milk"})

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
@@ -16,15 +15,10 @@ from redis.asyncio import Redis
 
 from facio.cli import main
 from tests.integration.runtime.support import inbound, outbox, send, wait_for
+from tests.ports import free_port
 from workers.worker import connect
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _config(tmp_path: Path, redis_url: str, port: int = 8765) -> Path:
@@ -67,7 +61,7 @@ async def _wait_healthy(url: str, process: asyncio.subprocess.Process) -> dict[s
 
 
 async def test_gateway_serves_until_sigterm(redis: Redis, redis_url: str, tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = await _facio("gateway", "--config", str(_config(tmp_path, redis_url, port)))
     try:
         health = await _wait_healthy(f"http://127.0.0.1:{port}/healthz", process)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from typing import Any
 from core.config.models_servers import McpServerConfig
 from core.mcp import McpToolset
 from core.tools.tool import Tool, ToolContext
+from tests.ports import free_port
 
 FAKE = str(Path(__file__).resolve().parents[2] / "fakes" / "mcp_server.py")
 TIME_SERVER = str(Path(sys.executable).parent / "mcp-server-time")
@@ -66,13 +66,6 @@ def children(command_part: str) -> list[int]:
         if ppid == me and command_part in cmdline:
             found.append(int(entry.name))
     return found
-
-
-def free_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class HttpServer:

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -182,13 +181,6 @@ SAVE_RULES: list[dict[str, Any]] = [
     {"on": "user", "match": "(?s)(?P<said>.*)", "text": "You said: \\g<said>"},
 ]
 """``save X`` calls save_note; any other message is echoed."""
-
-
-def free_port() -> int:
-    """A loopback TCP port free right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def notes(workspace: Path, session: str) -> Path:

@@ -26,7 +26,6 @@ from tests.integration.runtime.processes import (
     TOKEN,
     Processes,
     finals,
-    free_port,
     lease_pid,
     notes,
     outbox_events,
@@ -36,6 +35,7 @@ from tests.integration.runtime.processes import (
     write_config,
 )
 from tests.integration.runtime.support import inbound, send
+from tests.ports import free_port
 from tests.redis_fixture import MakeRedis
 from workers import keys
 from workers.approval_record import DecideOutcome, Decision

@@ -24,12 +24,12 @@ from tests.integration.runtime.processes import (
     SAVE_RULES,
     Process,
     Processes,
-    free_port,
     outbox_events,
     until,
     write_config,
 )
 from tests.integration.runtime.support import send
+from tests.ports import free_port
 from tests.redis_fixture import MakeRedis
 from workers import keys
 from workers.outbox_reader import GROUP

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from tests.integration.telegram.support import (
     texts,
     tg_config,
 )
+from tests.ports import free_port
 
 
 @pytest.fixture
@@ -40,12 +40,6 @@ def tg() -> Iterator[FakeTelegram]:
 
 def _units(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _quick(**options: Any) -> Any:
@@ -118,7 +112,7 @@ async def test_malformed_and_unknown_updates_are_logged_and_skipped(
 async def test_webhook_mode_checks_the_secret_and_answers(
     tg: FakeTelegram, redis: Redis, redis_url: str, tmp_path: Path
 ) -> None:
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}/tg/hook"
     config = tg_config(tmp_path, tg, mode="webhook", webhookUrl=url)
     config = config.model_copy(
@@ -206,7 +200,7 @@ async def test_a_refused_token_and_an_unreachable_api_show_in_health(
     async with running(wrong, redis_url, worker=False, channels=_quick()) as gateway:
         status = await _health(channel_of(gateway), "refused")
     assert status.startswith("the Telegram token was refused")
-    nowhere = tg_config(tmp_path, tg, apiBase=f"http://127.0.0.1:{_free_port()}")
+    nowhere = tg_config(tmp_path, tg, apiBase=f"http://127.0.0.1:{free_port()}")
     async with running(nowhere, redis_url, worker=False, channels=_quick()) as gateway:
         status = await _health(channel_of(gateway), "cannot reach")
     assert status.startswith("cannot reach http://127.0.0.1:")
