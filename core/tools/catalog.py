@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from core.code import CODE_TOOL_NAMES, CodeToolset
+from core.config.models import FacioConfig
 from core.errors import ConfigError
 from core.tools.builtin import BUILTIN_TOOLS
 from core.tools.tool import Tool
@@ -31,14 +33,27 @@ class BotTools:
 def resolve_tools(
     bot: str,
     names: tuple[str, ...],
+    config: FacioConfig | None = None,
     *,
     available: Mapping[str, Tool] = BUILTIN_TOOLS,
 ) -> BotTools:
-    """The tools ``names`` select; ConfigError naming ``bots.<bot>.tools`` for unknown ones."""
-    missing = [name for name in names if name not in available]
+    """The tools ``names`` select; ConfigError naming ``bots.<bot>.tools`` for unknown ones.
+
+    The code tools (``ipybox_execute_ipython_cell``, ``ipybox_reset``) come
+    from one :class:`~core.code.CodeToolset` built from ``config`` (its
+    workspace, ``code`` section and ``ptcServers``), which they require.
+    """
+    known = {*available, *CODE_TOOL_NAMES}
+    missing = [name for name in names if name not in known]
     if missing:
         raise ConfigError(
-            f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(available))}",
+            f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(known))}",
             path=f"bots.{bot}.tools",
         )
-    return BotTools(tools=[available[name] for name in names])
+    result = BotTools(tools=[available[name] for name in names if name in available])
+    code = tuple(name for name in names if name in CODE_TOOL_NAMES)
+    if code:
+        if config is None:
+            raise ConfigError(f"{', '.join(code)} need the config", path=f"bots.{bot}.tools")
+        result.toolsets.append(CodeToolset.from_config(config, tools=code))
+    return result

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 
 from core import Agent, AgentSettings, MemorySessionStore, Tool
+from core.code import CodeToolset
+from core.config import parse_config
 from core.errors import ConfigError
 from core.providers.scripted import ScriptedProvider
 from core.tools.catalog import resolve_tools
@@ -59,3 +62,19 @@ def test_unknown_tool_names_are_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"bots\.main\.tools: unknown tool\(s\) nope"):
         resolve_tools("main", ("current_time", "nope"))
     assert [t.name for t in resolve_tools("main", ("current_time",)).tools] == ["current_time"]
+
+
+async def test_code_tool_names_resolve_to_one_code_toolset(tmp_path: Path) -> None:
+    config = parse_config({"workspace": "ws", "code": {"poolSize": 0}}, base_dir=tmp_path, env={})
+    resolved = resolve_tools("main", ("current_time", "ipybox_execute_ipython_cell"), config)
+    assert [t.name for t in resolved.tools] == ["current_time"]
+    (toolset,) = resolved.toolsets
+    assert isinstance(toolset, CodeToolset)
+    assert toolset.paths.workspace == tmp_path / "ws"
+    try:  # only the named code tools are offered; nothing starts for pool size 0
+        assert [t.name for t in await toolset.tools()] == ["ipybox_execute_ipython_cell"]
+        assert toolset.pool.kernels() == []
+    finally:
+        await toolset.aclose()
+    with pytest.raises(ConfigError, match="need the config"):
+        resolve_tools("main", ("ipybox_reset",))
