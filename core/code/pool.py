@@ -183,6 +183,9 @@ class KernelPool:
                 idle = now - kernel.last_used > self.idle_timeout
                 if idle and not kernel.lock.locked() and self._assigned.get(key) is kernel:
                     del self._assigned[key]
+                    lock = self._locks.get(key)
+                    if lock is not None and not lock.locked():
+                        del self._locks[key]  # one lock per key ever seen would add up
                     logger.info("stopping the kernel of %s: idle", key)
                     await kernel.stop()
 
