@@ -133,8 +133,12 @@ class CodeToolset:
         async with self._setup:
             if self._tools is None:
                 if self.servers:
-                    await self.ready()
-                    self.apis = await generate_apis(self.servers, self.paths.ptc_root)
+                    try:
+                        await self.ready()
+                    except CodeError:
+                        logger.warning("code actions are unavailable", exc_info=True)
+                    else:
+                        self.apis = await generate_apis(self.servers, self.paths.ptc_root)
                 elif self.config.pool_size > 0:
                     self._start_in_background()  # warm kernels while the model thinks
                 description = EXECUTE_DESCRIPTION + _api_section(self.apis)
@@ -206,22 +210,31 @@ class CodeToolset:
 
         key = (context.session_key, context.agent_id)
         limit = self.config.max_output_chars
-        async with self.pool.lease(key) as kernel:
-            if kernel.cwd is None:
-                await self._bind(kernel, key[0])
-            assert kernel.cwd is not None
-            new_kernel = self.marks.switch(*key, kernel.id)
-            try:
-                result = await run_cell(
-                    kernel, code, context=context, timeout=context.execution_timeout, limit=limit
-                )
-            except KernelLostError:
-                kernel.broken = True
-                raise
-            if result.timeout is not None:
-                responsive = await kernel.responsive()
-                kernel.broken = not responsive
-                result.timeout += RESPONSIVE if responsive else UNRESPONSIVE
+        try:
+            async with self.pool.lease(key) as kernel:
+                if kernel.cwd is None:
+                    await self._bind(kernel, key[0])
+                assert kernel.cwd is not None
+                new_kernel = self.marks.switch(*key, kernel.id)
+                try:
+                    result = await run_cell(
+                        kernel,
+                        code,
+                        context=context,
+                        timeout=context.execution_timeout,
+                        limit=limit,
+                    )
+                except KernelLostError:
+                    kernel.broken = True
+                    raise
+                if result.timeout is not None:
+                    responsive = await kernel.responsive()
+                    kernel.broken = not responsive
+                    result.timeout += RESPONSIVE if responsive else UNRESPONSIVE
+        finally:
+            broken = self.pool.assigned(key)
+            if broken is not None and broken.broken:
+                await self.pool.release(key)  # now: it may still be burning CPU
         await context.emit(
             CodeExecutionOutput(
                 text=result.output,

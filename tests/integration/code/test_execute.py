@@ -177,6 +177,19 @@ async def test_a_timeout_interrupts_the_code_and_the_kernel_still_works(
     assert code_result(events).content == "yes"
 
 
+async def test_a_kernel_that_ignores_the_interrupt_is_replaced(toolset: CodeToolset) -> None:
+    agent = code_agent(toolset, session="test:stubborn", execution_timeout=2)
+    code = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(120)"
+    events = await turn(agent, f"run {code}")
+    result = code_result(events)
+    assert result.is_error and "did not respond to the interrupt and was stopped" in result.content
+    assert toolset.pool.assigned(("test:stubborn", "main")) is None  # stopped at once
+    events = await turn(agent, "run print('fresh')")
+    content = code_result(events).content
+    assert content.startswith("[Note: this code ran in another Python kernel")
+    assert content.endswith("fresh")
+
+
 async def test_approval_waits_do_not_count_as_execution_time(toolset: CodeToolset) -> None:
     agent = code_agent(toolset, execution_timeout=2)
 
