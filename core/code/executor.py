@@ -23,17 +23,19 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
 import os
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import psutil
+import uvicorn
 from ipybox import CodeExecutor
 from ipybox.kernel_mgr.client import ExecutionResult, KernelClient
 from ipybox.kernel_mgr.server import KernelGateway
@@ -49,12 +51,48 @@ LOG_LEVEL = "WARNING"
 logger = logging.getLogger(__name__)
 
 
+class _SignalFreeServer(uvicorn.Server):
+    """A uvicorn server that leaves the process's signal handlers alone.
+
+    uvicorn takes over SIGINT and SIGTERM for as long as it serves, then
+    restores what it found and raises the signals it caught again. With a
+    tool server per kernel, that meant: Ctrl-C in ``facio chat`` shut down
+    every kernel's tool server (their code could no longer ask for
+    approval), a worker's SIGTERM went to them instead of arq, and servers
+    stopping in another order than they started left a dead server's
+    handler installed. The host owns its signals; these servers stop when
+    their kernel does.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 class HostToolServer(ToolServer):  # type: ignore[misc]
     """ipybox's tool server, restricted to the configured servers and their tools."""
+
+    _server: uvicorn.Server | None
+    _server_task: asyncio.Task[None] | None
 
     def __init__(self, servers: Mapping[str, PtcServer], **kwargs: Any) -> None:
         self.servers = dict(servers)
         super().__init__(**kwargs)
+
+    async def start(self) -> None:
+        """Serve on the host's loop, without touching signal handlers."""
+        if self._server_task is not None:
+            raise RuntimeError("the tool server is already running")
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level=self.log_level.lower(),
+            ws="wsproto",
+        )
+        self._server = _SignalFreeServer(config)
+        self._server_task = asyncio.create_task(self._server.serve())
+        await self._ready()
 
     async def run(self, request: ToolCall) -> dict[str, Any] | str | None:
         """One MCP call from the kernel: refuse unknown ones, ask, run with a timeout."""

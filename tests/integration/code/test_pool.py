@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
 
@@ -69,11 +70,14 @@ async def test_at_max_kernels_the_least_recently_used_idle_one_makes_room(
 ) -> None:
     config = CodeConfig(pool_size=0, max_kernels=1, kernel_init_timeout=KERNEL_TIMEOUT)
     toolset = CodeToolset(config, tmp_path)
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         tool = await _execute(toolset)
         await _run(tool, "a = 1", "s:a")
         first = toolset.pool.assigned(("s:a", "main"))
         assert first is not None
+        # kernels run servers in this process; the process's signals stay its own
+        assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
         await _run(tool, "b = 2", "s:b")
         assert toolset.pool.assigned(("s:a", "main")) is None
         assert first.stopped
@@ -81,6 +85,7 @@ async def test_at_max_kernels_the_least_recently_used_idle_one_makes_room(
         assert len(toolset.pool.kernels()) == 1
     finally:
         await toolset.aclose()
+    assert {sig: signal.getsignal(sig) for sig in handlers} == handlers
 
 
 async def test_a_kernel_that_cannot_start_is_a_tool_error(tmp_path: Path) -> None:
