@@ -52,3 +52,20 @@ def test_approved_code_prints_42_and_a_variable_lives_into_the_next_message(
     chat.sendline("/exit")
     assert finish(chat) == 0
     assert not list((tmp_path / "ws" / "sessions").rglob("no.txt"))
+
+
+def test_ctrl_c_at_a_shell_approval_inside_code_rejects_it_and_the_kernel_goes_on(
+    tmp_path: Path,
+) -> None:
+    chat = spawn_chat(tmp_path / "ws", config=code_config(tmp_path))
+    say(chat, "run v = 7; get_ipython().system('echo ran > shell.txt')", until=APPROVE)
+    shown = say(chat, "y", until=APPROVE)  # the cell runs, and its shell command asks
+    assert "approval needed: shell" in shown and "echo ran > shell.txt" in shown
+    chat.sendintr()
+    chat.expect_exact("cancelled: shell was rejected with the code", timeout=30)
+    chat.expect_exact(PROMPT)
+    say(chat, "run print(v * 6)", until=APPROVE)
+    assert "42" in say(chat, "y")
+    chat.sendeof()
+    assert finish(chat) == 0
+    assert not list((tmp_path / "ws" / "sessions").rglob("shell.txt"))
