@@ -174,3 +174,5 @@ async def _abandon(
         )
         task.cancel()
         await asyncio.wait({task}, timeout=ABANDON_GRACE)
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        logger.info("an abandoned cell ended with %r", task.exception())
