@@ -1,11 +1,15 @@
 """Built-in bot presets: how people use facio.
 
 - ``assistant``: one person's assistant (Telegram, terminal): notes, time,
-  and (with code actions) Python on their machine.
+  and code actions (Python in a per-session kernel, each cell approved).
 - ``team``: a bot in a group chat (Slack, Discord): brief, addresses people
   by name, never acts on one person's say-so for the group without approval.
 - ``demo``: runs fully offline on the scripted provider and shows an
-  approval ("remember …" asks before saving a note).
+  approval ("remember …" asks before saving a note); no kernel.
+
+The shipped scripts (``bots/scripts/``) also hold ``code``: a scripted model
+that runs "run <python code>" as a code action, for tests and offline demos
+of code actions (``"model": "scripted:code"`` on a bot with the code tools).
 """
 
 from __future__ import annotations
@@ -36,8 +40,15 @@ PRESETS: dict[str, BotSpec] = {
             name="assistant",
             model="",
             system_prompt=ASSISTANT_PROMPT,
-            tools=("current_time", "save_note", "list_notes"),
-            allow=("current_time", "list_notes"),
+            tools=(
+                "current_time",
+                "save_note",
+                "list_notes",
+                "ipybox_execute_ipython_cell",
+                "ipybox_reset",
+            ),
+            # code asks for approval unless a rule allows it; a reset only loses state
+            allow=("current_time", "list_notes", "ipybox_reset"),
             description="A personal assistant: notes, time, code actions.",
         ),
         BotSpec(

@@ -33,7 +33,7 @@ from core.providers.factory import build_provider
 from core.sessions import JsonlSessionStore, SessionStore
 from core.tools.catalog import resolve_tools
 from core.tools.tool import Tool
-from core.tools.toolset import Toolset
+from core.tools.toolset import SessionToolset, Toolset
 
 SESSIONS_DIR = Path(".facio") / "sessions"
 
@@ -140,10 +140,18 @@ class Facio:
         )
 
     async def reset_session(self, session_key: str) -> None:
-        """Start the session over: forget its history and its "allow for session" rules."""
+        """Start the session over: forget its history, its "allow for session" rules
+        and what toolsets keep for it (its Python kernel)."""
         async with self._locks.setdefault(session_key, asyncio.Lock()):
             await self.sessions.delete(session_key)
             await self.permission_store.clear_session(session_key)
+            await self.forget_tool_state(session_key)
+
+    async def forget_tool_state(self, session_key: str) -> None:
+        """Let toolsets drop what they keep for ``session_key`` (stop its kernels)."""
+        for toolset in self.toolsets:
+            if isinstance(toolset, SessionToolset):
+                await toolset.forget_session(session_key)
 
     async def run(
         self,

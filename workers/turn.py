@@ -131,6 +131,7 @@ class TurnRunner:
         """Start the session over (``/new``): history and session rules go."""
         inbound = request.inbound
         await forget_session(self.redis, inbound.session_key)
+        await self.bots.get(inbound.bot).forget_tool_state(inbound.session_key)
         publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: 0)
         await publisher.runtime("session_reset")
 

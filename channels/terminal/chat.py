@@ -128,7 +128,10 @@ class TerminalChat:
 
     def _cancelled(self) -> None:
         self.console.end_line()
-        if self._asking is not None:
+        if self._asking is not None and self._asking.decision is False:
+            # asked by running code: stopping the code rejected it
+            self.console.line(f"cancelled: {self._asking.tool_name} was rejected with the code")
+        elif self._asking is not None:
             self.console.line(
                 f"cancelled: {self._asking.tool_name} was neither approved nor rejected; "
                 "your next message moves on without it"

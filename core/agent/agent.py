@@ -10,7 +10,8 @@ store as it happens, so the history is always a valid checkpoint:
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Iterable, Mapping
+from contextlib import aclosing
 from pathlib import Path
 from types import TracebackType
 
@@ -167,10 +168,14 @@ class Agent:
             for hook in self.hooks:
                 await hook.before_run(ctx)
             last = ""
-            async for event in self._turn(ctx, prompt, max_turns, decisions or {}):
-                if isinstance(event, Response):
-                    last = event.content
-                yield event
+            # closed at once with the stream: an abandoned stream stops its running
+            # tool now (rejecting approvals raised inside it), not whenever the
+            # garbage collector finalizes the inner generators
+            async with aclosing(self._turn(ctx, prompt, max_turns, decisions or {})) as turn:
+                async for event in turn:
+                    if isinstance(event, Response):
+                        last = event.content
+                    yield event
             for hook in self.hooks:
                 await hook.after_run(ctx, last)
         except Exception as exc:
@@ -221,7 +226,7 @@ class Agent:
         prompt: str | None,
         max_turns: int | None,
         decisions: Mapping[str, bool],
-    ) -> AsyncIterator[AgentEvent]:
+    ) -> AsyncGenerator[AgentEvent, None]:
         if not await self._begin(prompt):
             return
         limit = max_turns if max_turns is not None else self.settings.max_turns
@@ -232,8 +237,10 @@ class Agent:
             if pending is not None:
                 outcome = StepOutcome()
                 started = started_tool_calls(self._history)
-                async for event in tool_step(env, pending[1], started, decisions, outcome):
-                    yield event
+                step = tool_step(env, pending[1], started, decisions, outcome)
+                async with aclosing(step):
+                    async for event in step:
+                        yield event
                 if outcome.rejected:
                     note = _rejected_note(outcome.rejected)
                     await self._save(AssistantMessage(content=note))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -43,7 +43,7 @@ async def execute_tool(
     timeout: float | None,
     approval_timeout: float | None = None,
     policy: Policy = _no_policy,
-) -> AsyncIterator[AgentEvent]:
+) -> AsyncGenerator[AgentEvent, None]:
     """Run ``tool`` as a task; yield what it emits; put the result in ``run``.
 
     A tool that raises or times out is a tool result the model sees, not a

@@ -15,7 +15,8 @@ Order of work, so that a suspended step can be resumed from the history:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
+from contextlib import aclosing
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -96,7 +97,7 @@ async def tool_step(
     started: set[str],
     decisions: Mapping[str, bool],
     outcome: StepOutcome,
-) -> AsyncIterator[AgentEvent]:
+) -> AsyncGenerator[AgentEvent, None]:
     """Yield the events of answering ``calls``; fill ``outcome``."""
     ready: list[tuple[ToolCall, Tool, dict[str, Any]]] = []
     for call in calls:
@@ -139,14 +140,15 @@ async def tool_step(
             outcome.rejected.append(call.name)
             yield await _result(env, call, REJECTED, True)
             continue
-        async for event in _run(env, call, tool, arguments, outcome):
-            yield event
+        async with aclosing(_run(env, call, tool, arguments, outcome)) as events:
+            async for event in events:
+                yield event
         outcome.tools_used.append(call.name)
 
 
 async def _run(
     env: StepEnv, call: ToolCall, tool: Tool, arguments: dict[str, Any], outcome: StepOutcome
-) -> AsyncIterator[AgentEvent]:
+) -> AsyncGenerator[AgentEvent, None]:
     info = ToolCallInfo(tool_call_id=call.id, tool_name=call.name, tool_args=arguments)
     await env.save(ToolStarted(tool_call_id=call.id))
     for hook in env.hooks:
@@ -157,7 +159,7 @@ async def _run(
     async def policy(request: ApprovalRequest) -> bool | None:
         return await _policy(env, request)
 
-    async for event in execute_tool(
+    running = execute_tool(
         tool,
         arguments,
         context,
@@ -165,8 +167,10 @@ async def _run(
         timeout=env.execution_timeout,
         approval_timeout=env.approval_timeout,
         policy=policy,
-    ):
-        yield event
+    )
+    async with aclosing(running):
+        async for event in running:
+            yield event
     outcome.rejected.extend(run.rejected)
     output = await _result(env, call, run.content, run.is_error)
     for hook in env.hooks:

@@ -32,6 +32,7 @@ from core.config.models_channels import (
     SlackConfig,
     TelegramConfig,
 )
+from core.config.models_code import CodeConfig
 from core.config.models_cron import CronJob
 from core.config.models_providers import ProviderConfig
 from core.config.models_servers import McpServerConfig
@@ -45,6 +46,7 @@ __all__ = [
     "BotConfig",
     "ChannelConfig",
     "ChannelsConfig",
+    "CodeConfig",
     "ConfigProblem",
     "ConfigValidationError",
     "CronJob",

@@ -15,10 +15,14 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 
 from core.config.models_base import ConfigModel, Loc, ModelRef, Name, Seconds, fail
 from core.config.models_channels import ChannelsConfig
+from core.config.models_code import CodeConfig
 from core.config.models_cron import CronJob
 from core.config.models_providers import ProviderConfig, custom_provider_problems
 from core.config.models_servers import McpServerConfig
 from core.providers.catalog import KNOWN_PROVIDERS, split_model
+
+RESERVED_PTC_NAME = "ipybox"
+"""No `ptcServers` entry may use this name: ipybox reports shell commands under it."""
 
 
 class RedisConfig(ConfigModel):
@@ -129,6 +133,9 @@ class FacioConfig(ConfigModel):
     ptc_servers: dict[Name, McpServerConfig] = Field(default_factory=dict)
     """MCP servers the agent calls from code, through generated Python APIs."""
 
+    code: CodeConfig = Field(default_factory=CodeConfig)
+    """Code actions: the Python kernels, their pool, limits and environment."""
+
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     """HTTP gateway."""
 
@@ -158,6 +165,7 @@ class FacioConfig(ConfigModel):
             *self._provider_problems(),
             *self._bot_reference_problems(),
             *self._cron_problems(),
+            *self._ptc_problems(),
         ]
         if problems:
             fail("FacioConfig", problems)
@@ -191,6 +199,14 @@ class FacioConfig(ConfigModel):
             (loc, f"no bot named {bot!r}; bots: {bots}")
             for loc, bot in refs
             if bot not in self.bots
+        ]
+
+    def _ptc_problems(self) -> list[tuple[Loc, str]]:
+        # code's shell commands reach the host as calls of a server named "ipybox"
+        return [
+            (("ptcServers", name), f"{name!r} is reserved for shell commands in code")
+            for name in self.ptc_servers
+            if name.lower() == RESERVED_PTC_NAME
         ]
 
     def _cron_problems(self) -> list[tuple[Loc, str]]:

@@ -96,6 +96,16 @@ _TEMPLATE = """\
   // MCP servers the agent calls from Python code, through generated APIs.
   "ptcServers": {},
 
+  // Code actions (the assistant preset): one Python kernel per conversation,
+  // working in workspace/sessions/<conversation>/. See docs/code-actions.md.
+  "code": {
+    "poolSize": 1,             // kernels started ahead of need (~100 MB each)
+    "idleTimeout": 900,        // seconds before an unused kernel is stopped
+    "kernelInitTimeout": 60,
+    "maxOutputChars": 20000,   // output the model sees per code action
+    "env": {}                  // the kernel's environment: nothing else is passed on
+  },
+
   "gateway": {
     "host": "127.0.0.1",
     "port": 8765,

@@ -11,16 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from core.code import CODE_TOOL_NAMES, CodeToolset
+from core.config.models import FacioConfig
 from core.errors import ConfigError
 from core.mcp import McpToolset
 from core.tools.builtin import BUILTIN_TOOLS
 from core.tools.tool import Tool
 from core.tools.toolset import Toolset
-
-if TYPE_CHECKING:
-    from core.config.models import FacioConfig
 
 __all__ = ["BotTools", "resolve_tools"]
 
@@ -42,17 +40,27 @@ def resolve_tools(
 ) -> BotTools:
     """The tools ``names`` select; ConfigError naming ``bots.<bot>.tools`` for unknown ones.
 
-    With ``config``, the toolsets it enables for every bot are added: the MCP
-    servers of ``mcpServers`` (nothing starts until an agent starts).
+    The code tools (``ipybox_execute_ipython_cell``, ``ipybox_reset``) come
+    from one :class:`~core.code.CodeToolset` built from ``config`` (its
+    workspace, ``code`` section and ``ptcServers``), which they require.
+    With ``config``, the toolsets it enables for every bot are added too: the
+    MCP servers of ``mcpServers`` (nothing starts until an agent starts).
     """
-    missing = [name for name in names if name not in available]
+    known = {*available, *CODE_TOOL_NAMES}
+    missing = [name for name in names if name not in known]
     if missing:
         raise ConfigError(
-            f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(available))}",
+            f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(known))}",
             path=f"bots.{bot}.tools",
         )
-    tools = [available[name] for name in names]
+    tools = [available[name] for name in names if name in available]
     toolsets: list[Toolset] = []
+    code = tuple(name for name in names if name in CODE_TOOL_NAMES)
+    if code:
+        if config is None:
+            raise ConfigError(f"{', '.join(code)} need the config", path=f"bots.{bot}.tools")
+        toolsets.append(CodeToolset.from_config(config, tools=code))
     if config is not None and config.mcp_servers:
-        toolsets.append(McpToolset.from_config(config, reserved=[t.name for t in tools]))
+        reserved = [t.name for t in tools] + list(code)
+        toolsets.append(McpToolset.from_config(config, reserved=reserved))
     return BotTools(tools=tools, toolsets=toolsets)

@@ -11,11 +11,11 @@ session) look it up at call time from their ``ToolContext``.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from core.tools.tool import Tool
 
-__all__ = ["Toolset"]
+__all__ = ["SessionToolset", "Toolset"]
 
 
 class Toolset(Protocol):
@@ -31,4 +31,13 @@ class Toolset(Protocol):
 
     async def aclose(self) -> None:
         """Stop what was started (kernels, server processes); safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class SessionToolset(Protocol):
+    """A toolset that keeps something per session (a Python kernel) to let go of."""
+
+    async def forget_session(self, session_key: str) -> None:
+        """The session starts over (``/new``): drop what is kept for it."""
         ...

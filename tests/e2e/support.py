@@ -141,6 +141,7 @@ def unreachable_model_config(folder: Path) -> str:
             }
         },
         "bots": {"main": {"preset": "assistant"}},
+        "code": {"poolSize": 0},  # no kernel is needed: the model is unreachable
     }
     path = folder / "config.json"
     path.write_text(json.dumps(config), encoding="utf-8")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots import PRESETS, builtin_scripts, resolve_bot
+from core.code import CODE_TOOL_NAMES
 from core.config import AgentConfig, BotConfig
 from core.errors import ConfigError
 from core.tools.builtin import BUILTIN_TOOLS
@@ -13,7 +14,7 @@ from core.tools.builtin import BUILTIN_TOOLS
 def test_three_presets_with_known_tools() -> None:
     assert set(PRESETS) == {"assistant", "team", "demo"}
     for spec in PRESETS.values():
-        assert set(spec.tools) <= set(BUILTIN_TOOLS), spec.name
+        assert set(spec.tools) <= {*BUILTIN_TOOLS, *CODE_TOOL_NAMES}, spec.name
         assert set(spec.allow) <= set(spec.tools), spec.name
         assert spec.system_prompt
 
@@ -21,6 +22,15 @@ def test_three_presets_with_known_tools() -> None:
 def test_presets_deny_side_effects_by_default() -> None:
     for spec in PRESETS.values():
         assert "save_note" in spec.tools and "save_note" not in spec.allow
+        assert "ipybox_execute_ipython_cell" not in spec.allow
+
+
+def test_the_assistant_runs_code_and_the_demo_stays_offline() -> None:
+    assistant, demo = PRESETS["assistant"], PRESETS["demo"]
+    assert {"ipybox_execute_ipython_cell", "ipybox_reset"} <= set(assistant.tools)
+    assert "ipybox_reset" in assistant.allow  # a reset only loses state: no need to ask
+    assert not set(demo.tools) & set(CODE_TOOL_NAMES)  # no kernel for the demo
+    assert "code" in builtin_scripts()
 
 
 def test_demo_pins_the_offline_model_and_its_script_ships() -> None:

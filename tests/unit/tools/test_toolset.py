@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from core import Agent, AgentSettings, MemorySessionStore, Tool
+from core.code import CodeToolset
 from core.config import parse_config
 from core.errors import ConfigError
 from core.mcp import McpToolset
@@ -77,3 +78,19 @@ def test_mcp_servers_give_every_bot_an_mcp_toolset(tmp_path: Path) -> None:
     assert toolset.workspace == tmp_path / "ws"
     without = parse_config({"workspace": "ws"}, base_dir=tmp_path, env={})
     assert resolve_tools("main", (), config=without).toolsets == []
+
+
+async def test_code_tool_names_resolve_to_one_code_toolset(tmp_path: Path) -> None:
+    config = parse_config({"workspace": "ws", "code": {"poolSize": 0}}, base_dir=tmp_path, env={})
+    resolved = resolve_tools("main", ("current_time", "ipybox_execute_ipython_cell"), config=config)
+    assert [t.name for t in resolved.tools] == ["current_time"]
+    (toolset,) = resolved.toolsets
+    assert isinstance(toolset, CodeToolset)
+    assert toolset.paths.workspace == tmp_path / "ws"
+    try:  # only the named code tools are offered; nothing starts for pool size 0
+        assert [t.name for t in await toolset.tools()] == ["ipybox_execute_ipython_cell"]
+        assert toolset.pool.kernels() == []
+    finally:
+        await toolset.aclose()
+    with pytest.raises(ConfigError, match="need the config"):
+        resolve_tools("main", ("ipybox_reset",))

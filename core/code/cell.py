@@ -1,0 +1,180 @@
+"""Run one cell in a kernel: stream its output, ask its approvals, survive cancellation.
+
+Approvals raised by the running code (an MCP call through a generated API,
+a ``!cmd`` or ``%%bash``) come from ipybox as its own ``ApprovalRequest``;
+each becomes a facio :class:`~core.events.ApprovalRequest` asked through
+``ToolContext.ask`` in a task of its own, so several can be pending at once
+and be answered in any order:
+
+- an MCP call is ``<server>_<tool>`` with the exact arguments (the name the
+  JSON-tool MCP toolset uses, so one permission rule covers both);
+- a shell escape is ``shell`` with ``{"command": …}``.
+
+ipybox deadlocks when its stream is dropped while an approval is pending
+(closing the stream waits for the kernel, which waits for the answer). So
+the stream is consumed in a task of its own, and when the tool is cancelled
+(the turn stopped, the event stream abandoned) every pending approval is
+rejected first, then the execution is cancelled (ipybox interrupts the
+kernel), and only then is the stream let go. The kernel stays usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ipybox import (
+    ApprovalRequest as CodeApproval,
+)
+from ipybox import (
+    CodeExecutionChunk,
+    CodeExecutionError,
+    CodeExecutionResult,
+)
+from websockets.exceptions import ConnectionClosed
+
+from core.code.errors import KernelLostError
+from core.code.executor import KernelExecutor
+from core.code.kernel import Kernel
+from core.code.output import CellResult, OutputBuffer
+from core.events import ApprovalRequest, CodeExecutionOutputChunk
+from core.mcp.names import exposed_name
+from core.tools.tool import ToolContext
+
+__all__ = ["SHELL_TOOL", "run_cell"]
+
+logger = logging.getLogger(__name__)
+
+SHELL_TOOL = "shell"
+"""The tool name a shell escape in code is approved as."""
+_IPYBOX_SHELL = ("ipybox", ("shell", "shell_magic"))
+ABANDON_GRACE = 10.0
+"""Seconds an abandoned cell gets to stop after its interrupt, before its stream is cut."""
+
+
+def facio_request(item: CodeApproval, context: ToolContext, number: int) -> ApprovalRequest:
+    """The facio request for one approval the running code needs."""
+    if item.server_name == _IPYBOX_SHELL[0] and item.tool_name in _IPYBOX_SHELL[1]:
+        name, args = SHELL_TOOL, {"command": str(item.tool_args.get("cmd", ""))}
+    else:
+        # the name the JSON-tool MCP toolset gives it too: one permission rule covers both
+        name, args = exposed_name(item.server_name, item.tool_name), dict(item.tool_args)
+    return ApprovalRequest(
+        tool_name=name,
+        tool_args=args,
+        tool_call_id=f"{context.tool_call_id}/{number}",
+        agent_id=context.agent_id,
+    )
+
+
+async def _answer(item: CodeApproval, granted: bool) -> None:
+    try:
+        await (item.accept() if granted else item.reject())
+    except (RuntimeError, ConnectionClosed) as exc:  # the execution ended meanwhile
+        logger.info("approval answer not delivered (%s): %s", item, exc)
+
+
+class _Approvals:
+    """The running code's approvals: each asked on its own, all rejected on abandon."""
+
+    def __init__(self, context: ToolContext) -> None:
+        self.context = context
+        self._asked = 0
+        self._pending: dict[CodeApproval, ApprovalRequest] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def ask(self, item: CodeApproval) -> None:
+        self._asked += 1
+        request = facio_request(item, self.context, self._asked)
+        self._pending[item] = request
+        task = asyncio.create_task(self._decide(item, request))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _decide(self, item: CodeApproval, request: ApprovalRequest) -> None:
+        granted = await self.context.ask(request)
+        self._pending.pop(item, None)
+        await _answer(item, granted)
+
+    async def abandon(self) -> None:
+        """Reject whatever is still pending: nobody will act on an answer any more."""
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        pending, self._pending = self._pending, {}
+        for item, request in pending.items():
+            request.approve(False)
+            await _answer(item, False)
+
+
+def _timeout_note(timeout: float | None) -> str:
+    limit = f" {timeout:g} s" if timeout is not None else ""
+    return (
+        f"Timed out: the code ran longer than its{limit} limit (approval waits excluded) "
+        "and was interrupted."
+    )
+
+
+async def run_cell(
+    kernel: Kernel, code: str, *, context: ToolContext, timeout: float | None, limit: int
+) -> CellResult:
+    """Run ``code``; its output is emitted as it streams. Raises only for a broken kernel."""
+    executor = kernel.executor
+    buffer = OutputBuffer(limit)
+    approvals = _Approvals(context)
+    result = CellResult()
+
+    async def pump() -> None:
+        try:
+            async for item in executor.stream(code, timeout=timeout, chunks=True):
+                if isinstance(item, CodeApproval):
+                    approvals.ask(item)
+                elif isinstance(item, CodeExecutionChunk):
+                    shown = buffer.add(item.text)
+                    if shown:
+                        chunk = CodeExecutionOutputChunk(text=shown, agent_id=context.agent_id)
+                        await context.emit(chunk)
+                elif isinstance(item, CodeExecutionResult):
+                    result.images = list(item.images)
+        except CodeExecutionError as exc:
+            result.error = str(exc).strip()
+        except TimeoutError:
+            result.timeout = _timeout_note(timeout)
+
+    task = asyncio.create_task(pump())
+    try:
+        await asyncio.wait({task})
+    except asyncio.CancelledError:
+        await _abandon(executor, approvals, task)
+        raise
+    finally:
+        await approvals.abandon()  # a cell that ended is asking for nothing any more
+    try:
+        task.result()
+    except Exception as exc:  # the kernel's connection failed: map it once, here
+        reason = f"{type(exc).__name__}: {exc}"
+        raise KernelLostError(
+            f"the Python kernel stopped answering ({reason}); the next code action starts "
+            "a new one, without the earlier variables"
+        ) from exc
+    result.output = buffer.text()
+    result.truncated = buffer.truncated
+    return result
+
+
+async def _abandon(
+    executor: KernelExecutor, approvals: _Approvals, task: asyncio.Task[None]
+) -> None:
+    """Stop a cell whose tool was cancelled, without deadlocking ipybox."""
+    await approvals.abandon()
+    executor.cancel()
+    done, _ = await asyncio.wait({task}, timeout=ABANDON_GRACE)
+    if not done:
+        logger.warning(
+            "an abandoned cell did not stop in %.0f s; cutting its stream", ABANDON_GRACE
+        )
+        task.cancel()
+        await asyncio.wait({task}, timeout=ABANDON_GRACE)
+    if task.done() and not task.cancelled() and task.exception() is not None:
+        logger.info("an abandoned cell ended with %r", task.exception())

@@ -1,0 +1,25 @@
+"""The errors of code actions; the message is what the model is told.
+
+ToolError (core.errors)
+└── CodeError
+    ├── KernelStartError   a kernel did not start (time out, gateway failed)
+    └── KernelLostError    a kernel stopped answering mid-cell (killed, crashed)
+"""
+
+from __future__ import annotations
+
+from core.errors import ToolError
+
+__all__ = ["CodeError", "KernelLostError", "KernelStartError"]
+
+
+class CodeError(ToolError):
+    """Code could not be run; the model is told why."""
+
+
+class KernelStartError(CodeError):
+    """A Python kernel did not start."""
+
+
+class KernelLostError(CodeError):
+    """The kernel went away while running code; the next code action gets a new one."""

@@ -1,0 +1,71 @@
+"""``facio chat`` running code actions in a real kernel, driven on a pseudo-terminal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pexpect
+
+from tests.e2e.support import APPROVE, PROMPT, finish, spawn_chat
+
+KERNEL = 90  # seconds: the first code action may wait for a kernel to start
+
+
+def code_config(folder: Path) -> str:
+    """A bot on the shipped scripted ``code`` model, with the code tools."""
+    config = {
+        "agent": {"model": "scripted:code"},
+        "bots": {
+            "main": {
+                "model": "scripted:code",
+                "tools": ["ipybox_execute_ipython_cell", "ipybox_reset"],
+            }
+        },
+        "code": {"poolSize": 1, "kernelInitTimeout": KERNEL},
+    }
+    path = folder / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    return str(path)
+
+
+def say(child: pexpect.spawn, text: str, until: str = PROMPT, timeout: float = KERNEL) -> str:
+    child.sendline(text)
+    child.expect_exact(until, timeout=timeout)
+    return str(child.before)
+
+
+def test_approved_code_prints_42_and_a_variable_lives_into_the_next_message(
+    tmp_path: Path,
+) -> None:
+    chat = spawn_chat(tmp_path / "ws", config=code_config(tmp_path))
+    shown = say(chat, "run print(6*7)", until=APPROVE)
+    assert "ipybox_execute_ipython_cell" in shown and "print(6*7)" in shown
+    out = say(chat, "y")
+    assert "42" in out and "Result:" in out
+    say(chat, "run answer = 6 * 7", until=APPROVE)
+    say(chat, "y")
+    say(chat, "run print(answer + 1)", until=APPROVE)
+    assert "43" in say(chat, "y")
+    say(chat, "run open('no.txt', 'w').write('x')", until=APPROVE)
+    assert "Rejected" in say(chat, "n")
+    chat.sendline("/exit")
+    assert finish(chat) == 0
+    assert not list((tmp_path / "ws" / "sessions").rglob("no.txt"))
+
+
+def test_ctrl_c_at_a_shell_approval_inside_code_rejects_it_and_the_kernel_goes_on(
+    tmp_path: Path,
+) -> None:
+    chat = spawn_chat(tmp_path / "ws", config=code_config(tmp_path))
+    say(chat, "run v = 7; get_ipython().system('echo ran > shell.txt')", until=APPROVE)
+    shown = say(chat, "y", until=APPROVE)  # the cell runs, and its shell command asks
+    assert "approval needed: shell" in shown and "echo ran > shell.txt" in shown
+    chat.sendintr()
+    chat.expect_exact("cancelled: shell was rejected with the code", timeout=30)
+    chat.expect_exact(PROMPT)
+    say(chat, "run print(v * 6)", until=APPROVE)
+    assert "42" in say(chat, "y")
+    chat.sendeof()
+    assert finish(chat) == 0
+    assert not list((tmp_path / "ws" / "sessions").rglob("shell.txt"))

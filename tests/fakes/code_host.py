@@ -1,0 +1,31 @@
+"""A facio host process with one running kernel, for the process-hygiene test.
+
+Run as ``python tests/fakes/code_host.py <workspace>``: it runs a cell on a
+code toolset, prints the pids of the kernel's processes as one JSON line,
+then sleeps until it is killed (the test SIGKILLs it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from core.code import CodeToolset
+from core.config import CodeConfig
+from core.tools.tool import ToolContext
+
+
+async def main(workspace: Path) -> None:
+    toolset = CodeToolset(CodeConfig(pool_size=0, kernel_init_timeout=90), workspace)
+    execute = (await toolset.tools())[0]
+    await execute.call({"code": "print('ready')"}, ToolContext(session_key="host:1"))
+    kernel = toolset.pool.assigned(("host:1", "main"))
+    assert kernel is not None
+    print(json.dumps({"pids": kernel.pids()}), flush=True)
+    await asyncio.sleep(3600)
+
+
+if __name__ == "__main__":
+    asyncio.run(main(Path(sys.argv[1])))

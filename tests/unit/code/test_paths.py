@@ -1,0 +1,37 @@
+"""Workspace layout of code actions and the "which kernel ran last" records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.code.continuity import KernelMarks
+from core.code.paths import CodePaths, safe_name
+
+
+def test_session_folders_are_one_readable_name_inside_the_workspace(tmp_path: Path) -> None:
+    paths = CodePaths(tmp_path)
+    assert paths.session_dir("telegram:42") == tmp_path / "sessions" / "telegram%3A42"
+    assert safe_name("a/b") == "a%2Fb"
+    assert safe_name("..") == "%2E."
+    assert safe_name(".hidden") == "%2Ehidden"
+    assert safe_name("") == "%00"
+    for key in ["..", "../x", "/etc", "a b", "slack:T1:C2:1700.1"]:
+        folder = paths.session_dir(key)
+        assert folder.parent == tmp_path / "sessions", key
+        assert folder.name not in (".", "..")
+    assert paths.images_dir("s") == tmp_path / "sessions" / "s" / "images"
+    assert paths.ptc_root == tmp_path / ".facio" / "ptc"
+
+
+def test_a_different_kernel_is_noticed_and_clearing_forgets(tmp_path: Path) -> None:
+    marks = KernelMarks(tmp_path / "kernels")
+    assert marks.switch("s:1", "main", "k1") is False  # the first kernel ever: nothing lost
+    assert marks.switch("s:1", "main", "k1") is False  # the same kernel
+    assert marks.switch("s:1", "main", "k2") is True  # another one: state may be missing
+    assert marks.switch("s:1", "sub-1", "k3") is False  # a subagent's own kernel
+    again = KernelMarks(tmp_path / "kernels")  # another process on the same workspace
+    assert again.switch("s:1", "main", "k4") is True
+    again.clear("s:1", "main")
+    assert again.switch("s:1", "main", "k5") is False
+    again.clear("s:1")
+    assert not list((tmp_path / "kernels").iterdir())
