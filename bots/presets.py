@@ -46,9 +46,11 @@ PRESETS: dict[str, BotSpec] = {
                 "list_notes",
                 "ipybox_execute_ipython_cell",
                 "ipybox_reset",
+                "subagent_task",
             ),
-            # code asks for approval unless a rule allows it; a reset only loses state
-            allow=("current_time", "list_notes", "ipybox_reset"),
+            # code asks for approval unless a rule allows it; a reset only loses state;
+            # a subagent's own tool calls ask like any other, so starting one need not
+            allow=("current_time", "list_notes", "ipybox_reset", "subagent_task"),
             description="A personal assistant: notes, time, code actions.",
         ),
         BotSpec(

@@ -20,6 +20,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
 from channels.telegram.formatted import Formatted, TextBuilder
+from core.events import MAIN_AGENT
 from workers.approval_record import Decision
 
 __all__ = [
@@ -96,9 +97,11 @@ def card_text(
     tool_args: dict[str, Any],
     *,
     requested_by: str = "",
+    agent_id: str = MAIN_AGENT,
     budget: int = ARGS_BUDGET,
 ) -> Formatted:
-    """The card: what wants to run, with which arguments, asked by whom."""
+    """The card: what wants to run, with which arguments, asked by whom (and which
+    subagent, when it is not the main agent)."""
     out = TextBuilder()
     out.add("🔐 Approval needed: ")
     start = out.length
@@ -107,6 +110,8 @@ def card_text(
     out.add("\n")
     if requested_by:
         out.add(f"Asked by {requested_by}\n")
+    if agent_id != MAIN_AGENT:
+        out.add(f"From subagent {agent_id}\n")
     left_out = 0
     rest: dict[str, Any] = {}
     for name, value in tool_args.items():

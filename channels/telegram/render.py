@@ -131,7 +131,10 @@ class Renderer:
         approval_id = str(event.get("approval_id", ""))
         asker = event.reply_to.get("user_name", "")  # set in groups only
         text = card_text(
-            str(event.get("tool_name", "")), dict(event.get("tool_args") or {}), requested_by=asker
+            str(event.get("tool_name", "")),
+            dict(event.get("tool_args") or {}),
+            requested_by=asker,
+            agent_id=event.agent_id,
         )
         sent = await self.sender.send(target, split_message(text)[0], markup=keyboard(approval_id))
         card = Card(target.chat_id, sent.message_id, target.thread_id, asker)
@@ -151,7 +154,12 @@ class Renderer:
         record = await self.approvals.get(approval_id)
         text = Formatted(line)
         if record is not None:  # the card as it was (arguments are capped: it fits), then the line
-            shown = card_text(record.tool_name, record.tool_args, requested_by=card.requested_by)
+            shown = card_text(
+                record.tool_name,
+                record.tool_args,
+                requested_by=card.requested_by,
+                agent_id=record.agent_id,
+            )
             text = shown + Formatted("\n\n" + line)
         await self.sender.edit(card.chat_id, card.message_id, text)
 

@@ -18,17 +18,19 @@ import contextlib
 import logging
 import secrets
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from core.agent.agent import Agent
 from core.errors import FacioError, ToolError
 from core.events import ApprovalRequest, Response
 from core.tools.tool import Tool, ToolContext
+from core.tools.toolset import AgentScopedToolset, ForkingToolset, Toolset
 
 __all__ = [
     "SUBAGENT_TOOL",
     "ChildFactory",
+    "ChildToolsets",
     "SubagentTool",
     "new_subagent_id",
     "subagent_factory",
@@ -130,3 +132,37 @@ def subagent_factory(
             await close(child)
 
     return factory
+
+
+class ChildToolsets:
+    """The toolsets of one subagent, made from its parent's.
+
+    A :class:`~core.tools.toolset.ForkingToolset` gives the child one of its
+    own (fresh MCP connections), closed when the child ends; any other is
+    shared, and an :class:`~core.tools.toolset.AgentScopedToolset` among
+    them (code execution: kernels per agent id, so the child gets a fresh
+    kernel from the warm pool) is told to release the child's state.
+    """
+
+    def __init__(self, parent: Sequence[Toolset]) -> None:
+        self.owned: list[Toolset] = []
+        self.toolsets: list[Toolset] = []
+        for toolset in parent:
+            if isinstance(toolset, ForkingToolset):
+                own = toolset.for_subagent()
+                self.owned.append(own)
+                self.toolsets.append(own)
+            else:
+                self.toolsets.append(toolset)
+
+    async def close(self, session_key: str, agent_id: str) -> None:
+        """Release the child's kernel, close its own connections; every step is tried."""
+        try:
+            for toolset in self.toolsets:
+                if isinstance(toolset, AgentScopedToolset) and toolset not in self.owned:
+                    await toolset.release(session_key, agent_id)
+        finally:
+            closed = await asyncio.gather(*(t.aclose() for t in self.owned), return_exceptions=True)
+            for outcome in closed:
+                if isinstance(outcome, Exception):
+                    logger.warning("closing a subagent's toolset failed: %s", outcome)

@@ -242,6 +242,10 @@ class McpToolset:
             retry_after=self.retry_after,
         )
 
+    def for_subagent(self) -> McpToolset:
+        """A subagent gets fresh connections of its own (closed when it ends)."""
+        return self.fresh()
+
     async def tools(self) -> Sequence[Tool]:
         """The tools of the servers that are up; starts the ones not started yet."""
         async with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from core.agent.subagent import SUBAGENT_TOOL
 from core.code import CODE_TOOL_NAMES, CodeToolset
 from core.config.models import FacioConfig
 from core.errors import ConfigError
@@ -29,6 +30,8 @@ class BotTools:
 
     tools: list[Tool] = field(default_factory=list)
     toolsets: list[Toolset] = field(default_factory=list)
+    subagents: bool = False
+    """The bot names ``subagent_task``: its agent factory adds it (it needs the model)."""
 
 
 def resolve_tools(
@@ -40,13 +43,15 @@ def resolve_tools(
 ) -> BotTools:
     """The tools ``names`` select; ConfigError naming ``bots.<bot>.tools`` for unknown ones.
 
+    ``subagent_task`` is only flagged (``BotTools.subagents``): the subagent
+    tool needs the bot's model, so :class:`core.sdk.Facio` adds it.
     The code tools (``ipybox_execute_ipython_cell``, ``ipybox_reset``) come
     from one :class:`~core.code.CodeToolset` built from ``config`` (its
     workspace, ``code`` section and ``ptcServers``), which they require.
     With ``config``, the toolsets it enables for every bot are added too: the
     MCP servers of ``mcpServers`` (nothing starts until an agent starts).
     """
-    known = {*available, *CODE_TOOL_NAMES}
+    known = {*available, *CODE_TOOL_NAMES, SUBAGENT_TOOL}
     missing = [name for name in names if name not in known]
     if missing:
         raise ConfigError(
@@ -63,4 +68,4 @@ def resolve_tools(
     if config is not None and config.mcp_servers:
         reserved = [t.name for t in tools] + list(code)
         toolsets.append(McpToolset.from_config(config, reserved=reserved))
-    return BotTools(tools=tools, toolsets=toolsets)
+    return BotTools(tools=tools, toolsets=toolsets, subagents=SUBAGENT_TOOL in names)

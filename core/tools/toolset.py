@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from core.tools.tool import Tool
 
-__all__ = ["SessionToolset", "Toolset"]
+__all__ = ["AgentScopedToolset", "ForkingToolset", "SessionToolset", "Toolset"]
 
 
 class Toolset(Protocol):
@@ -40,4 +40,22 @@ class SessionToolset(Protocol):
 
     async def forget_session(self, session_key: str) -> None:
         """The session starts over (``/new``): drop what is kept for it."""
+        ...
+
+
+@runtime_checkable
+class ForkingToolset(Protocol):
+    """A toolset that gives each subagent one of its own (fresh MCP connections)."""
+
+    def for_subagent(self) -> Toolset:
+        """A new toolset for a subagent; it is closed when the subagent ends."""
+        ...
+
+
+@runtime_checkable
+class AgentScopedToolset(Protocol):
+    """A toolset that keeps something per agent of a session (a subagent's kernel)."""
+
+    async def release(self, session_key: str, agent_id: str) -> None:
+        """The agent ``agent_id`` of ``session_key`` is done: drop what is kept for it."""
         ...

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pexpect
@@ -69,3 +70,19 @@ def test_ctrl_c_at_a_shell_approval_inside_code_rejects_it_and_the_kernel_goes_o
     chat.sendeof()
     assert finish(chat) == 0
     assert not list((tmp_path / "ws" / "sessions").rglob("shell.txt"))
+
+
+def test_a_subagents_approval_shows_its_sub_id_and_its_answer_comes_back(tmp_path: Path) -> None:
+    config = json.loads(Path(code_config(tmp_path)).read_text())
+    config["bots"]["main"]["tools"].append("subagent_task")
+    config["bots"]["main"]["allow"] = ["subagent_task"]
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    chat = spawn_chat(tmp_path / "ws", config=str(path))
+    shown = say(chat, "delegate: run print(6*7)", until=APPROVE)
+    assert "ipybox_execute_ipython_cell" in shown
+    assert re.search(r"\(agent sub-[0-9a-f]{8}\)", shown), shown
+    out = say(chat, "y")
+    assert "42" in out
+    chat.sendline("/exit")
+    assert finish(chat) == 0

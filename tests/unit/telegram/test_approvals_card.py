@@ -53,6 +53,12 @@ def test_code_goes_in_a_code_block_and_the_rest_as_json() -> None:
     ]
 
 
+def test_a_subagents_card_names_the_subagent() -> None:
+    card = card_text("save_note", {"text": "x"}, agent_id="sub-1a2b3c4d")
+    assert card.text.startswith("🔐 Approval needed: save_note\nFrom subagent sub-1a2b3c4d\n")
+    assert "subagent" not in card_text("save_note", {"text": "x"}).text
+
+
 def test_huge_arguments_are_cut_with_a_note() -> None:
     card = card_text("shell", {"command": "x" * 10_000})
     (pre,) = [e for e in card.entities if e.type == "pre"]
