@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots import PRESETS, builtin_scripts, resolve_bot
+from core.agent.subagent import SUBAGENT_TOOL
 from core.code import CODE_TOOL_NAMES
 from core.config import AgentConfig, BotConfig
 from core.errors import ConfigError
@@ -14,7 +15,7 @@ from core.tools.builtin import BUILTIN_TOOLS
 def test_three_presets_with_known_tools() -> None:
     assert set(PRESETS) == {"assistant", "team", "demo"}
     for spec in PRESETS.values():
-        assert set(spec.tools) <= {*BUILTIN_TOOLS, *CODE_TOOL_NAMES}, spec.name
+        assert set(spec.tools) <= {*BUILTIN_TOOLS, *CODE_TOOL_NAMES, SUBAGENT_TOOL}, spec.name
         assert set(spec.allow) <= set(spec.tools), spec.name
         assert spec.system_prompt
 
@@ -31,6 +32,7 @@ def test_the_assistant_runs_code_and_the_demo_stays_offline() -> None:
     assert "ipybox_reset" in assistant.allow  # a reset only loses state: no need to ask
     assert not set(demo.tools) & set(CODE_TOOL_NAMES)  # no kernel for the demo
     assert "code" in builtin_scripts()
+    assert SUBAGENT_TOOL in assistant.tools and SUBAGENT_TOOL not in demo.tools
 
 
 def test_demo_pins_the_offline_model_and_its_script_ships() -> None:
