@@ -16,7 +16,6 @@ from core.agent.subagent import SUBAGENT_TOOL
 from core.code import CODE_TOOL_NAMES, CodeToolset
 from core.config.models import FacioConfig
 from core.errors import ConfigError
-from core.mcp import McpToolset
 from core.tools.builtin import BUILTIN_TOOLS
 from core.tools.tool import Tool
 from core.tools.toolset import Toolset
@@ -66,6 +65,8 @@ def resolve_tools(
             raise ConfigError(f"{', '.join(code)} need the config", path=f"bots.{bot}.tools")
         toolsets.append(CodeToolset.from_config(config, tools=code))
     if config is not None and config.mcp_servers:
+        from core.mcp import McpToolset  # the mcp package is slow to import: only when needed
+
         reserved = [t.name for t in tools] + list(code)
         toolsets.append(McpToolset.from_config(config, reserved=reserved))
     return BotTools(tools=tools, toolsets=toolsets, subagents=SUBAGENT_TOOL in names)

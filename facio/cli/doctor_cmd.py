@@ -20,7 +20,6 @@ import httpx
 
 from core.config import FacioConfig, load_config
 from core.errors import FacioError
-from core.mcp import McpToolset
 from core.providers.catalog import KNOWN_PROVIDERS, split_model
 
 __all__ = ["add_parser", "run"]
@@ -95,6 +94,8 @@ async def _provider(config: FacioConfig) -> Check:
 
 async def _mcp_servers(config: FacioConfig) -> list[Check]:
     """One check per MCP server: its tools as offered, or why it is not running."""
+    from core.mcp import McpToolset  # the mcp package is slow to import: only when needed
+
     toolset = McpToolset.from_config(config)
     try:
         await toolset.tools()
