@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from workers import keys, scripts
-from workers.inbox import JobQueue, TurnRequest, new_id
+from workers.inbox import JobQueue, TurnRequest, new_id, schedule
 from workers.turn import Outcome, TurnRunner
 
 logger = logging.getLogger(__name__)
@@ -170,6 +170,34 @@ class Drainer:
             [job_id, session_key, "1" if park else "0"],
         )
 
+    async def _park(self, session_key: str, job_id: str, request: TurnRequest) -> Result:
+        """Close the session parked; resume it at once if the approvals were decided meanwhile.
+
+        A decision resumes a parked session only when it sees the parked flag
+        and no drain job (``resume_if_parked``). A click that lands after the
+        hold gave up but before the close — or, for a parked session checked
+        again by a new job, between that check and the close — finds neither,
+        and nothing would ever resume the turn. So after closing, look once
+        more: a decision made before this look is seen here; one made after
+        it sees the flag set and ``sched`` gone, and schedules the resume
+        itself. Both scheduling is harmless: ``SET NX`` lets one job win.
+        """
+        await self._close(session_key, job_id, park=True)
+        if not await self.runner.pending_approvals(request.turn_id):
+            logger.info("approvals of %s decided while it parked; resuming", session_key)
+            await schedule(self.redis, session_key, self.queue)
+        return "parked"
+
+    async def _pop(self, session_key: str, holder: str, raw: bytes | str) -> bool:
+        """Take the finished turn off the inbox, if this drainer still holds the session."""
+        popped = await scripts.run(
+            self.redis,
+            scripts.POP_HEAD,
+            [keys.lease(session_key), keys.inbox(session_key)],
+            [holder, raw.decode() if isinstance(raw, bytes) else raw],
+        )
+        return popped == 1
+
     async def _loop(self, session_key: str, job_id: str, holder: str) -> Result:
         inbox = keys.inbox(session_key)
         while True:
@@ -189,12 +217,12 @@ class Drainer:
                 continue
             if await self.redis.exists(keys.parked(session_key)):
                 if await self.runner.pending_approvals(request.turn_id):
-                    await self._close(session_key, job_id, park=True)
-                    return "parked"
+                    return await self._park(session_key, job_id, request)
                 await self.redis.delete(keys.parked(session_key))
             if request.command == "reset":
                 await self.runner.reset(request)
-                await self.redis.lpop(inbox)  # type: ignore[misc]
+                if not await self._pop(session_key, holder, raw):
+                    return "lost"
                 continue
             try:
                 outcome = await self._run_stoppable(request, holder)
@@ -208,6 +236,7 @@ class Drainer:
                 await self.runner.fail(request, exc)
                 outcome = "done"
             if outcome == "parked":
-                await self._close(session_key, job_id, park=True)
-                return "parked"
-            await self.redis.lpop(inbox)  # type: ignore[misc]
+                return await self._park(session_key, job_id, request)
+            if not await self._pop(session_key, holder, raw):
+                logger.error("lost the lease of %s before popping its turn", session_key)
+                return "lost"

@@ -73,6 +73,17 @@ if ARGV[3] == '1' then redis.call('SET', KEYS[5], '1') else redis.call('DEL', KE
 return 0
 """
 
+# KEYS: lease, inbox   ARGV: holder, item
+# → 1 popped, 0 not ours any more (the lease changed hands, or the head is not
+# the item this holder ran): a drainer that lost its lease while it was paused
+# must not pop the turn of the worker that took over.
+POP_HEAD = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[2] then return 0 end
+redis.call('LPOP', KEYS[2])
+return 1
+"""
+
 # KEYS: sched, lease, active, arq_queue, arq_in_progress (of old_job)
 # ARGV: old_job, new_job, now, session_key, min_age
 # → 1 rescheduled under new_job (the caller enqueues it), 0 left alone
