@@ -188,8 +188,10 @@ class OutboxConsumer:
                 self.metrics.errors.inc()
             except Exception:  # the render boundary: channel code, log it and move on
                 logger.exception("outbox: rendering %s for %s failed", entry_id, session_key)
-                with contextlib.suppress(RedisError):
+                try:
                     await self.reader.ack(entry_id)
+                except RedisError as exc:  # left pending: rendered again after a claim
+                    logger.warning("outbox: could not acknowledge %s: %s", entry_id, exc)
             finally:
                 self._in_flight -= 1
                 self._slots.release()

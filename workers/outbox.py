@@ -22,6 +22,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from core.events import (
+    MAIN_AGENT,
     AgentEvent,
     CodeExecutionOutputChunk,
     ResponseChunk,
@@ -30,10 +31,15 @@ from core.events import (
 )
 from core.inbound import Inbound
 from workers import keys
+from workers.outbox_reader import MAX_AGE
 
 FLUSH_INTERVAL = 0.1
 FLUSH_BYTES = 2048
-OUTBOX_MAXLEN = 10_000
+OUTBOX_RETENTION = MAX_AGE
+"""Seconds an entry stays in the outbox. Trimmed by age, not by count: a count
+cap would cut entries a gateway that was down for a while has not read yet
+(ten streaming turns fill 10,000 entries in minutes), while an entry older than
+this would not be rendered anyway (workers.outbox_reader.MAX_AGE)."""
 EVENTS_MAXLEN = 1_000
 EVENTS_TTL = 24 * 3600
 """Seconds a session's event stream outlives its last event. It is a replay
@@ -53,7 +59,8 @@ class Outbox:
     async def publish(self, event: dict[str, Any]) -> None:
         fields = {"data": json.dumps(event, ensure_ascii=False, default=str)}
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(keys.OUTBOX, fields, maxlen=OUTBOX_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            oldest = int((time.time() - OUTBOX_RETENTION) * 1000)
+            pipe.xadd(keys.OUTBOX, fields, minid=str(oldest), approximate=False)  # type: ignore[arg-type]
             stream = keys.events(event["session_key"])
             pipe.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
             pipe.expire(stream, EVENTS_TTL)
@@ -101,7 +108,12 @@ class TurnPublisher:
 
     async def runtime(self, kind: str, key: str | None = None, **fields: Any) -> None:
         """A runtime event (turn_started, turn_finished, approval_decided, error)."""
-        data = {"type": kind, "session_key": self.inbound.session_key, "turn_id": self.turn_id}
+        data = {
+            "type": kind,
+            "session_key": self.inbound.session_key,
+            "turn_id": self.turn_id,
+            "agent_id": MAIN_AGENT,  # every wire event names an agent (DESIGN.md "Events")
+        }
         data.update(fields)
         async with self._lock:
             await self._flush_locked()

@@ -39,7 +39,7 @@ import subprocess
 import time
 from pathlib import Path
 from types import TracebackType
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -358,6 +358,18 @@ __all__ = [
     "MAX_UNIX_SOCKET_PATH",
     "EmbeddedRedis",
     "RedisUnavailableError",
+    "display_url",
     "find_redis_server",
     "unix_socket_path",
 ]
+
+
+def display_url(url: str) -> str:
+    """``url`` fit to print: a password in it (``redis://:secret@host``) is masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = f"{parts.username}:" if parts.username else ":"
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port is not None else ""
+    return urlunsplit(parts._replace(netloc=f"{user}***@{host}{port}"))

@@ -111,8 +111,12 @@ class TurnRunner:
 
     async def _abandon_inner(self, state: dict[str, str]) -> None:
         """Reject the in-code approvals still pending in ``state``: nothing waits for them."""
+        await self._abandon(state, (INNER_FIELD,))
+
+    async def _abandon(self, state: dict[str, str], prefixes: tuple[str, ...]) -> None:
+        """Reject the turn's approvals under ``prefixes`` that are still pending, and say so."""
         for field, approval_id in state.items():
-            if not field.startswith(INNER_FIELD):
+            if not field.startswith(prefixes):
                 continue
             result = await self.approvals.decide(
                 approval_id, Decision.REJECT, ABANDONED_BY, operator=True
@@ -121,8 +125,12 @@ class TurnRunner:
                 await announce(self.outbox, result.record)
 
     async def cancelled(self, request: TurnRequest) -> None:
-        """The person stopped the turn: say so; the history keeps what was done."""
-        await self._abandon_inner(await self._state(request.turn_id))
+        """The person stopped the turn: say so; the history keeps what was done.
+
+        Its approvals still pending are rejected (``decided_by`` "facio"), so
+        their cards say so and a late click cannot approve what will never run.
+        """
+        await self._abandon(await self._state(request.turn_id), (APPROVAL_FIELD, INNER_FIELD))
         publisher = TurnPublisher(self.outbox, request.inbound, request.turn_id, lambda: 0)
         await publisher.runtime("turn_finished", cancelled=True)
         await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]

@@ -116,6 +116,23 @@ class FacioWorker(Worker):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
 
+    async def close(self) -> None:
+        """arq's close, safe after running jobs were cancelled (shutdown hands turns back).
+
+        arq's own close gathers the job tasks without ``return_exceptions``: a
+        job cancelled while arq was writing its bookkeeping ends *cancelled*,
+        and the gather would raise CancelledError out of a clean shutdown. The
+        tasks are awaited here first, what they raised is logged, and finished
+        ones are dropped before arq closes the rest.
+        """
+        outcomes = await asyncio.gather(*self.tasks.values(), return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, Exception):
+                logger.warning("a job ended with %s: %s", type(outcome).__name__, outcome)
+        for job_id in [job_id for job_id, task in self.tasks.items() if task.done()]:
+            del self.tasks[job_id]
+        await super().close()
+
     async def _wait_for_work(self) -> None:
         """Until a wake-up, ``poll_delay``, or — when every slot is taken — a job ends."""
         wake = asyncio.create_task(self._wake.wait())

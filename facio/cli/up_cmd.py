@@ -21,7 +21,7 @@ from redis.exceptions import RedisError
 
 from channels.gateway import Gateway
 from core.config import FacioConfig, load_config
-from workers.redis_server import EmbeddedRedis
+from workers.redis_server import EmbeddedRedis, display_url
 from workers.worker import build_worker, connect
 
 __all__ = ["add_parser", "run"]
@@ -46,7 +46,7 @@ def _banner(config: FacioConfig, gateway: Gateway, redis_url: str) -> str:
     token = "set" if config.gateway.api_token.get_secret_value() else "EMPTY: the API answers 401"
     return "\n".join(
         [
-            f"facio up: Redis {redis_url}",
+            f"facio up: Redis {display_url(redis_url)}",
             f"facio up: API {gateway.url}/api/v1 (bearer token from gateway.apiToken: {token})",
             "  try: curl -H 'Authorization: Bearer <token>' -d "
             '\'{"session": "api:me", "text": "hello"}\' ' + f"{gateway.url}/api/v1/messages",

@@ -1,11 +1,14 @@
-"""How long published events stay in Redis: the session's replay stream expires."""
+"""How long published events stay in Redis: the session's replay stream expires; the
+gateway's outbox keeps what is younger than the age a gateway still renders."""
 
 from __future__ import annotations
+
+import time
 
 from redis.asyncio import Redis
 
 from workers import keys
-from workers.outbox import EVENTS_TTL, Outbox
+from workers.outbox import EVENTS_TTL, OUTBOX_RETENTION, Outbox
 
 
 async def test_a_sessions_event_stream_expires_a_day_after_its_last_event(redis: Redis) -> None:
@@ -17,5 +20,19 @@ async def test_a_sessions_event_stream_expires_a_day_after_its_last_event(redis:
     ttl = await redis.ttl(stream)
     assert EVENTS_TTL - 5 <= ttl <= EVENTS_TTL  # …and each event renews it
     assert await redis.xlen(stream) == 2
-    # the gateway's outbox is a shared queue, trimmed by length, never expired
+    # the gateway's outbox is a shared queue, trimmed by age, never expired
     assert await redis.ttl(keys.OUTBOX) == -1
+
+
+async def test_the_outbox_is_trimmed_by_age_not_by_count(redis: Redis) -> None:
+    now_ms = int(time.time() * 1000)
+    old = now_ms - int((OUTBOX_RETENTION + 60) * 1000)
+    recent = now_ms - int((OUTBOX_RETENTION - 60) * 1000)
+    await redis.xadd(keys.OUTBOX, {"data": "{}"}, id=f"{old}-0")
+    await redis.xadd(keys.OUTBOX, {"data": "{}"}, id=f"{recent}-0")
+    outbox = Outbox(redis)
+    for i in range(12_000):  # more than any count cap would keep: nothing unread is cut
+        await outbox.publish({"type": "response_chunk", "session_key": f"api:{i % 7}"})
+    ids = [entry_id for entry_id, _ in await redis.xrange(keys.OUTBOX, count=2)]
+    assert ids[0] == f"{recent}-0".encode()  # the too-old entry went, the recent one stayed
+    assert await redis.xlen(keys.OUTBOX) == 12_001

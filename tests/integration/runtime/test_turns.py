@@ -26,6 +26,11 @@ async def test_a_turn_runs_and_publishes_its_events(
     response = next(e for e in events if e["type"] == "response")
     assert response["content"].startswith("Hi!")
     assert response["turn_id"] == submitted.turn_id
+    # every wire event names its session, turn and agent (DESIGN.md "Events")
+    assert all(
+        (e["session_key"], e["turn_id"], e["agent_id"]) == ("api:test", submitted.turn_id, "main")
+        for e in events
+    )
     streamed = "".join(e["content"] for e in events if e["type"] == "response_chunk")
     assert streamed == response["content"]
     assert len([k for k in kinds if k == "response_chunk"]) < 10  # coalesced

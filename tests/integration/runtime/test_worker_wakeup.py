@@ -19,7 +19,7 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from core.config import FacioConfig, parse_config
-from tests.integration.runtime.support import inbound, send, wait_for
+from tests.integration.runtime.support import demo_config, inbound, send, wait_for
 from workers.worker import FacioWorker, build_worker, connect
 
 POLL = 30.0
@@ -86,3 +86,22 @@ async def test_a_full_worker_refills_a_slot_as_soon_as_a_job_ends(
         # three waves of 0.3 s, not three polls 30 s apart
         assert time.monotonic() - started < 5.0
     await pool.aclose()
+
+
+async def test_closing_after_a_job_was_cancelled_mid_bookkeeping_is_clean(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    """Shutdown cancels running jobs (their turns are handed back); a job cancelled
+    while arq wrote its result ends cancelled, and closing must not raise for it."""
+    pool = await connect(redis_url)
+    worker = build_worker(demo_config(tmp_path), pool, handle_signals=False)
+
+    async def bookkeeping() -> None:
+        await asyncio.sleep(10)
+
+    job = asyncio.create_task(bookkeeping())
+    await asyncio.sleep(0)
+    job.cancel()
+    worker.tasks["drain:cancelled"] = job
+    await worker.close()  # arq's own close raised CancelledError here
+    assert job.cancelled()
