@@ -268,6 +268,9 @@ class TurnRunner:
                 watcher.cancel()
             if not task.done():
                 task.cancel()
+            for ended in await asyncio.gather(*watchers, return_exceptions=True):
+                if isinstance(ended, Exception):  # e.g. Redis failed while holding
+                    logger.warning("holding an approval of %s failed: %s", request.turn_id, ended)
             await self._abandon_inner(await self._state(request.turn_id))
 
     async def _watch(

@@ -10,6 +10,7 @@ store as it happens, so the history is always a valid checkpoint:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncGenerator, Iterable, Mapping
 from contextlib import aclosing
 from pathlib import Path
@@ -105,6 +106,7 @@ class Agent:
         self.workspace = workspace or Path.cwd()
         self.user = user
         self._history: list[Message] = []
+        self._save_lock = asyncio.Lock()
         self._started = False
         self._streaming = False
 
@@ -140,8 +142,11 @@ class Agent:
         await self.stop()
 
     async def _save(self, *messages: Message) -> None:
-        await self.store.append(self.session_key, messages)
-        self._history.extend(messages)
+        # one save at a time: parallel tool calls (subagents) save concurrently,
+        # and the stored order must be the order the history keeps in memory
+        async with self._save_lock:
+            await self.store.append(self.session_key, messages)
+            self._history.extend(messages)
 
     async def stream(
         self,

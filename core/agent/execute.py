@@ -56,7 +56,11 @@ async def execute_tool(
 
     async def ask(request: ApprovalRequest) -> bool:
         request.parkable = False
-        decided = await policy(request)
+        try:
+            decided = await policy(request)
+        except Exception:  # hook code raised: deny rather than leave the running tool hanging
+            logger.exception("deciding %s raised; it is rejected", request.tool_name)
+            decided = False
         if decided is None:
             await queue.put(request)
             decided = await request.wait(approval_timeout)

@@ -61,7 +61,9 @@ class SubagentTool:
             weakref.WeakValueDictionary()
         )
         """One semaphore per session while any of its children runs."""
-        self.tool = Tool(self.subagent_task, name=SUBAGENT_TOOL, manages_timeout=True)
+        self.tool = Tool(
+            self.subagent_task, name=SUBAGENT_TOOL, manages_timeout=True, parallel=True
+        )
 
     async def subagent_task(
         self, prompt: str, context: ToolContext, max_turns: int = DEFAULT_MAX_TURNS
@@ -102,7 +104,7 @@ async def _run_child(child: Agent, prompt: str, max_turns: int, context: ToolCon
         async for event in child.stream(prompt, max_turns=max_turns):
             if isinstance(event, ApprovalRequest):
                 # asked concurrently: the child yields all requests of a step, then waits
-                asks.append(asyncio.ensure_future(context.ask(event)))
+                asks.append(asyncio.ensure_future(_ask(context, event)))
                 continue
             if isinstance(event, Response):
                 answer = event.content
@@ -114,6 +116,16 @@ async def _run_child(child: Agent, prompt: str, max_turns: int, context: ToolCon
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.gather(*asks, return_exceptions=True)
     return answer or "(the subagent finished without an answer)"
+
+
+async def _ask(context: ToolContext, request: ApprovalRequest) -> bool:
+    """Ask the parent; a failure to ask (a hook raised) is a rejection, never a hang."""
+    try:
+        return await context.ask(request)
+    except Exception:  # the boundary of the parent's policy code: log, deny, go on
+        logger.exception("asking about %s for %s failed", request.tool_name, request.agent_id)
+        request.approve(False)
+        return False
 
 
 def subagent_factory(

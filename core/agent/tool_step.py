@@ -8,8 +8,10 @@ Order of work, so that a suspended step can be resumed from the history:
    permission rule, or else by the person through an ``ApprovalRequest``
    (all requests of the step are yielded first, then awaited together, so
    answers may come in any order);
-4. approved calls run in the model's order, each marked started first;
-   rejected calls get a "rejected" result and end the turn.
+4. approved calls run in the model's order, each marked started first —
+   except calls of tools marked ``parallel`` (subagents), which run side by
+   side after the others; rejected calls get a "rejected" result and end the
+   turn.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.agent.execute import ToolRun, execute_tool
+from core.agent.merge import merge
 from core.errors import ToolError
 from core.events import AgentEvent, ApprovalRequest, ToolOutput
 from core.hooks import Hook, RunContext, ToolCallInfo
@@ -135,15 +138,34 @@ async def tool_step(
     for request in waiting:
         approved[request.tool_call_id] = await request.wait(max(0.0, deadline - loop.time()))
 
+    async with aclosing(_execute(env, ready, approved, outcome)) as events:
+        async for event in events:
+            yield event
+
+
+async def _execute(
+    env: StepEnv,
+    ready: list[tuple[ToolCall, Tool, dict[str, Any]]],
+    approved: dict[str, bool],
+    outcome: StepOutcome,
+) -> AsyncGenerator[AgentEvent, None]:
+    """Run the approved calls, answer the rejected ones (see the module docstring, 4)."""
+    side_by_side: list[AsyncGenerator[AgentEvent, None]] = []
     for call, tool, arguments in ready:
         if not approved[call.id]:
             outcome.rejected.append(call.name)
             yield await _result(env, call, REJECTED, True)
             continue
+        if tool.parallel:  # run with the step's other parallel calls, after the rest
+            side_by_side.append(_run(env, call, tool, arguments, outcome))
+            continue
         async with aclosing(_run(env, call, tool, arguments, outcome)) as events:
             async for event in events:
                 yield event
-        outcome.tools_used.append(call.name)
+    if side_by_side:
+        async with aclosing(merge(side_by_side)) as events:
+            async for event in events:
+                yield event
 
 
 async def _run(
@@ -173,6 +195,7 @@ async def _run(
             yield event
     outcome.rejected.extend(run.rejected)
     output = await _result(env, call, run.content, run.is_error)
+    outcome.tools_used.append(call.name)
     for hook in env.hooks:
         await hook.after_tool_call(env.run_context, info, output)
     yield output

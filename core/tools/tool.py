@@ -103,6 +103,9 @@ def _result_text(value: Any) -> str:
 class Tool:
     """A callable the model can call by name with JSON arguments."""
 
+    manages_timeout: bool = False
+    parallel: bool = False
+
     def __init__(
         self,
         fn: Callable[..., Any],
@@ -110,12 +113,15 @@ class Tool:
         name: str | None = None,
         description: str | None = None,
         manages_timeout: bool = False,
+        parallel: bool = False,
     ) -> None:
         """``manages_timeout``: the tool enforces ``ToolContext.execution_timeout``
         itself (code execution, which must not count approval waits); the agent
-        then does not cut it off."""
+        then does not cut it off. ``parallel``: several calls of it in one model
+        step run side by side (subagents); other calls run one after another."""
         self.fn = fn
         self.manages_timeout = manages_timeout
+        self.parallel = parallel
         self.name = fn.__name__ if name is None else name
         if not TOOL_NAME.match(self.name):
             raise ValueError(f"invalid tool name {self.name!r}: use letters, digits, _ and -")

@@ -145,12 +145,51 @@ async def test_a_rejected_child_call_never_runs_and_ends_the_parent_turn() -> No
     assert last.content.startswith("Rejected") and "send_email" in last.content
 
 
+async def test_parallel_subagent_calls_run_side_by_side() -> None:
+    world = World(max_concurrent=5)
+    async with world.parent() as parent:
+        events = await _drive(parent, "twice", approve=True)
+    assert len(world.children) == 2 and world.most_running == 2
+    outputs = [e for e in events if isinstance(e, ToolOutput) and e.agent_id == "main"]
+    assert [o.content for o in outputs] == ["slow done", "slow done"]
+    assert isinstance(events[-1], Response)
+    # both calls have their result in the history, after both were marked started
+    roles = [type(m).__name__ for m in parent.history]
+    assert roles.count("ToolStarted") == 2 and roles.count("ToolResult") == 2
+
+
 async def test_at_most_max_subagents_run_at_once() -> None:
     world = World(max_concurrent=1)
     async with world.parent() as parent:
         events = await _drive(parent, "twice", approve=True)
     assert len(world.children) == 2 and world.most_running == 1
     assert isinstance(events[-1], Response)
+
+
+async def test_a_failing_ask_is_a_rejection_not_a_hang() -> None:
+    from core import Hook, RunContext
+
+    class Broken(Hook):
+        async def on_approval_request(
+            self, ctx: RunContext, request: ApprovalRequest
+        ) -> bool | None:
+            if request.agent_id != "main":
+                raise RuntimeError("policy service down")
+            return True
+
+    world = World()
+    parent = Agent(
+        ScriptedProvider(PARENT),
+        tools=[world.subagents.tool],
+        settings=AgentSettings(model="t", approval_timeout=30),
+        store=MemorySessionStore(),
+        session_key="s:1",
+        hooks=[Broken()],
+    )
+    async with parent:
+        events = await asyncio.wait_for(_drive(parent, "delegate email x@y.z", approve=True), 10)
+    assert world.sent == []  # denied, at once, not after the 30 s approval timeout
+    assert isinstance(events[-1], Response) and events[-1].content.startswith("Rejected")
 
 
 async def test_parallel_children_run_side_by_side_within_the_limit() -> None:
