@@ -214,3 +214,65 @@ async def test_a_parked_turn_resumes_on_the_living_worker_over_the_http_api(
         assert "facio_approval_latency_seconds_count 1" in metrics
         assert 'facio_approval_decisions_total{outcome="decided"} 1' in metrics
         await redis.aclose()
+
+
+async def test_a_worker_killed_during_an_approval_inside_code_fails_the_code_action_clearly(
+    make_redis: MakeRedis, tmp_path: Path
+) -> None:
+    """An approval raised by running code belongs to the process running the kernel: when
+    that worker dies, the other one finishes the turn, the code action is reported to the
+    model as interrupted (not run again), and the approval is closed, not left decidable."""
+    server = make_redis(tmp_path / "redis", appendonly=False)
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps(
+            {
+                "workspace": "ws",
+                "redis": {"url": server.url},
+                "agent": {"model": "scripted:code", "approvalHold": 600},
+                "bots": {
+                    "main": {
+                        "model": "scripted:code",
+                        "tools": ["ipybox_execute_ipython_cell"],
+                        "allow": ["ipybox_execute_ipython_cell"],  # the cell runs; its shell asks
+                    }
+                },
+                "code": {"poolSize": 1, "kernelInitTimeout": 90},
+            }
+        )
+    )
+    marker = tmp_path / "shell-ran"
+    async with server, Processes(tmp_path) as procs:
+        redis = Redis.from_url(server.url)
+        pool = await connect(server.url)
+        approvals = ApprovalStore(pool)
+        a = procs.worker(config, "worker-a")
+        turn = await send(pool, inbound(f"run !touch {marker}", session="api:code"))
+
+        async def asked() -> bool:
+            return bool(await approvals.pending())
+
+        await until(asked, "worker A's kernel to ask about the shell command", 90, procs)
+        (pending,) = await approvals.pending()
+        assert pending.tool_name == "shell" and not pending.parkable
+        b = procs.worker(config, "worker-b")
+        a.kill()
+
+        async def finished() -> bool:
+            return await _finished(redis, turn.turn_id)
+
+        await until(finished, "B to finish the turn", RECOVERY_BOUND + 60, procs)
+        closed = await approvals.get(pending.approval_id)
+        assert closed is not None and closed.status == "rejected"
+        assert closed.decided_by == "facio"  # nothing waits for it any more
+        assert await _approve(pool, pending.approval_id) is DecideOutcome.ALREADY_DECIDED
+        answer = [
+            e["content"]
+            for e in await outbox_events(redis)
+            if e["type"] == "response" and e["turn_id"] == turn.turn_id
+        ]
+        assert "interrupted" in answer[-1] and "may or may not" in answer[-1]
+        assert not marker.exists()  # the shell command never ran, and was not run again
+        assert b.alive
+        await pool.aclose()
+        await redis.aclose()
