@@ -8,6 +8,7 @@ compete for the sessions and messages keep arriving during the turns.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import Counter
 from pathlib import Path
@@ -48,6 +49,8 @@ async def _submit_all(pool: ArqRedis) -> list[list[str]]:
         for j in range(MESSAGES):
             submitted = await send(pool, inbound(f"s{i} m{j}", session=_session(i)))
             turn_ids.append(submitted.turn_id)
+            # paced: later messages arrive while earlier turns run and drains close
+            await asyncio.sleep(random.uniform(0, 0.02))
         return turn_ids
 
     return list(await asyncio.gather(*(one_session(i) for i in range(SESSIONS))))
@@ -62,6 +65,12 @@ async def test_twenty_sessions_of_twenty_messages_on_two_workers(
         redis = Redis.from_url(server.url)
         pool = await connect(server.url)
         workers = [procs.worker(config, "worker-a"), procs.worker(config, "worker-b")]
+
+        async def both_listening() -> bool:  # both workers up before the first message
+            (_, subscribers), *_ = await redis.pubsub_numsub(keys.WAKE_CHANNEL)
+            return int(subscribers) == 2
+
+        await until(both_listening, "both workers to start", 60, procs)
         started = time.monotonic()
         turn_ids = await _submit_all(pool)
         holders: set[int] = set()
