@@ -135,6 +135,7 @@ class TelegramChannel:
                 ready=lambda: self.me is not None,
             )
         self._status = "starting"
+        self._failed: str | None = None
         self._task: asyncio.Task[None] | None = None
 
     def routes(self, app: web.Application) -> None:
@@ -145,12 +146,16 @@ class TelegramChannel:
         self._task = asyncio.create_task(self._run(), name="telegram")
 
     async def _run(self) -> None:
-        if not await self._identify():
-            return
-        if self.poller is not None:
-            await self.poller.run()
-        elif self.webhook is not None:
-            await self._register(self.webhook)
+        try:
+            if not await self._identify():
+                return
+            if self.poller is not None:
+                await self.poller.run()
+            elif self.webhook is not None:
+                await self._register(self.webhook)
+        except Exception as exc:  # the task's boundary: the channel must not stop unseen
+            self._failed = f"stopped: {type(exc).__name__}; see the log"
+            logger.exception("telegram: the channel stopped")
 
     async def _identify(self) -> bool:
         """``getMe`` until it answers; False when the token is refused."""
@@ -205,6 +210,8 @@ class TelegramChannel:
         await self.renderer.render(event)
 
     async def health(self) -> str:
+        if self._failed is not None:
+            return self._failed
         if self.poller is not None and self.me is not None:
             return self.poller.status
         return self._status

@@ -3,17 +3,34 @@
     TelegramChannelError (FacioError)
     ├── TokenRefused         401: Telegram does not know the token — fix the config
     ├── PollingConflict      409 on getUpdates: another program polls this token
-    ├── TelegramUnreachable  no answer from the API (network, timeouts, 5xx), after retries
+    ├── TelegramUnreachable  no usable answer (network, timeouts, 5xx, a body that is not
+    │                        the Bot API's JSON — a proxy's "502 Bad Gateway" page), after retries
     └── RequestRefused       Telegram refused one call (bad request, bot blocked, …)
                              — ``bad_request`` tells formatting-type refusals apart
 
-Flood control (429, ``TelegramRetryAfter``) never leaves :mod:`~channels.telegram.send`:
-it is waited out there.
+What a call can raise because of the server or the way to it is
+:data:`CALL_FAILURES`: aiogram's ``TelegramAPIError`` family, its
+``ClientDecodeError`` (the body is not JSON, or not a Bot API answer — not
+a ``TelegramAPIError``) and ``UnicodeDecodeError`` (aiohttp: a body that does
+not decode in its charset). :func:`map_error` maps each of them.
+
+Redaction: aiohttp's text for some failures (``InvalidURL``,
+``NonHttpUrlClientError``, ``TooManyRedirects``) is the request URL, which
+holds the token (``…/bot<token>/getMe``), and aiogram copies it into its
+message. :func:`map_error` takes the token out of the message it builds and
+out of the aiogram error it chains to (dropping aiohttp's error from that
+chain when it holds the token), so neither logs nor ``facio doctor`` show it.
+
+Flood control (429, ``TelegramRetryAfter``) never leaves
+:mod:`~channels.telegram.send`: it is waited out there.
 """
 
 from __future__ import annotations
 
+import re
+
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramConflictError,
@@ -21,17 +38,28 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from pydantic import ValidationError
 
 from core.errors import FacioError
 
 __all__ = [
+    "CALL_FAILURES",
     "PollingConflict",
     "RequestRefused",
     "TelegramChannelError",
     "TelegramUnreachable",
     "TokenRefused",
     "map_error",
+    "redact",
 ]
+
+CALL_FAILURES = (TelegramAPIError, ClientDecodeError, UnicodeDecodeError)
+"""What a Bot API call raises because of what the server (or the way to it) did."""
+
+_TOKEN_IN_URL = re.compile(r"(?<=/bot)\d+:[^/\s'\"]+")
+_TAG = re.compile(r"<[^>]*>")
+_SHOWN = 80
+"""Characters of an unusable body quoted in the error."""
 
 
 class TelegramChannelError(FacioError):
@@ -47,7 +75,7 @@ class PollingConflict(TelegramChannelError):
 
 
 class TelegramUnreachable(TelegramChannelError):
-    """The Bot API did not answer (network error, timeout, server error)."""
+    """The Bot API gave no usable answer (network error, timeout, server error, not JSON)."""
 
 
 class RequestRefused(TelegramChannelError):
@@ -59,11 +87,56 @@ class RequestRefused(TelegramChannelError):
         """A 400: the request itself was wrong (often its formatting)."""
 
 
-def map_error(exc: TelegramAPIError, what: str) -> TelegramChannelError:
-    """The channel's error for an aiogram API error; ``what`` names the call (and chat)."""
-    detail = f"{what}: {exc.message}"
+def redact(text: str, token: str = "") -> str:
+    """``text`` with the bot token replaced by ``<token>`` (also any ``/bot<id>:<secret>``)."""
+    if token:
+        text = text.replace(token, "<token>")
+    return _TOKEN_IN_URL.sub("<token>", text)
+
+
+def _scrub(exc: BaseException, token: str) -> None:
+    """Take the token out of ``exc`` and of the chain it heads (see the module docstring)."""
+    if isinstance(exc, TelegramAPIError | ClientDecodeError):
+        exc.message = redact(exc.message or "", token)
+    if isinstance(exc, ClientDecodeError) and isinstance(exc.data, str):
+        exc.data = redact(exc.data, token)
+    cause = exc.__cause__ or exc.__context__
+    if cause is not None and redact(str(cause), token) != str(cause):
+        exc.__cause__ = None
+        exc.__suppress_context__ = True
+
+
+def _unusable(exc: ClientDecodeError | UnicodeDecodeError) -> str:
+    """What came instead of a Bot API answer, short: ``…: 502 Bad Gateway nginx``."""
+    if isinstance(exc, UnicodeDecodeError):
+        return f"the answer is not the Bot API's JSON (not valid {exc.encoding} text)"
+    body = exc.data if isinstance(exc.data, str) else repr(exc.data)
+    shown = " ".join(_TAG.sub(" ", body).split())
+    if len(shown) > _SHOWN:
+        shown = shown[: _SHOWN - 1] + "…"
+    what = (
+        "JSON but not a Bot API answer"
+        if isinstance(exc.original, ValidationError)
+        else ("not the Bot API's JSON")
+    )
+    return f"the answer is {what}: {shown or 'an empty body'}"
+
+
+def map_error(
+    exc: TelegramAPIError | ClientDecodeError | UnicodeDecodeError, what: str, token: str = ""
+) -> TelegramChannelError:
+    """The channel's error for a failed call; ``what`` names the call (and chat).
+
+    ``token`` is redacted from the message and from ``exc`` itself, which the
+    caller chains to (``raise map_error(exc, …) from exc``).
+    """
+    _scrub(exc, token)
+    if isinstance(exc, ClientDecodeError | UnicodeDecodeError):
+        return TelegramUnreachable(f"{what}: {_unusable(exc)}")
+    message = exc.message or "no description"
+    detail = f"{what}: {message}"
     if isinstance(exc, TelegramUnauthorizedError):
-        return TokenRefused(f"the Telegram token was refused ({exc.message})")
+        return TokenRefused(f"the Telegram token was refused ({message})")
     if isinstance(exc, TelegramConflictError):
         return PollingConflict(detail)
     if isinstance(exc, TelegramNetworkError | TelegramServerError):

@@ -3,7 +3,8 @@
 aiogram raises ``TelegramRetryAfter`` on a 429 and does not retry; here the
 call sleeps ``retry_after`` and tries again (the whole wait of one call is
 capped, so a chat under a long flood ban does not hold its lane for hours).
-Network and server errors get a few quick retries. Everything else is a
+Unusable answers — network and server errors, a body that is not the Bot
+API's JSON — get a few quick retries. Everything else is a
 :class:`~channels.telegram.errors.RequestRefused`, logged by the caller with
 the chat, never retried.
 
@@ -21,12 +22,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from aiogram import Bot
-from aiogram.exceptions import (
-    TelegramAPIError,
-    TelegramNetworkError,
-    TelegramRetryAfter,
-    TelegramServerError,
-)
+from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import (
     AnswerCallbackQuery,
     DeleteMessage,
@@ -38,7 +34,12 @@ from aiogram.methods import (
 from aiogram.methods.base import TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
-from channels.telegram.errors import RequestRefused, TelegramUnreachable, map_error
+from channels.telegram.errors import (
+    CALL_FAILURES,
+    RequestRefused,
+    TelegramUnreachable,
+    map_error,
+)
 from channels.telegram.formatted import Formatted
 
 __all__ = ["ATTEMPTS", "MAX_FLOOD_WAIT", "ChatTarget", "Sender"]
@@ -86,7 +87,7 @@ class Sender:
         """429s waited out so far (tests, metrics)."""
 
     async def call(self, method: TelegramMethod[T], where: str) -> T:
-        """Run ``method``; wait out 429s, retry network errors, map the rest."""
+        """Run ``method``; wait out 429s, retry unusable answers, map the rest."""
         what = f"{method.__api_method__} in {where}"
         waited = 0.0
         failures = 0
@@ -103,13 +104,12 @@ class Sender:
                 self.flood_waits += 1
                 waited += exc.retry_after
                 await self._sleep(exc.retry_after)
-            except (TelegramNetworkError, TelegramServerError) as exc:
+            except CALL_FAILURES as exc:
+                error = map_error(exc, what, self.bot.token)
                 failures += 1
-                if failures >= self.attempts:
-                    raise map_error(exc, what) from exc
+                if not isinstance(error, TelegramUnreachable) or failures >= self.attempts:
+                    raise error from exc
                 await self._sleep(0.5 * failures)
-            except TelegramAPIError as exc:
-                raise map_error(exc, what) from exc
 
     async def _formatted(
         self, build: Callable[[Formatted], TelegramMethod[T]], text: Formatted, where: str
@@ -192,7 +192,8 @@ class Sender:
         )
         try:
             await self.bot(method)
-        except TelegramAPIError as exc:
-            logger.debug("telegram: typing in %s failed: %s", target, exc)
+        except CALL_FAILURES as exc:
+            error = map_error(exc, f"sendChatAction in {target}", self.bot.token)
+            logger.debug("telegram: %s", error)
             return False
         return True
