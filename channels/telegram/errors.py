@@ -6,13 +6,24 @@
     ├── TelegramUnreachable  no usable answer (network, timeouts, 5xx, a body that is not
     │                        the Bot API's JSON — a proxy's "502 Bad Gateway" page), after retries
     └── RequestRefused       Telegram refused one call (bad request, bot blocked, …)
-                             — ``bad_request`` tells formatting-type refusals apart
+        ├── FormattingRefused  a 400 about the entities: sent again as plain text
+        └── NotModified        a 400 "message is not modified": the edit is already there
 
 What a call can raise because of the server or the way to it is
 :data:`CALL_FAILURES`: aiogram's ``TelegramAPIError`` family, its
 ``ClientDecodeError`` (the body is not JSON, or not a Bot API answer — not
 a ``TelegramAPIError``) and ``UnicodeDecodeError`` (aiohttp: a body that does
 not decode in its charset). :func:`map_error` maps each of them.
+
+400s are told apart like aiogram's ``check_response`` tells statuses apart:
+by the status, then by Telegram's description against the small set of known
+prefixes below (Telegram has no finer error codes):
+
+- formatting — ``can't parse entities…`` (also "…JSON object"), ``can't parse
+  MessageEntity: …`` (an entity Telegram cannot read), ``entity beginning at
+  UTF-16 offset … ends after the end of the text…``, ``entity URL '…' is
+  invalid…``;
+- ``message is not modified: …``.
 
 Redaction: aiohttp's text for some failures (``InvalidURL``,
 ``NonHttpUrlClientError``, ``TooManyRedirects``) is the request URL, which
@@ -44,6 +55,8 @@ from core.errors import FacioError
 
 __all__ = [
     "CALL_FAILURES",
+    "FormattingRefused",
+    "NotModified",
     "PollingConflict",
     "RequestRefused",
     "TelegramChannelError",
@@ -56,6 +69,15 @@ __all__ = [
 CALL_FAILURES = (TelegramAPIError, ClientDecodeError, UnicodeDecodeError)
 """What a Bot API call raises because of what the server (or the way to it) did."""
 
+_BAD_REQUEST = "bad request: "
+_FORMATTING = (
+    "can't parse entities",
+    "can't parse messageentity",
+    "entity beginning at",
+    "entity url",
+)
+"""Known starts of 400 descriptions about entities (lower case, after "Bad Request: ")."""
+_NOT_MODIFIED = "message is not modified"
 _TOKEN_IN_URL = re.compile(r"(?<=/bot)\d+:[^/\s'\"]+")
 _TAG = re.compile(r"<[^>]*>")
 _SHOWN = 80
@@ -81,10 +103,13 @@ class TelegramUnreachable(TelegramChannelError):
 class RequestRefused(TelegramChannelError):
     """Telegram answered a call with an error that retrying will not fix."""
 
-    def __init__(self, message: str, *, bad_request: bool) -> None:
-        super().__init__(message)
-        self.bad_request = bad_request
-        """A 400: the request itself was wrong (often its formatting)."""
+
+class FormattingRefused(RequestRefused):
+    """A 400 about the message's entities: the same text without them goes through."""
+
+
+class NotModified(RequestRefused):
+    """A 400 "message is not modified": the message already shows what the edit asked."""
 
 
 def redact(text: str, token: str = "") -> str:
@@ -122,6 +147,15 @@ def _unusable(exc: ClientDecodeError | UnicodeDecodeError) -> str:
     return f"the answer is {what}: {shown or 'an empty body'}"
 
 
+def _bad_request(description: str, detail: str) -> RequestRefused:
+    said = description.lower().removeprefix(_BAD_REQUEST)
+    if said.startswith(_NOT_MODIFIED):
+        return NotModified(detail)
+    if said.startswith(_FORMATTING):
+        return FormattingRefused(detail)
+    return RequestRefused(detail)
+
+
 def map_error(
     exc: TelegramAPIError | ClientDecodeError | UnicodeDecodeError, what: str, token: str = ""
 ) -> TelegramChannelError:
@@ -141,4 +175,6 @@ def map_error(
         return PollingConflict(detail)
     if isinstance(exc, TelegramNetworkError | TelegramServerError):
         return TelegramUnreachable(detail)
-    return RequestRefused(detail, bad_request=isinstance(exc, TelegramBadRequest))
+    if isinstance(exc, TelegramBadRequest):
+        return _bad_request(message, detail)
+    return RequestRefused(detail)

@@ -8,15 +8,22 @@ API's JSON — get a few quick retries. Everything else is a
 :class:`~channels.telegram.errors.RequestRefused`, logged by the caller with
 the chat, never retried.
 
-Formatting: text goes with entities; if Telegram refuses the request as bad
-(400) while it carried entities, it is sent once more as plain text — the
-message is never lost over formatting.
+Formatting: text goes with entities; if Telegram refuses them
+(:class:`~channels.telegram.errors.FormattingRefused`), it is sent once more
+as plain text — the message is never lost over formatting. Other 400s
+("chat not found", "message to edit not found") are not formatting: no
+second try.
+
+Edits: an edit identical to the last one this gateway made to (or sent as)
+that message is skipped, and Telegram's "message is not modified" counts as
+done — the message shows what was asked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -36,7 +43,8 @@ from aiogram.types import InlineKeyboardMarkup, Message, ReplyParameters
 
 from channels.telegram.errors import (
     CALL_FAILURES,
-    RequestRefused,
+    FormattingRefused,
+    NotModified,
     TelegramUnreachable,
     map_error,
 )
@@ -52,6 +60,8 @@ MAX_FLOOD_WAIT = 300.0
 """Seconds of 429 waits one call may spend before it gives up."""
 ATTEMPTS = 3
 """Tries of a call that meets network or server errors."""
+REMEMBERED = 4096
+"""Messages whose last text (and buttons) the sender remembers, to skip identical edits."""
 NO_BUTTONS = InlineKeyboardMarkup(inline_keyboard=[])
 
 
@@ -66,6 +76,12 @@ class ChatTarget:
 
     def __str__(self) -> str:
         return f"chat {self.chat_id}" + (f" topic {self.thread_id}" if self.thread_id else "")
+
+
+def _shows(text: Formatted, markup: InlineKeyboardMarkup | None) -> str:
+    """What a message shows: its text, entities and buttons (no buttons = none at all)."""
+    buttons = markup.model_dump_json() if markup is not None and markup.inline_keyboard else ""
+    return f"{text.key()}|{buttons}"
 
 
 class Sender:
@@ -83,6 +99,7 @@ class Sender:
         self.max_flood_wait = max_flood_wait
         self.attempts = attempts
         self._sleep = sleep
+        self._shown: OrderedDict[tuple[int, int], str] = OrderedDict()
         self.flood_waits = 0
         """429s waited out so far (tests, metrics)."""
 
@@ -116,11 +133,17 @@ class Sender:
     ) -> T:
         try:
             return await self.call(build(text), where)
-        except RequestRefused as exc:
-            if not (exc.bad_request and text.entities):
+        except FormattingRefused as exc:
+            if not text.entities:
                 raise
             logger.warning("telegram: %s; sending it as plain text", exc)
             return await self.call(build(text.plain()), where)
+
+    def _remember(self, chat_id: int, message_id: int, shows: str) -> None:
+        self._shown[(chat_id, message_id)] = shows
+        self._shown.move_to_end((chat_id, message_id))
+        while len(self._shown) > REMEMBERED:
+            self._shown.popitem(last=False)
 
     async def send(
         self,
@@ -147,7 +170,9 @@ class Sender:
                 reply_markup=markup,
             )
 
-        return await self._formatted(build, text, str(target))
+        sent = await self._formatted(build, text, str(target))
+        self._remember(target.chat_id, sent.message_id, _shows(text, markup))
+        return sent
 
     async def edit(
         self,
@@ -157,7 +182,11 @@ class Sender:
         *,
         markup: InlineKeyboardMarkup | None = None,
     ) -> None:
-        """Replace a message's text (and buttons: ``None`` removes them)."""
+        """Replace a message's text (and buttons: ``None`` removes them); an edit that
+        would change nothing is not sent."""
+        shows = _shows(text, markup)
+        if self._shown.get((chat_id, message_id)) == shows:
+            return
 
         def build(body: Formatted) -> EditMessageText:
             return EditMessageText(
@@ -169,15 +198,24 @@ class Sender:
                 reply_markup=markup or NO_BUTTONS,
             )
 
-        await self._formatted(build, text, f"chat {chat_id}")
+        try:
+            await self._formatted(build, text, f"chat {chat_id}")
+        except NotModified:
+            logger.debug("telegram: message %s in chat %s already shows it", message_id, chat_id)
+        self._remember(chat_id, message_id, shows)
 
     async def remove_buttons(self, chat_id: int, message_id: int) -> None:
         method = EditMessageReplyMarkup(
             chat_id=chat_id, message_id=message_id, reply_markup=NO_BUTTONS
         )
-        await self.call(method, f"chat {chat_id}")
+        self._shown.pop((chat_id, message_id), None)
+        try:
+            await self.call(method, f"chat {chat_id}")
+        except NotModified:
+            return  # it has none
 
     async def delete(self, chat_id: int, message_id: int) -> None:
+        self._shown.pop((chat_id, message_id), None)
         await self.call(DeleteMessage(chat_id=chat_id, message_id=message_id), f"chat {chat_id}")
 
     async def answer(self, callback_id: str, text: str, *, alert: bool = False) -> None:
