@@ -7,6 +7,7 @@ The pattern the Slack and Discord channels follow; details in docs/telegram.md.
 | :mod:`.adapter` | the :class:`~channels.base.Channel` the gateway runs; wiring |
 | :mod:`.poller`, :mod:`.lease`, :mod:`.webhook` | receiving updates (long polling, webhook) |
 | :mod:`.receive`, :mod:`.commands`, :mod:`.files` | update → turn, commands, files |
+| :mod:`.lanes` | slow updates in per-chat lanes; background replies |
 | :mod:`.access`, :mod:`.route` | allowFrom, group rules, deciders; session keys, targets |
 | :mod:`.render`, :mod:`.stream`, :mod:`.presence` | outbox events → messages, edits, typing |
 | :mod:`.approvals`, :mod:`.clicks`, :mod:`.cards` | approval cards, button clicks |

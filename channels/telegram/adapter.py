@@ -29,6 +29,7 @@ from channels.telegram.cards import CardStore
 from channels.telegram.clicks import ClickHandler
 from channels.telegram.errors import TelegramChannelError, TokenRefused
 from channels.telegram.files import FileSaver
+from channels.telegram.lanes import Background, ChatLanes
 from channels.telegram.poller import LEASE_TTL, POLL_TIMEOUT, Poller
 from channels.telegram.presence import Typing
 from channels.telegram.receive import Intake
@@ -99,15 +100,18 @@ class TelegramChannel:
             show_thoughts=settings.show_thoughts,
         )
         self.me: User | None = None
+        background = Background()
         self.intake = Intake(
             ctx,
             settings,
             self.sender,
             self.policy,
             FileSaver(self.bot, self.sender, ctx.config.workspace, settings.max_file_size),
-            ClickHandler(ctx, self.sender, self.policy, self.cards),
+            ClickHandler(ctx, self.sender, self.policy, self.cards, background),
             bot_id=self.bot.id,
             me=lambda: self.me,
+            background=background,
+            lanes=ChatLanes(retry_delay=retry_delay),
         )
         self.api_base = api_base_of(settings)
         self.retry_delay = retry_delay

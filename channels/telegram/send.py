@@ -2,7 +2,8 @@
 
 aiogram raises ``TelegramRetryAfter`` on a 429 and does not retry; here the
 call sleeps ``retry_after`` and tries again (the whole wait of one call is
-capped, so a chat under a long flood ban does not hold its lane for hours).
+capped, so a chat under a long flood ban does not hold its lane for hours;
+a click's answer, valid only for seconds, gets a much shorter cap).
 Unusable answers — network and server errors, a body that is not the Bot
 API's JSON — get a few quick retries. Everything else is a
 :class:`~channels.telegram.errors.RequestRefused`, logged by the caller with
@@ -50,7 +51,7 @@ from channels.telegram.errors import (
 )
 from channels.telegram.formatted import Formatted
 
-__all__ = ["ATTEMPTS", "MAX_FLOOD_WAIT", "ChatTarget", "Sender"]
+__all__ = ["ANSWER_FLOOD_WAIT", "ATTEMPTS", "MAX_FLOOD_WAIT", "ChatTarget", "Sender"]
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +59,8 @@ T = TypeVar("T")
 
 MAX_FLOOD_WAIT = 300.0
 """Seconds of 429 waits one call may spend before it gives up."""
+ANSWER_FLOOD_WAIT = 5.0
+"""The same for a click's answer: Telegram takes it only for a few seconds after the click."""
 ATTEMPTS = 3
 """Tries of a call that meets network or server errors."""
 REMEMBERED = 4096
@@ -103,16 +106,20 @@ class Sender:
         self.flood_waits = 0
         """429s waited out so far (tests, metrics)."""
 
-    async def call(self, method: TelegramMethod[T], where: str) -> T:
-        """Run ``method``; wait out 429s, retry unusable answers, map the rest."""
+    async def call(
+        self, method: TelegramMethod[T], where: str, *, max_flood_wait: float | None = None
+    ) -> T:
+        """Run ``method``; wait out 429s (up to ``max_flood_wait`` s in all), retry
+        unusable answers, map the rest."""
         what = f"{method.__api_method__} in {where}"
+        cap = self.max_flood_wait if max_flood_wait is None else max_flood_wait
         waited = 0.0
         failures = 0
         while True:
             try:
                 return await self.bot(method)
             except TelegramRetryAfter as exc:
-                if waited + exc.retry_after > self.max_flood_wait:
+                if waited + exc.retry_after > cap:
                     raise TelegramUnreachable(
                         f"{what}: flood control asks for {exc.retry_after} s more "
                         f"after {waited:.0f} s of waiting; giving up"
@@ -219,9 +226,11 @@ class Sender:
         await self.call(DeleteMessage(chat_id=chat_id, message_id=message_id), f"chat {chat_id}")
 
     async def answer(self, callback_id: str, text: str, *, alert: bool = False) -> None:
-        """Answer a button click (ends the client's spinner), showing ``text``."""
+        """Answer a button click (ends the client's spinner), showing ``text``; a flood
+        wait longer than :data:`ANSWER_FLOOD_WAIT` is not waited out (the answer would
+        come too late for Telegram anyway)."""
         method = AnswerCallbackQuery(callback_query_id=callback_id, text=text, show_alert=alert)
-        await self.call(method, "callback query")
+        await self.call(method, "callback query", max_flood_wait=ANSWER_FLOOD_WAIT)
 
     async def typing(self, target: ChatTarget) -> bool:
         """One "typing…" beat; never retried or waited for (the next beat is 4 s away)."""
