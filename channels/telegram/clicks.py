@@ -23,7 +23,7 @@ from redis.exceptions import RedisError
 
 from channels.base import GatewayContext
 from channels.telegram.access import AccessPolicy, display_name
-from channels.telegram.approvals import ApprovalClick, outcome_text
+from channels.telegram.approvals import ApprovalClick
 from channels.telegram.cards import CardStore
 from channels.telegram.errors import TelegramChannelError
 from channels.telegram.lanes import Background
@@ -121,9 +121,9 @@ class ClickHandler:
             return EXPIRED
         record = result.record
         if result.outcome is DecideOutcome.ALREADY_DECIDED and record is not None:
-            who = await self.cards.name_of(record.decided_by or "")
             decision = record.decision.value if record.decision else ""
-            return "Already decided: " + outcome_text(decision, record.status, who)
+            line = await self.cards.outcome(decision, record.status, record.decided_by or "")
+            return "Already decided: " + line
         return GONE
 
     async def _strip(self, message: Message | object | None) -> None:
