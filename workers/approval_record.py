@@ -21,6 +21,7 @@ from core.events import new_approval_id
 from workers.codec import text
 
 __all__ = [
+    "API_OPERATOR",
     "ApprovalRecord",
     "ApprovalStatus",
     "DecideOutcome",
@@ -31,6 +32,9 @@ __all__ = [
 ]
 
 ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
+
+API_OPERATOR = "api"
+"""``decided_by`` of a decision made over the HTTP API (the operator, not a person's id)."""
 
 
 class Decision(StrEnum):

@@ -18,6 +18,7 @@ from channels.api.bodies import DecisionBody, read_body
 from channels.api.errors import json_error
 from channels.api.state import state
 from workers.approval_record import (
+    API_OPERATOR,
     ApprovalRecord,
     DecideOutcome,
     InvalidDecisionError,
@@ -27,7 +28,7 @@ from workers.decisions import decide
 
 __all__ = ["OPERATOR", "decide_approval", "list_approvals", "record_json"]
 
-OPERATOR = "api"
+OPERATOR = API_OPERATOR
 """``decided_by`` of decisions made over the API."""
 
 _ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")

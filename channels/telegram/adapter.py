@@ -29,6 +29,7 @@ from channels.telegram.cards import CardStore
 from channels.telegram.clicks import ClickHandler
 from channels.telegram.errors import TelegramChannelError, TokenRefused
 from channels.telegram.files import FileSaver
+from channels.telegram.lanes import Background, ChatLanes
 from channels.telegram.poller import LEASE_TTL, POLL_TIMEOUT, Poller
 from channels.telegram.presence import Typing
 from channels.telegram.receive import Intake
@@ -99,15 +100,18 @@ class TelegramChannel:
             show_thoughts=settings.show_thoughts,
         )
         self.me: User | None = None
+        background = Background()
         self.intake = Intake(
             ctx,
             settings,
             self.sender,
             self.policy,
             FileSaver(self.bot, self.sender, ctx.config.workspace, settings.max_file_size),
-            ClickHandler(ctx, self.sender, self.policy, self.cards),
+            ClickHandler(ctx, self.sender, self.policy, self.cards, background),
             bot_id=self.bot.id,
             me=lambda: self.me,
+            background=background,
+            lanes=ChatLanes(retry_delay=retry_delay),
         )
         self.api_base = api_base_of(settings)
         self.retry_delay = retry_delay
@@ -135,6 +139,7 @@ class TelegramChannel:
                 ready=lambda: self.me is not None,
             )
         self._status = "starting"
+        self._failed: str | None = None
         self._task: asyncio.Task[None] | None = None
 
     def routes(self, app: web.Application) -> None:
@@ -145,12 +150,16 @@ class TelegramChannel:
         self._task = asyncio.create_task(self._run(), name="telegram")
 
     async def _run(self) -> None:
-        if not await self._identify():
-            return
-        if self.poller is not None:
-            await self.poller.run()
-        elif self.webhook is not None:
-            await self._register(self.webhook)
+        try:
+            if not await self._identify():
+                return
+            if self.poller is not None:
+                await self.poller.run()
+            elif self.webhook is not None:
+                await self._register(self.webhook)
+        except Exception as exc:  # the task's boundary: the channel must not stop unseen
+            self._failed = f"stopped: {type(exc).__name__}; see the log"
+            logger.exception("telegram: the channel stopped")
 
     async def _identify(self) -> bool:
         """``getMe`` until it answers; False when the token is refused."""
@@ -205,6 +214,8 @@ class TelegramChannel:
         await self.renderer.render(event)
 
     async def health(self) -> str:
+        if self._failed is not None:
+            return self._failed
         if self.poller is not None and self.me is not None:
             return self.poller.status
         return self._status

@@ -133,12 +133,15 @@ def card_text(
     return out.build()
 
 
-def outcome_text(decision: str, status: str, who: str) -> str:
-    """The line a decided card ends with: ``✅ Approved by @alice``, ``⌛ Expired…``."""
+def outcome_text(decision: str, status: str, who: str, *, via_api: bool = False) -> str:
+    """The line a decided card ends with: ``✅ Approved by @alice``, ``⌛ Expired…``;
+    ``via_api``: the operator decided over the HTTP API (``✅ Approved via the API``)."""
     if status == "expired":
         return "⌛ Expired: nobody decided in time, so it was not run."
     try:
         choice = Decision(decision)
     except ValueError:
         return f"Decided: {decision or status}"
+    if via_api:
+        return _DONE[choice].replace("by {who}", "via the API")
     return _DONE[choice].format(who=who)

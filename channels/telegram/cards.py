@@ -15,6 +15,8 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from channels.telegram import keys
+from channels.telegram.approvals import outcome_text
+from workers.approval_record import API_OPERATOR
 from workers.codec import text
 
 __all__ = ["CARD_MARGIN", "NAME_TTL", "Card", "CardStore"]
@@ -75,3 +77,9 @@ class CardStore:
             return identity
         remembered = await self.redis.get(keys.name(identity))
         return text(remembered) if remembered is not None else f"user {identity}"
+
+    async def outcome(self, decision: str, status: str, decided_by: str) -> str:
+        """The card's outcome line for a decision by ``decided_by`` (a person or the API)."""
+        if decided_by == API_OPERATOR:
+            return outcome_text(decision, status, "", via_api=True)
+        return outcome_text(decision, status, await self.name_of(decided_by))

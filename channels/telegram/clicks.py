@@ -6,9 +6,11 @@ as the HTTP API: the compare-and-set in Redis, the permission rules, the
 rendered) and the resume of a parked turn. The click itself is always
 answered (``answerCallbackQuery``), so the button never spins forever:
 with the outcome, or why nothing happened — not allowed, already decided,
-expired, unknown. A button whose approval is gone entirely (the record
-expired out of Redis) loses its buttons here, since nothing else will ever
-edit that card.
+expired, unknown — in the background: a flood wait on the answer must not
+hold the intake, and one longer than a few seconds is not waited out at all
+(Telegram takes an answer only shortly after the click). A button whose
+approval is gone entirely (the record expired out of Redis) loses its
+buttons here, since nothing else will ever edit that card.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from redis.exceptions import RedisError
 
 from channels.base import GatewayContext
 from channels.telegram.access import AccessPolicy, display_name
-from channels.telegram.approvals import ApprovalClick, outcome_text
+from channels.telegram.approvals import ApprovalClick
 from channels.telegram.cards import CardStore
 from channels.telegram.errors import TelegramChannelError
+from channels.telegram.lanes import Background
 from channels.telegram.send import Sender
 from workers.approval_record import DecideOutcome, DecideResult, Decision
 from workers.decisions import decide
@@ -49,15 +52,21 @@ class ClickHandler:
     """Handles ``callback_query`` updates from approval cards."""
 
     def __init__(
-        self, ctx: GatewayContext, sender: Sender, policy: AccessPolicy, cards: CardStore
+        self,
+        ctx: GatewayContext,
+        sender: Sender,
+        policy: AccessPolicy,
+        cards: CardStore,
+        background: Background,
     ) -> None:
         self.ctx = ctx
         self.sender = sender
         self.policy = policy
         self.cards = cards
+        self.background = background
 
     async def handle(self, query: CallbackQuery) -> None:
-        """Decide and answer; the answer is sent whatever happens."""
+        """Decide, and answer in the background; the answer is sent whatever happens."""
         answer = FAILED
         try:
             answer = await self._click(query)
@@ -65,10 +74,13 @@ class ClickHandler:
             logger.exception("telegram: handling click %s failed", query.id)
             self.ctx.metrics.errors.inc()
         finally:
-            try:
-                await self.sender.answer(query.id, answer)
-            except TelegramChannelError as exc:
-                logger.warning("telegram: answering click %s failed: %s", query.id, exc)
+            self.background.spawn(self._reply(query.id, answer), f"telegram-answer-{query.id}")
+
+    async def _reply(self, query_id: str, answer: str) -> None:
+        try:
+            await self.sender.answer(query_id, answer)
+        except TelegramChannelError as exc:
+            logger.warning("telegram: answering click %s failed: %s", query_id, exc)
 
     async def _click(self, query: CallbackQuery) -> str:
         try:
@@ -109,9 +121,9 @@ class ClickHandler:
             return EXPIRED
         record = result.record
         if result.outcome is DecideOutcome.ALREADY_DECIDED and record is not None:
-            who = await self.cards.name_of(record.decided_by or "")
             decision = record.decision.value if record.decision else ""
-            return "Already decided: " + outcome_text(decision, record.status, who)
+            line = await self.cards.outcome(decision, record.status, record.decided_by or "")
+            return "Already decided: " + line
         return GONE
 
     async def _strip(self, message: Message | object | None) -> None:

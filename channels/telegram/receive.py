@@ -11,11 +11,16 @@ groups prefixed with the sender's name; an edited message marked
 named in the text (and in ``Inbound.attachments``). Locations, polls,
 contacts and the like get a short note instead; service messages (joins,
 pins) are ignored.
+
+Order and speed: updates run inline, in arrival order, except a message with
+a file (a download of up to two minutes), which runs in its chat's lane
+(:mod:`.lanes`) with the chat's later updates queued behind it — other chats
+go on meanwhile. Replies are sent in the background, so a flood wait in one
+chat never holds the intake.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 
@@ -29,6 +34,7 @@ from channels.telegram.commands import COMMANDS, parse_command, run_command
 from channels.telegram.errors import TelegramChannelError
 from channels.telegram.files import FileSaver, FileTooLarge, incoming_file
 from channels.telegram.formatted import Formatted
+from channels.telegram.lanes import Background, ChatLanes
 from channels.telegram.route import CHANNEL, is_group, reply_to_of, session_key_of
 from channels.telegram.send import ChatTarget, Sender
 from core.config.models_channels import TelegramConfig
@@ -56,7 +62,8 @@ def refusal(user: User) -> str:
 
 
 class Intake:
-    """Handles updates (from the poller or the webhook), one at a time, in order."""
+    """Handles updates (from the poller or the webhook): in order per chat, chats side by
+    side where an update takes long (see the module docstring)."""
 
     def __init__(
         self,
@@ -69,6 +76,8 @@ class Intake:
         *,
         bot_id: int,
         me: Callable[[], User | None],
+        background: Background,
+        lanes: ChatLanes,
     ) -> None:
         self.ctx = ctx
         self.settings = settings
@@ -78,7 +87,8 @@ class Intake:
         self.clicks = clicks
         self.bot_id = bot_id
         self.me = me
-        self._replies: set[asyncio.Task[None]] = set()
+        self.background = background
+        self.lanes = lanes
         self.updates = ctx.metrics.counter(
             "facio_telegram_updates_total", "Telegram updates received, by kind.", ("kind",)
         )
@@ -103,7 +113,11 @@ class Intake:
             logger.info("telegram: update %s is of a kind facio ignores", update.update_id)
             return
         self.updates.inc(kind="message" if update.message else "edited_message")
-        await self._message(update.update_id, message, edited=update.message is None)
+
+        async def job() -> None:
+            await self._message(update.update_id, message, edited=update.message is None)
+
+        await self.lanes.run(message.chat.id, job, slow=incoming_file(message) is not None)
 
     async def _message(self, update_id: int, message: Message, *, edited: bool) -> None:
         user = message.from_user
@@ -206,9 +220,7 @@ class Intake:
             message.message_thread_id if message.is_topic_message else None,
             message.message_id if is_group(message) else None,
         )
-        task = asyncio.create_task(self._send(target, text))
-        self._replies.add(task)
-        task.add_done_callback(self._replies.discard)
+        self.background.spawn(self._send(target, text), f"telegram-reply-{target.chat_id}")
 
     async def _send(self, target: ChatTarget, text: str) -> None:
         try:
@@ -217,8 +229,6 @@ class Intake:
             logger.warning("telegram: reply in %s failed: %s", target, exc)
 
     async def close(self) -> None:
-        """Let pending replies finish (briefly), then cancel what is left."""
-        if self._replies:
-            await asyncio.wait(set(self._replies), timeout=2.0)
-        for task in list(self._replies):
-            task.cancel()
+        """Let lanes and pending replies finish (briefly), then cancel what is left."""
+        await self.lanes.close()
+        await self.background.close()

@@ -24,7 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from channels.base import OutboxEvent
-from channels.telegram.approvals import card_text, keyboard, outcome_text
+from channels.telegram.approvals import card_text, keyboard
 from channels.telegram.cards import Card, CardStore
 from channels.telegram.errors import TelegramChannelError
 from channels.telegram.formatted import Formatted, TextBuilder
@@ -149,8 +149,8 @@ class Renderer:
         if card is None:
             logger.info("telegram: no card for approval %s; nothing to edit", approval_id)
             return
-        who = await self.cards.name_of(str(event.get("decided_by") or ""))
-        line = outcome_text(str(event.get("decision", "")), status, who)
+        decided_by = str(event.get("decided_by") or "")
+        line = await self.cards.outcome(str(event.get("decision", "")), status, decided_by)
         record = await self.approvals.get(approval_id)
         text = Formatted(line)
         if record is not None:  # the card as it was (arguments are capped: it fits), then the line

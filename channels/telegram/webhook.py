@@ -7,9 +7,10 @@ public HTTPS URL to it. Every request must carry the secret in
 The secret is ``webhookSecret``, or derived from the bot token when that is
 empty — the same in every gateway, unguessable without the token.
 
-Answers: 200 when the update was handled or is malformed (logged; a retry
-would not fix it), 503 while the channel is not ready or Redis failed —
-Telegram then delivers the update again later.
+Answers: 200 when the update was handled (or, a message with a file, queued
+in its chat's lane: :mod:`.lanes`) or is malformed (logged; a retry would
+not fix it), 503 while the channel is not ready or Redis failed — Telegram
+then delivers the update again later.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ that it names an existing bot is checked on the root, which knows `bots`.
 from __future__ import annotations
 
 import re
-from typing import Literal, Self
+from typing import ClassVar, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -15,6 +16,24 @@ from core.config.models_base import ConfigModel, Loc, Name, UserRef, fail
 
 _ENABLED = "required when the channel is enabled"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+_USERNAME = re.compile(r"^@\S+$")
+_WORD = re.compile(r"^\w+$")
+
+
+def _http_url(value: str) -> bool:
+    """An http(s) URL with a host and neither query nor fragment (paths are appended to it)."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # a bad port raises
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and not parts.query
+        and not parts.fragment
+        and not any(c.isspace() for c in value)
+    )
 
 
 def _require(title: str, needed: list[tuple[str, SecretStr | str, str]]) -> None:
@@ -34,6 +53,10 @@ def _require(title: str, needed: list[tuple[str, SecretStr | str, str]]) -> None
 class ChannelConfig(ConfigModel):
     """What every channel has: on/off, the bot it serves, who may talk and approve."""
 
+    USER_ID: ClassVar[re.Pattern[str]] = re.compile(r"^[0-9]+$")
+    """What a user id looks like on the platform (Telegram and Discord: digits)."""
+    USER_ID_WORDS: ClassVar[str] = "a numeric user id"
+
     enabled: bool = False
     """Connect this channel when the gateway starts."""
 
@@ -41,13 +64,41 @@ class ChannelConfig(ConfigModel):
     """The bot (a key of `bots`) that answers on this channel."""
 
     api_base: str = ""
-    """Base URL of the platform API; "" is the public one (set it for a local or test server)."""
+    """Base URL of the platform API: "" is the public one; else an http(s) URL with a host,
+    for a local or test server (`http://127.0.0.1:8081`)."""
 
     allow_from: list[UserRef] = Field(default_factory=list)
     """User ids and `@usernames` allowed to talk to the bot; empty means nobody."""
 
     approvers: list[UserRef] = Field(default_factory=list)
-    """Who may decide approvals; empty means only the person whose message started the turn."""
+    """Who may decide approvals (ids or `@usernames`; ids are safer: a username can be
+    given up and taken by someone else); empty means only the person who asked."""
+
+    @field_validator("api_base")
+    @classmethod
+    def _api_base_is_a_url(cls, value: str) -> str:
+        if value and not _http_url(value):
+            raise ValueError(
+                'expected "" (the public API) or an http(s) URL with a host, '
+                f"like http://127.0.0.1:8081; got {value!r}"
+            )
+        return value
+
+    @field_validator("allow_from", "approvers")
+    @classmethod
+    def _ids_or_usernames(cls, value: list[str]) -> list[str]:
+        problems: list[tuple[Loc, str]] = []
+        for index, entry in enumerate(value):
+            entry = entry.strip()
+            if cls.USER_ID.match(entry) or _USERNAME.match(entry):
+                continue
+            hint = f' (for a username write "@{entry}")' if _WORD.match(entry) else ""
+            problems.append(
+                ((index,), f"{entry!r} is neither {cls.USER_ID_WORDS} nor an @username{hint}")
+            )
+        if problems:
+            fail(cls.__name__, problems)
+        return value
 
 
 class TelegramConfig(ChannelConfig):
@@ -100,6 +151,9 @@ class TelegramConfig(ChannelConfig):
 
 class SlackConfig(ChannelConfig):
     """A Slack app, by Socket Mode or the HTTP Events API."""
+
+    USER_ID: ClassVar[re.Pattern[str]] = re.compile(r"^[UW][A-Z0-9]+$")
+    USER_ID_WORDS: ClassVar[str] = "a Slack user id (U… or W…)"
 
     bot_token: SecretStr = SecretStr("")
     """Bot user OAuth token (`xoxb-…`)."""

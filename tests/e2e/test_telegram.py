@@ -172,3 +172,24 @@ def test_doctor_reports_the_telegram_token_and_api(tg: FakeTelegram, tmp_path: P
     assert unreachable.returncode == 1
     assert f"FAIL  telegram: cannot reach {nowhere}" in unreachable.stdout
     assert tg.token not in unreachable.stdout + unreachable.stderr
+
+
+def test_doctor_says_what_is_wrong_with_a_bad_server_and_never_shows_the_token(
+    tg: FakeTelegram, tmp_path: Path
+) -> None:
+    config = str(_config(tmp_path, tg))
+    tg.fail_raw("getMe")  # a proxy in front of the API answers its 502 page
+    html = _doctor(config, tg.token)
+    assert html.returncode == 1, html.stdout
+    assert (
+        f"FAIL  telegram: cannot reach {tg.url} (getMe: the answer is not the Bot API's JSON: "
+        "502 Bad Gateway 502 Bad Gateway nginx): check channels.telegram.apiBase"
+    ) in html.stdout
+    assert "Traceback" not in html.stdout + html.stderr
+
+    tg.redirect_loop("getMe")  # aiohttp's error text is the URL, token and all
+    loop = _doctor(config, tg.token)
+    assert loop.returncode == 1, loop.stdout
+    assert f"FAIL  telegram: cannot reach {tg.url} (getMe: TooManyRedirects" in loop.stdout
+    assert "/bot<token>/getMe" in loop.stdout
+    assert tg.token.split(":")[1] not in loop.stdout + loop.stderr

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ApiError", "BotApiMethods", "Call", "Failure", "State"]
+__all__ = ["ApiError", "BotApiMethods", "Call", "State"]
 
 
 class ApiError(Exception):
@@ -36,26 +36,20 @@ class Call:
 
 
 @dataclass
-class Failure:
-    status: int
-    description: str
-    retry_after: int | None
-    times: int
-
-
-@dataclass
 class State:
     updates: list[dict[str, Any]] = field(default_factory=list)
     next_update: int = 1
     calls: list[Call] = field(default_factory=list)
     messages: dict[int, dict[int, dict[str, Any]]] = field(default_factory=dict)
     next_message: int = 1
-    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    failures: dict[str, list[Any]] = field(default_factory=dict)
+    """Scripted faults per method (:class:`tests.fakes.telegram_faults.Failure`)."""
     callbacks: dict[str, bool] = field(default_factory=dict)
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     webhook: dict[str, Any] | None = None
     webhook_replies: list[int] = field(default_factory=list)
     poll_generation: int = 0
+    file_delay: float = 0.0
 
 
 def units(text: str) -> int:
@@ -124,8 +118,10 @@ class BotApiMethods:
             self._state.poll_generation += 1
             generation = self._state.poll_generation
             if offset is not None:
-                self._state.updates = [
-                    u for u in self._state.updates if u.get("update_id", offset) >= offset
+                self._state.updates = [  # one without an id cannot be confirmed: it stays
+                    u
+                    for u in self._state.updates
+                    if not isinstance(u.get("update_id"), int) or u["update_id"] >= offset
                 ]
         await self._notify()  # an older poll that waits ends with 409
         deadline = time.monotonic() + timeout

@@ -22,7 +22,8 @@ while a webhook is set is 409; an unknown token is 401; text over 4,096
 UTF-16 units, empty text, entities outside the text or splitting a surrogate
 pair, callback data over 64 bytes, editing to identical content ("message
 is not modified"), answering a callback twice — all 400 with Telegram's
-descriptions.
+descriptions. Faults beyond Telegram's own errors — an HTML page from a proxy,
+a redirect loop, slow downloads — are :mod:`tests.fakes.telegram_faults`.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ from typing import Any, TypeVar
 import aiohttp
 from aiohttp import web
 
-from tests.fakes.telegram_methods import ApiError, BotApiMethods, Call, Failure, State
+from tests.fakes.telegram_faults import LOOP_PATH, Faults
+from tests.fakes.telegram_methods import ApiError, BotApiMethods, Call, State
 from tests.fakes.telegram_updates import callback
 
 __all__ = ["BOT_ID", "TOKEN", "Call", "FakeTelegram"]
@@ -58,7 +60,7 @@ _INT_FIELDS = {"chat_id", "message_id", "offset", "limit", "timeout", "message_t
 T = TypeVar("T")
 
 
-class FakeTelegram(BotApiMethods):
+class FakeTelegram(BotApiMethods, Faults):
     """The fake Bot API server (see the module docstring)."""
 
     def __init__(self, token: str = TOKEN, *, username: str = USERNAME) -> None:
@@ -119,6 +121,7 @@ class FakeTelegram(BotApiMethods):
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._api)
         app.router.add_get("/file/bot{token}/{path:.*}", self._file)
+        app.router.add_get(LOOP_PATH, self._loop_forever)
         runner = web.AppRunner(app, shutdown_timeout=0.5)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -152,28 +155,6 @@ class FakeTelegram(BotApiMethods):
     def click(self, person: dict[str, Any], chat_id: int, message_id: int, data: str) -> int:
         """Push a click on a message the bot sent."""
         return self.push(callback(person, self.message(chat_id, message_id), data))
-
-    def fail(
-        self,
-        method: str,
-        status: int,
-        description: str = "",
-        *,
-        retry_after: int | None = None,
-        times: int = 1,
-    ) -> None:
-        """The next ``times`` calls of ``method`` fail like Telegram would."""
-        if not description:
-            description = {
-                401: "Unauthorized",
-                409: "Conflict: terminated by other getUpdates request; "
-                "make sure that only one bot instance is running",
-                429: f"Too Many Requests: retry after {retry_after}",
-            }.get(status, "Bad Request: can't parse entities: unsupported start tag")
-        with self._lock:
-            self._state.failures.setdefault(method, []).append(
-                Failure(status, description, retry_after, times)
-            )
 
     def add_file(self, file_id: str, content: bytes, path: str = "documents/file.bin") -> None:
         with self._lock:
@@ -282,7 +263,10 @@ class FakeTelegram(BotApiMethods):
             if request.match_info["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
             call.params = await self._params(request)
-            self._scripted_failure(method)
+            faulty = self._faulty(method)
+            if faulty is not None:
+                call.status = faulty.status
+                return faulty
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
@@ -299,20 +283,12 @@ class FakeTelegram(BotApiMethods):
             return web.json_response(body, status=exc.status)
         return web.json_response({"ok": True, "result": result})
 
-    def _scripted_failure(self, method: str) -> None:
-        with self._lock:
-            queue = self._state.failures.get(method)
-            if not queue:
-                return
-            failure = queue[0]
-            failure.times -= 1
-            if failure.times <= 0:
-                queue.pop(0)
-        raise ApiError(failure.status, failure.description, failure.retry_after)
-
     async def _file(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
             return web.Response(status=401)
+        with self._lock:
+            delay = self._state.file_delay
+        await asyncio.sleep(delay)
         with self._lock:
             for path, content in self._state.files.values():
                 if path == request.match_info["path"]:

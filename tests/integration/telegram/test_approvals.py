@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from redis.asyncio import Redis
 
@@ -185,3 +186,26 @@ async def test_the_card_is_found_after_a_gateway_restart(
         )
         await tg.until(lambda: "Done, saved." in texts(tg, 100))
     assert await redis.smembers(keys.perm_always("main")) == {b"save_note"}
+
+
+async def test_a_decision_over_the_api_shows_on_the_card_as_such(
+    tg: FakeTelegram, redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    async with running(tg_config(tmp_path, tg), redis_url) as gateway:
+        tg.push(message_update(ALICE, "remember the operator"))
+        card = await tg.until(lambda: _card(tg, 100))
+        approval_id = _data(card, "Approve").split(":")[1]
+        url = f"{gateway.url}/api/v1/approvals/{approval_id}"
+        headers = {"Authorization": "Bearer t"}
+        async with (
+            aiohttp.ClientSession() as client,
+            client.post(url, json={"decision": "approve"}, headers=headers) as reply,
+        ):
+            assert reply.status == 200
+        message_id = int(card["message_id"])  # type: ignore[call-overload]
+        await tg.until(
+            lambda: str(tg.message(100, message_id)["text"]).endswith("✅ Approved via the API")
+        )
+        await tg.until(lambda: "Done, saved." in texts(tg, 100))
+        tg.click(ALICE, 100, message_id, _data(card, "Reject"))
+        assert await _answer(tg, 1) == "Already decided: ✅ Approved via the API"

@@ -70,9 +70,11 @@ async def test_groups_answer_mentions_and_replies_only_and_prefix_the_speaker(
     tg: FakeTelegram, redis: Redis, redis_url: str, tmp_path: Path
 ) -> None:
     group = group_chat(GROUP)
+    chatting = message_update(ALICE, "just chatting", chat=group)
+    stranger = message_update(MALLORY, "@facio_test_bot hello from a stranger", chat=group)
     async with running(tg_config(tmp_path, tg), redis_url):
-        tg.push(message_update(ALICE, "just chatting", chat=group))
-        tg.push(message_update(MALLORY, "@facio_test_bot hello from a stranger", chat=group))
+        tg.push(chatting)
+        tg.push(stranger)
         tg.push(message_update(BOB, "@facio_test_bot what is up", chat=group))
         answer = await tg.until(lambda: [t for t in texts(tg, GROUP) if "what is up" in t])
         assert answer == ["You said: Bob: @facio_test_bot what is up"]
@@ -84,6 +86,15 @@ async def test_groups_answer_mentions_and_replies_only_and_prefix_the_speaker(
     assert b"just chatting" not in history and b"stranger" not in history
     sent = [c.params for c in tg.calls("sendMessage") if c.params["chat_id"] == GROUP]
     assert all(p["reply_parameters"]["message_id"] for p in sent)  # answers quote the asker
+    # nothing went to the group for the unaddressed message or the stranger: no answer, no
+    # refusal (in groups strangers are ignored), no note
+    ignored = {chatting["message"]["message_id"], stranger["message"]["message_id"]}
+    assert not [p for p in sent if p["reply_parameters"]["message_id"] in ignored]
+    assert texts(tg, GROUP) == [
+        "You said: Bob: @facio_test_bot what is up",
+        "You said: Alice: and more",
+    ]
+    assert not [c for c in tg.calls("sendMessage") if c.params["chat_id"] == MALLORY["id"]]
 
 
 async def test_an_open_group_answers_everyone_allowed(

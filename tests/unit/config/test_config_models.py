@@ -95,6 +95,44 @@ def test_allow_from_accepts_numbers_as_strings() -> None:
     assert telegram.approvers == ["7"]
 
 
+@pytest.mark.parametrize(
+    "base", ["localhost:8081", "127.0.0.1:8081", "ftp://host", "http://", "http://h:99999",
+             "http://h/api?x=1", "https://h/#frag", "http://a b"],
+)  # fmt: skip
+def test_api_base_must_be_an_http_url_with_a_host(base: str) -> None:
+    # "localhost:8081" parses as a scheme: aiohttp's error would then print the whole
+    # request URL, token included; refused here, it never gets that far
+    message = problems({"channels": {"telegram": {"apiBase": base}}})["channels.telegram.apiBase"]
+    assert message.startswith('expected "" (the public API) or an http(s) URL with a host')
+    assert repr(base) in message
+
+
+def test_api_base_accepts_empty_and_http_urls() -> None:
+    for base in ("", "http://127.0.0.1:8081", "https://tg.example.com/bot-api/"):
+        assert TelegramConfig.model_validate({"apiBase": base}).api_base == base
+
+
+def test_user_refs_are_ids_or_usernames() -> None:
+    found = problems(
+        {
+            "channels": {
+                "telegram": {"allowFrom": [1, "@alice", "alice"], "approvers": ["boss"]},
+                "discord": {"allowFrom": ["12 34"]},
+                "slack": {"allowFrom": ["U012AB3CD", "@carol", "carol"]},
+            }
+        }
+    )
+    assert found == {
+        "channels.telegram.allowFrom.2": "'alice' is neither a numeric user id nor an "
+        '@username (for a username write "@alice")',
+        "channels.telegram.approvers.0": "'boss' is neither a numeric user id nor an "
+        '@username (for a username write "@boss")',
+        "channels.discord.allowFrom.0": "'12 34' is neither a numeric user id nor an @username",
+        "channels.slack.allowFrom.2": "'carol' is neither a Slack user id (U… or W…) nor an "
+        '@username (for a username write "@carol")',
+    }
+
+
 def test_secrets_never_appear_in_repr_or_str() -> None:
     config = parse(
         {

@@ -71,6 +71,8 @@ def test_outcome_lines() -> None:
     assert outcome_text("session", "approved", "@boss") == "✅ Allowed for this session by @boss"
     assert outcome_text("always", "approved", "Al") == "✅ Always allowed by Al"
     assert outcome_text("reject", "rejected", "@alice") == "❌ Rejected by @alice"
+    assert outcome_text("approve", "approved", "", via_api=True) == "✅ Approved via the API"
+    assert outcome_text("reject", "rejected", "", via_api=True) == "❌ Rejected via the API"
     assert outcome_text("expired", "expired", "") == (
         "⌛ Expired: nobody decided in time, so it was not run."
     )

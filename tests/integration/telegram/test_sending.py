@@ -1,0 +1,134 @@
+"""Sending against the fake Bot API: which refusals get the plain-text fallback (only
+formatting ones), "message is not modified" as done, identical edits skipped, a blocked
+bot logged with the chat and not retried."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from redis.asyncio import Redis
+
+from channels.base import OutboxEvent
+from channels.telegram.cards import CardStore
+from channels.telegram.errors import FormattingRefused, RequestRefused
+from channels.telegram.markdown import render_markdown
+from channels.telegram.presence import Typing
+from channels.telegram.render import Renderer
+from channels.telegram.send import ChatTarget, Sender
+from channels.telegram.stream import Streams
+from tests.fakes.telegram_server import FakeTelegram
+from workers.approvals import ApprovalStore
+
+CHAT = ChatTarget(100)
+BOLD = render_markdown("**bold** move")
+
+
+@pytest.fixture
+def tg() -> Iterator[FakeTelegram]:
+    with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
+    bot = Bot(tg.token, session=AiohttpSession(api=TelegramAPIServer.from_base(tg.url)))
+    try:
+        yield bot
+    finally:
+        await bot.session.close()
+
+
+def _texts(tg: FakeTelegram) -> list[str]:
+    return [str(m["text"]) for m in tg.sent(100)]
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Bad Request: can't parse entities: Can't find end of the entity starting at byte "
+        "offset 12",
+        "Bad Request: can't parse MessageEntity: Unsupported type specified",
+        "Bad Request: entity beginning at UTF-16 offset 3 ends after the end of the text at "
+        "UTF-16 offset 8",
+        "Bad Request: entity URL 'localhost' is invalid: Wrong HTTP URL",
+    ],
+)
+async def test_a_formatting_refusal_is_sent_again_as_plain_text(
+    tg: FakeTelegram, bot: Bot, description: str
+) -> None:
+    tg.fail("sendMessage", 400, description)
+    await Sender(bot).send(CHAT, BOLD)
+    refused, plain = tg.calls("sendMessage")
+    assert refused.status == 400 and refused.params["entities"]
+    assert plain.status == 200 and "entities" not in plain.params
+    assert _texts(tg) == ["bold move"]
+
+
+@pytest.mark.parametrize(
+    "description",
+    ["Bad Request: chat not found", "Bad Request: message is too long", "Bad Request: wrong"],
+)
+async def test_other_bad_requests_are_not_sent_again(
+    tg: FakeTelegram, bot: Bot, description: str
+) -> None:
+    tg.fail("sendMessage", 400, description)
+    with pytest.raises(RequestRefused) as refused:
+        await Sender(bot).send(CHAT, BOLD)
+    assert not isinstance(refused.value, FormattingRefused)
+    assert description in str(refused.value)
+    assert [c.status for c in tg.calls("sendMessage")] == [400]
+
+
+async def test_editing_a_message_that_is_gone_is_not_sent_again(tg: FakeTelegram, bot: Bot) -> None:
+    with pytest.raises(RequestRefused, match="message to edit not found"):
+        await Sender(bot).edit(100, 999, BOLD)  # the fake's real answer: it never existed
+    assert [c.status for c in tg.calls("editMessageText")] == [400]
+
+
+async def test_message_is_not_modified_counts_as_done(tg: FakeTelegram, bot: Bot) -> None:
+    sent = await Sender(bot).send(CHAT, BOLD)
+    fresh = Sender(bot)  # knows nothing of the message: another gateway, or a restart
+    await fresh.edit(100, sent.message_id, BOLD)  # the fake: 400 "message is not modified"
+    [edit] = tg.calls("editMessageText")  # one try: no plain-text second one
+    assert edit.status == 400 and edit.params["entities"]
+    await fresh.remove_buttons(100, sent.message_id)  # it has none: "not modified" too
+    assert [c.status for c in tg.calls("editMessageReplyMarkup")] == [400]
+
+
+async def test_identical_edits_are_not_sent(tg: FakeTelegram, bot: Bot) -> None:
+    sender = Sender(bot)
+    sent = await sender.send(CHAT, BOLD)
+    await sender.edit(100, sent.message_id, BOLD)  # what it shows already
+    assert not tg.calls("editMessageText")
+    other = render_markdown("**bold** move, and more")
+    await sender.edit(100, sent.message_id, other)
+    await sender.edit(100, sent.message_id, other)
+    assert len(tg.calls("editMessageText")) == 1
+    await sender.edit(100, sent.message_id, BOLD)  # back again: a real change
+    assert len(tg.calls("editMessageText")) == 2
+    assert _texts(tg) == ["bold move"]
+
+
+async def test_a_blocked_bot_is_logged_with_the_chat_and_not_retried(
+    tg: FakeTelegram, bot: Bot, redis: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="channels.telegram")
+    tg.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", times=10)
+    sender = Sender(bot)
+    renderer = Renderer(
+        sender, Streams(redis, sender), Typing(sender), CardStore(redis), ApprovalStore(redis)
+    )
+    event = OutboxEvent(
+        type="error", session_key="telegram:100", reply_to={"chat_id": "100"}, message="boom"
+    )
+    await renderer.render(event)
+    assert [c.status for c in tg.calls("sendMessage")] == [403]
+    assert (
+        "telegram: error for telegram:100 not shown: sendMessage in chat 100: "
+        "Forbidden: bot was blocked by the user"
+    ) in caplog.text
