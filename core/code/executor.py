@@ -5,11 +5,8 @@ calls and approvals from the kernel), a Jupyter kernel gateway subprocess,
 and a kernel client. This module swaps all three, through ipybox's own
 ``_executor`` seam (the one method we override):
 
-- :class:`HostToolServer` runs only the ``ptcServers`` of the config, with
-  the host's parameters (command, env with secrets, URL, headers). The
-  kernel names the server; it never supplies how to start it, and the
-  generated APIs in the kernel hold no parameters at all. Tools a config
-  filters out are refused before anyone is asked.
+- :class:`~core.code.tool_server.HostToolServer` runs only the
+  ``ptcServers`` of the config, with the host's parameters (see there).
 - :class:`OwnedKernelGateway` starts the gateway in its own session, armed
   to die with this process, and records its processes in the registry.
 - :class:`OrderedKernelClient` does not lose output that arrives after the
@@ -23,98 +20,30 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import os
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import psutil
-import uvicorn
 from ipybox import CodeExecutor
 from ipybox.kernel_mgr.client import ExecutionResult, KernelClient
 from ipybox.kernel_mgr.server import KernelGateway
-from mcpygen.tool_exec.server import ToolCall, ToolServer
 
 from core.code.procs import ProcessRegistry, pdeathsig_command
 from core.code.ptc import PtcServer
+from core.code.tool_server import HostToolServer
 
-__all__ = ["HostToolServer", "KernelExecutor", "OrderedKernelClient", "OwnedKernelGateway"]
+__all__ = ["KernelExecutor", "OrderedKernelClient", "OwnedKernelGateway"]
 
 LOG_LEVEL = "WARNING"
 
 logger = logging.getLogger(__name__)
-
-
-class _SignalFreeServer(uvicorn.Server):
-    """A uvicorn server that leaves the process's signal handlers alone.
-
-    uvicorn takes over SIGINT and SIGTERM for as long as it serves, then
-    restores what it found and raises the signals it caught again. With a
-    tool server per kernel, that meant: Ctrl-C in ``facio chat`` shut down
-    every kernel's tool server (their code could no longer ask for
-    approval), a worker's SIGTERM went to them instead of arq, and servers
-    stopping in another order than they started left a dead server's
-    handler installed. The host owns its signals; these servers stop when
-    their kernel does.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class HostToolServer(ToolServer):  # type: ignore[misc]
-    """ipybox's tool server, restricted to the configured servers and their tools."""
-
-    _server: uvicorn.Server | None
-    _server_task: asyncio.Task[None] | None
-
-    def __init__(self, servers: Mapping[str, PtcServer], **kwargs: Any) -> None:
-        self.servers = dict(servers)
-        super().__init__(**kwargs)
-
-    async def start(self) -> None:
-        """Serve on the host's loop, without touching signal handlers."""
-        if self._server_task is not None:
-            raise RuntimeError("the tool server is already running")
-        config = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.port,
-            log_level=self.log_level.lower(),
-            ws="wsproto",
-        )
-        self._server = _SignalFreeServer(config)
-        self._server_task = asyncio.create_task(self._server.serve())
-        await self._ready()
-
-    async def run(self, request: ToolCall) -> dict[str, Any] | str | None:
-        """One MCP call from the kernel: refuse unknown ones, ask, run with a timeout."""
-        server = self.servers.get(request.server_name)
-        if server is None:
-            return {"error": f"no MCP server named {request.server_name!r} is configured"}
-        if not server.offers(request.tool_name):
-            return {"error": f"{request.server_name} does not offer {request.tool_name!r}"}
-        if error := await self._approve(request.server_name, request.tool_name, request.tool_args):
-            return error  # type: ignore[no-any-return]
-        try:
-            client = await self._get_mcp_client(request.server_name, server.params)
-            result = await asyncio.wait_for(
-                client.run(request.tool_name, request.tool_args), server.timeout
-            )
-        except TimeoutError:
-            limit = f"{server.timeout:g} s"
-            return {"error": f"{server.name}.{request.tool_name} timed out after {limit}"}
-        except Exception as exc:  # the MCP server's failure is the calling code's error
-            logger.info("%s.%s failed", server.name, request.tool_name, exc_info=True)
-            return {"error": f"{server.name}.{request.tool_name} failed: {exc}"}
-        return {"result": result}
 
 
 class OwnedKernelGateway(KernelGateway):  # type: ignore[misc]
@@ -323,6 +252,7 @@ class KernelExecutor(CodeExecutor):  # type: ignore[misc]
         deadline = time.monotonic() + self.kernel_init_timeout
         tool_server = HostToolServer(
             self.servers,
+            cwd=self.cwd,
             host=self.tool_server_host,
             port=self.tool_server_port,
             approval_required=True,

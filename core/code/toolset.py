@@ -138,7 +138,9 @@ class CodeToolset:
                     except CodeError:
                         logger.warning("code actions are unavailable", exc_info=True)
                     else:
-                        self.apis = await generate_apis(self.servers, self.paths.ptc_root)
+                        self.apis = await generate_apis(
+                            self.servers, self.paths.ptc_root, cwd=self.paths.workspace
+                        )
                 elif self.config.pool_size > 0:
                     self._start_in_background()  # warm kernels while the model thinks
                 description = EXECUTE_DESCRIPTION + _api_section(self.apis)
