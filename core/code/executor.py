@@ -12,6 +12,10 @@ and a kernel client. This module swaps all three, through ipybox's own
 - :class:`OrderedKernelClient` does not lose output that arrives after the
   kernel's reply.
 
+And it replaces ipybox's ``execute``, which *accepts* every approval the
+code raises while it runs, with one that rejects them all: approvals are
+asked only by a cell (``core.code.cell``), through ``stream``.
+
 Importing this module imports ipybox (about two seconds): the toolset loads
 it in a thread, on first use.
 """
@@ -31,9 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from ipybox import CodeExecutor
+from ipybox import ApprovalRequest, CodeExecutionResult, CodeExecutor
 from ipybox.kernel_mgr.client import ExecutionResult, KernelClient
 from ipybox.kernel_mgr.server import KernelGateway
+from websockets.exceptions import ConnectionClosed
 
 from core.code.procs import ProcessRegistry, pdeathsig_command
 from core.code.ptc import PtcServer
@@ -233,6 +238,26 @@ class KernelExecutor(CodeExecutor):  # type: ignore[misc]
         self.servers = dict(servers)
         self.cwd = cwd
         self.gateway: OwnedKernelGateway | None = None
+
+    async def execute(self, code: str, timeout: float | None = None) -> CodeExecutionResult:
+        """Run ``code`` that is facio's own (boot, binding, a probe), rejecting every approval.
+
+        ipybox's ``execute`` accepts every approval raised while it runs: a
+        thread that a timed-out cell left running would have its shell
+        commands and MCP calls granted without anyone asked. Nothing here is
+        the person's code, so nothing it raises may be granted.
+        """
+        result = CodeExecutionResult(text=None, images=[])
+        async for item in self.stream(code, timeout=timeout):
+            if isinstance(item, ApprovalRequest):
+                logger.warning("refused %s: raised while facio's own code ran", item)
+                try:
+                    await item.reject()
+                except (RuntimeError, ConnectionClosed) as exc:  # the execution ended meanwhile
+                    logger.info("refusal not delivered (%s): %s", item, exc)
+            elif isinstance(item, CodeExecutionResult):
+                result = item
+        return result
 
     def set_images_dir(self, folder: Path) -> None:
         """Where the kernel's images are saved from now on (a session's folder)."""

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import psutil
-from ipybox import CodeExecutionError
 
 from core.code.executor import KernelExecutor
 from core.code.procs import ProcessRegistry
@@ -170,10 +169,15 @@ class Kernel:
             await self.executor.execute(BIND_CODE.format(cwd=str(self.cwd)), timeout=30)
 
     async def responsive(self, timeout: float = 5.0) -> bool:
-        """Whether the kernel answers a trivial cell (after an interrupt, it should)."""
+        """Whether the kernel answers a trivial cell (after an interrupt, it should).
+
+        Code the interrupted cell left running (a thread) may raise approvals
+        meanwhile: the executor's ``execute`` rejects them all.
+        """
         try:
             await self.executor.execute("None", timeout=timeout)
-        except (TimeoutError, CodeExecutionError):
+        except Exception as exc:  # noqa: BLE001 - a probe: whatever failed, the answer is "no"
+            logger.info("kernel %s did not answer the probe: %r", self.id[:8], exc)
             return False
         return True
 
