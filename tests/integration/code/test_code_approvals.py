@@ -2,6 +2,9 @@
 
 - after a timeout the kernel is probed; code still running in a thread must
   not get an approval granted by the probe;
+- a decision that fails (a hook raising) rejects the code's call instead of
+  leaving the cell waiting for ever;
+- the execution clock stays stopped while *any* approval is pending;
 """
 
 from __future__ import annotations
@@ -12,7 +15,12 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from core import ApprovalRequest
+from core import (
+    ApprovalRequest,
+    Hook,
+    RunContext,
+    ToolOutput,
+)
 from core.code import EXECUTE_TOOL, CodeToolset
 from core.config import CodeConfig
 from tests.integration.code.support import (
@@ -74,3 +82,60 @@ async def test_a_thread_still_running_after_a_timeout_gets_no_approval_unasked(
         assert not (toolset.paths.session_dir(session) / "unasked.txt").exists()
     finally:
         await toolset.release(session, "main")  # the thread would ask for ever
+
+
+class _BrokenPolicy(Hook):
+    """A policy hook whose store is down: it raises for the code's own requests."""
+
+    async def on_approval_request(self, ctx: RunContext, request: ApprovalRequest) -> bool | None:
+        if request.tool_name == "shell":
+            raise RuntimeError("the policy store is down")
+        return None
+
+
+async def test_a_decision_that_fails_rejects_the_call_and_the_cell_ends(
+    toolset: CodeToolset, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = "test:hook"
+    await turn(code_agent(toolset, session=session), "run warm = 1")  # kernel ready
+    agent = code_agent(toolset, session=session, hooks=[_BrokenPolicy()])
+    code = "!echo hi > hooked.txt"
+    events = await turn(agent, f"run {code}", timeout=30)  # it hung here for ever
+    result = code_result(events)
+    assert result.is_error and "ApprovalRejectedError" in result.content
+    assert not (toolset.paths.session_dir(session) / "hooked.txt").exists()
+    assert "the policy store is down" in caplog.text  # logged, not swallowed
+    events = await turn(code_agent(toolset, session=session), "run print(warm)", timeout=30)
+    assert code_result(events).content == "1"  # the kernel goes on
+
+
+async def test_the_clock_stays_stopped_while_any_approval_is_pending(
+    toolset: CodeToolset,
+) -> None:
+    agent = code_agent(toolset, session="test:two-pending", execution_timeout=2)
+    code = (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "ip = get_ipython()\n"
+        "with ThreadPoolExecutor(2) as pool:\n"
+        "    outs = list(pool.map(lambda n: ip.getoutput(f'echo t{n}'), [1, 2]))\n"
+        "print(sorted(o[0] for o in outs))"
+    )
+    pending: list[ApprovalRequest] = []
+
+    async def play() -> list[object]:
+        events: list[object] = []
+        async for event in agent.stream(f"run {code}"):
+            events.append(event)
+            if isinstance(event, ApprovalRequest) and event.tool_name == EXECUTE_TOOL:
+                event.approve(True)
+            elif isinstance(event, ApprovalRequest):
+                pending.append(event)
+                if len(pending) == 2:  # the first answered at once, the second slowly
+                    pending[0].approve(True)
+                    await asyncio.sleep(3.5)  # longer than the execution timeout
+                    pending[1].approve(True)
+        return events
+
+    events = await asyncio.wait_for(play(), KERNEL_TIMEOUT)
+    (result,) = [e for e in events if isinstance(e, ToolOutput)]
+    assert (result.content, result.is_error) == ("['t1', 't2']", False)
