@@ -143,7 +143,11 @@ def _timeout_note(timeout: float | None) -> str:
 async def run_cell(
     kernel: Kernel, code: str, *, context: ToolContext, timeout: float | None, limit: int
 ) -> CellResult:
-    """Run ``code``; its output is emitted as it streams. Raises only for a broken kernel."""
+    """Run ``code``; its output is emitted as it streams.
+
+    Raises only for a broken kernel: :class:`KernelLostError`, with what the
+    code printed until then in its ``output``.
+    """
     executor = kernel.executor
     buffer = OutputBuffer(limit)
     clock = ExecutionClock(timeout)
@@ -189,7 +193,8 @@ async def run_cell(
         reason = f"{type(exc).__name__}: {exc}"
         raise KernelLostError(
             f"the Python kernel stopped answering ({reason}); the next code action starts "
-            "a new one, without the earlier variables"
+            "a new one, without the earlier variables",
+            output=result.output,
         ) from exc
     return result
 

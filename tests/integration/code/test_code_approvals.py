@@ -5,11 +5,13 @@
 - a decision that fails (a hook raising) rejects the code's call instead of
   leaving the cell waiting for ever;
 - the execution clock stays stopped while *any* approval is pending;
+- a kernel lost mid-cell still ends the action with a ``CodeExecutionOutput``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,6 +19,8 @@ import pytest_asyncio
 
 from core import (
     ApprovalRequest,
+    CodeExecutionOutput,
+    CodeExecutionOutputChunk,
     Hook,
     RunContext,
     ToolOutput,
@@ -139,3 +143,26 @@ async def test_the_clock_stays_stopped_while_any_approval_is_pending(
     events = await asyncio.wait_for(play(), KERNEL_TIMEOUT)
     (result,) = [e for e in events if isinstance(e, ToolOutput)]
     assert (result.content, result.is_error) == ("['t1', 't2']", False)
+
+
+async def test_a_kernel_lost_mid_cell_still_ends_in_a_code_execution_output(
+    toolset: CodeToolset, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.CRITICAL, logger="core.code.kernel")  # its stop is noisy
+    agent = code_agent(toolset, session="test:lost")
+    code = (
+        "import os, signal, time\n"
+        "print('before', flush=True)\n"
+        "time.sleep(0.5)\n"
+        "os.kill(os.getppid(), signal.SIGKILL)  # the kernel gateway\n"
+        "time.sleep(30)"
+    )
+    events = await turn(agent, f"run {code}")
+    assert "".join(c.text for c in of_type(events, CodeExecutionOutputChunk)) == "before\n"
+    (output,) = of_type(events, CodeExecutionOutput)
+    assert output.text == "before"
+    assert output.error is not None and "stopped answering" in output.error
+    assert events.index(output) > events.index(of_type(events, CodeExecutionOutputChunk)[-1])
+    result = code_result(events)
+    assert result.is_error and "stopped answering" in result.content
+    assert toolset.pool.assigned(("test:lost", "main")) is None

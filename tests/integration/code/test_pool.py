@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from core import AgentEvent, CodeExecutionOutput
 from core.code import EXECUTE_TOOL, CodeToolset
 from core.config import CodeConfig
 from core.errors import ToolError
@@ -90,10 +91,20 @@ async def test_at_max_kernels_the_least_recently_used_idle_one_makes_room(
 
 async def test_a_kernel_that_cannot_start_is_a_tool_error(tmp_path: Path) -> None:
     toolset = CodeToolset(CodeConfig(pool_size=0, kernel_init_timeout=0.5), tmp_path)
+    emitted: list[AgentEvent] = []
+
+    async def emit(event: AgentEvent) -> None:
+        emitted.append(event)
+
     try:
         tool = await _execute(toolset)
+        context = ToolContext(session_key="s:slow", tool_call_id="c1", emit=emit)
         with pytest.raises(ToolError, match="the Python kernel did not start"):
-            await _run(tool, "print(1)", "s:slow")
+            await asyncio.wait_for(tool.call({"code": "print(1)"}, context), KERNEL_TIMEOUT)
+        # the action still ends in one CodeExecutionOutput, saying why
+        (output,) = emitted
+        assert isinstance(output, CodeExecutionOutput) and output.text == ""
+        assert output.error is not None and "did not start" in output.error
     finally:
         await toolset.aclose()
     assert not list((tmp_path / ".facio" / "code" / "procs").glob("*.json"))
