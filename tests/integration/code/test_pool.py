@@ -39,7 +39,19 @@ async def _until(check: object, within: float = KERNEL_TIMEOUT) -> None:
 
 
 def _running(pids: list[int]) -> bool:
-    return any(psutil.pid_exists(pid) for pid in pids)
+    """Whether any of ``pids`` still runs (a zombie waiting to be reaped does not)."""
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            pass
+    return False
+
+
+def _all_pids(toolset: CodeToolset) -> list[int]:
+    """The gateway and kernel processes of every kernel the pool holds now."""
+    return [pid for kernel in toolset.pool.kernels() for pid in kernel.pids()]
 
 
 async def test_idle_kernels_stop_the_pool_refills_and_the_model_is_told(tmp_path: Path) -> None:
@@ -61,9 +73,12 @@ async def test_idle_kernels_stop_the_pool_refills_and_the_model_is_told(tmp_path
         assert toolset.pool.warm == 1  # waiting kernels are the pool, not idle ones
         answer = await _run(tool, "print('x' in globals())", "s:a")
         assert answer.startswith(NOTE) and answer.endswith("\nFalse")
+        pids = _all_pids(toolset)  # each kernel a gateway and its IPython kernel
+        assert len(pids) >= 2 and all(_running([pid]) for pid in pids)
     finally:
         await toolset.aclose()
-    assert not any(_running(k.pids()) for k in toolset.pool.kernels())
+    assert toolset.pool.kernels() == []
+    await _until(lambda: not _running(pids), within=10)  # every one of them stopped
 
 
 async def test_at_max_kernels_the_least_recently_used_idle_one_makes_room(
