@@ -3,12 +3,12 @@
 ipybox (pinned at 0.9.2) runs a kernel as: an in-process tool server (MCP
 calls and approvals from the kernel), a Jupyter kernel gateway subprocess,
 and a kernel client. This module swaps all three, through ipybox's own
-``_executor`` seam (the one method we override):
+``_executor`` seam:
 
 - :class:`~core.code.tool_server.HostToolServer` runs only the
-  ``ptcServers`` of the config, with the host's parameters (see there).
+  ``ptcServers`` of the config, with the host's parameters;
 - :class:`OwnedKernelGateway` starts the gateway in its own session, armed
-  to die with this process, and records its processes in the registry.
+  to die with this process, and records its processes in the registry;
 - :class:`OrderedKernelClient` does not lose output that arrives after the
   kernel's reply.
 
@@ -125,6 +125,7 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
     async def stream(
         self, code: str, timeout: float | None = None
     ) -> AsyncIterator[str | ExecutionResult]:
+        """``timeout`` is unused: ipybox's executor passes None and keeps the time itself."""
         request_id = uuid.uuid4().hex
         await self._send_request(_execute_request(code, request_id, self._session_id))
         chunks: list[str] = []
@@ -132,31 +133,25 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
         error: dict[str, Any] | None = None
         reply: dict[str, Any] | None = None
         idle = False
-        try:
-            async with asyncio.timeout(timeout):
-                while reply is None or not idle:
-                    message = await self._read_message()
-                    if message["parent_header"].get("msg_id") != request_id:
-                        continue
-                    kind = message["msg_type"]
-                    content = message["content"]
-                    if kind == "status":
-                        idle = idle or content.get("execution_state") == "idle"
-                    elif kind == "execute_reply":
-                        reply = message
-                    elif kind == "error":
-                        error = message
-                    elif kind == "stream":
-                        chunks.append(content["text"])
-                        yield content["text"]
-                    elif kind in ("execute_result", "display_data"):
-                        async for text in self._display(content["data"], images):
-                            chunks.append(text)
-                            yield text
-        except TimeoutError:
-            await self._interrupt_kernel()
-            await asyncio.sleep(0.2)
-            raise
+        while reply is None or not idle:
+            message = await self._read_message()
+            if message["parent_header"].get("msg_id") != request_id:
+                continue
+            kind = message["msg_type"]
+            content = message["content"]
+            if kind == "status":
+                idle = idle or content.get("execution_state") == "idle"
+            elif kind == "execute_reply":
+                reply = message
+            elif kind == "error":
+                error = message
+            elif kind == "stream":
+                chunks.append(content["text"])
+                yield content["text"]
+            elif kind in ("execute_result", "display_data"):
+                async for text in self._display(content["data"], images):
+                    chunks.append(text)
+                    yield text
         if reply["content"]["status"] == "error":
             self._raise_error(error or reply)
         yield ExecutionResult(text="".join(chunks).strip() if chunks else None, images=images)
