@@ -16,6 +16,12 @@ the stream is consumed in a task of its own, and when the tool is cancelled
 (the turn stopped, the event stream abandoned) every pending approval is
 rejected first, then the execution is cancelled (ipybox interrupts the
 kernel), and only then is the stream let go. The kernel stays usable.
+
+The time limit is kept here, not by ipybox (:mod:`core.code.clock`): the
+clock stops while any approval is pending, and a cell out of time is
+stopped the same way. A decision that fails (a hook raising) is logged and
+answered as a rejection: ipybox has no approval timeout, so an item left
+unanswered would hold the cell for ever.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from ipybox import (
 )
 from websockets.exceptions import ConnectionClosed
 
+from core.code.clock import ExecutionClock
 from core.code.errors import KernelLostError
 from core.code.executor import KernelExecutor
 from core.code.kernel import Kernel
@@ -75,10 +82,14 @@ async def _answer(item: CodeApproval, granted: bool) -> None:
 
 
 class _Approvals:
-    """The running code's approvals: each asked on its own, all rejected on abandon."""
+    """The running code's approvals: each asked on its own, all rejected on abandon.
 
-    def __init__(self, context: ToolContext) -> None:
+    The clock is stopped while any of them is pending.
+    """
+
+    def __init__(self, context: ToolContext, clock: ExecutionClock) -> None:
         self.context = context
+        self.clock = clock
         self._asked = 0
         self._pending: dict[CodeApproval, ApprovalRequest] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -87,12 +98,23 @@ class _Approvals:
         self._asked += 1
         request = facio_request(item, self.context, self._asked)
         self._pending[item] = request
+        self.clock.approval_asked()
         task = asyncio.create_task(self._decide(item, request))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _decide(self, item: CodeApproval, request: ApprovalRequest) -> None:
-        granted = await self.context.ask(request)
+        try:
+            granted = await self.context.ask(request)
+        except Exception:  # one approval's boundary: ipybox waits for an answer, so give one
+            logger.exception(
+                "deciding %s for running code failed; the code's call is rejected",
+                request.tool_name,
+            )
+            request.approve(False)
+            granted = False
+        finally:
+            self.clock.approval_decided()
         self._pending.pop(item, None)
         await _answer(item, granted)
 
@@ -101,7 +123,9 @@ class _Approvals:
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        for outcome in await asyncio.gather(*tasks, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                logger.error("an approval of running code failed", exc_info=outcome)
         pending, self._pending = self._pending, {}
         for item, request in pending.items():
             request.approve(False)
@@ -119,15 +143,21 @@ def _timeout_note(timeout: float | None) -> str:
 async def run_cell(
     kernel: Kernel, code: str, *, context: ToolContext, timeout: float | None, limit: int
 ) -> CellResult:
-    """Run ``code``; its output is emitted as it streams. Raises only for a broken kernel."""
+    """Run ``code``; its output is emitted as it streams.
+
+    Raises only for a broken kernel: :class:`KernelLostError`, with what the
+    code printed until then in its ``output``.
+    """
     executor = kernel.executor
     buffer = OutputBuffer(limit)
-    approvals = _Approvals(context)
+    clock = ExecutionClock(timeout)
+    approvals = _Approvals(context, clock)
     result = CellResult()
 
     async def pump() -> None:
         try:
-            async for item in executor.stream(code, timeout=timeout, chunks=True):
+            # no ipybox timeout: its budget resumes on the first decision (see core.code.clock)
+            async for item in executor.stream(code, timeout=None, chunks=True):
                 if isinstance(item, CodeApproval):
                     approvals.ask(item)
                 elif isinstance(item, CodeExecutionChunk):
@@ -139,34 +169,40 @@ async def run_cell(
                     result.images = list(item.images)
         except CodeExecutionError as exc:
             result.error = str(exc).strip()
-        except TimeoutError:
-            result.timeout = _timeout_note(timeout)
 
     task = asyncio.create_task(pump())
+    watchdog = asyncio.create_task(clock.expired())
     try:
-        await asyncio.wait({task})
+        await asyncio.wait({task, watchdog}, return_when=asyncio.FIRST_COMPLETED)
+        if not task.done():  # out of time, with no approval pending
+            result.timeout = _timeout_note(timeout)
+            await _abandon(executor, approvals, task)
     except asyncio.CancelledError:
         await _abandon(executor, approvals, task)
         raise
     finally:
+        watchdog.cancel()
         await approvals.abandon()  # a cell that ended is asking for nothing any more
+    result.output = buffer.text()
+    result.truncated = buffer.truncated
+    if task.cancelled():  # its stream had to be cut after a timeout: the probe tells more
+        return result
     try:
         task.result()
     except Exception as exc:  # the kernel's connection failed: map it once, here
         reason = f"{type(exc).__name__}: {exc}"
         raise KernelLostError(
             f"the Python kernel stopped answering ({reason}); the next code action starts "
-            "a new one, without the earlier variables"
+            "a new one, without the earlier variables",
+            output=result.output,
         ) from exc
-    result.output = buffer.text()
-    result.truncated = buffer.truncated
     return result
 
 
 async def _abandon(
     executor: KernelExecutor, approvals: _Approvals, task: asyncio.Task[None]
 ) -> None:
-    """Stop a cell whose tool was cancelled, without deadlocking ipybox."""
+    """Stop a cell (cancelled or out of time) without deadlocking ipybox."""
     await approvals.abandon()
     executor.cancel()
     done, _ = await asyncio.wait({task}, timeout=ABANDON_GRACE)

@@ -16,6 +16,11 @@ __all__ = ["CodeError", "KernelLostError", "KernelStartError"]
 class CodeError(ToolError):
     """Code could not be run; the model is told why."""
 
+    def __init__(self, message: str, *, output: str = "") -> None:
+        super().__init__(message)
+        self.output = output
+        """What the code printed before it failed (already streamed to the person)."""
+
 
 class KernelStartError(CodeError):
     """A Python kernel did not start."""

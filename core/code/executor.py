@@ -3,17 +3,18 @@
 ipybox (pinned at 0.9.2) runs a kernel as: an in-process tool server (MCP
 calls and approvals from the kernel), a Jupyter kernel gateway subprocess,
 and a kernel client. This module swaps all three, through ipybox's own
-``_executor`` seam (the one method we override):
+``_executor`` seam:
 
-- :class:`HostToolServer` runs only the ``ptcServers`` of the config, with
-  the host's parameters (command, env with secrets, URL, headers). The
-  kernel names the server; it never supplies how to start it, and the
-  generated APIs in the kernel hold no parameters at all. Tools a config
-  filters out are refused before anyone is asked.
+- :class:`~core.code.tool_server.HostToolServer` runs only the
+  ``ptcServers`` of the config, with the host's parameters;
 - :class:`OwnedKernelGateway` starts the gateway in its own session, armed
-  to die with this process, and records its processes in the registry.
+  to die with this process, and records its processes in the registry;
 - :class:`OrderedKernelClient` does not lose output that arrives after the
   kernel's reply.
+
+And it replaces ipybox's ``execute``, which *accepts* every approval the
+code raises while it runs, with one that rejects them all: approvals are
+asked only by a cell (``core.code.cell``), through ``stream``.
 
 Importing this module imports ipybox (about two seconds): the toolset loads
 it in a thread, on first use.
@@ -23,98 +24,31 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import logging
 import os
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import psutil
-import uvicorn
-from ipybox import CodeExecutor
+from ipybox import ApprovalRequest, CodeExecutionResult, CodeExecutor
 from ipybox.kernel_mgr.client import ExecutionResult, KernelClient
 from ipybox.kernel_mgr.server import KernelGateway
-from mcpygen.tool_exec.server import ToolCall, ToolServer
+from websockets.exceptions import ConnectionClosed
 
 from core.code.procs import ProcessRegistry, pdeathsig_command
 from core.code.ptc import PtcServer
+from core.code.tool_server import HostToolServer
 
-__all__ = ["HostToolServer", "KernelExecutor", "OrderedKernelClient", "OwnedKernelGateway"]
+__all__ = ["KernelExecutor", "OrderedKernelClient", "OwnedKernelGateway"]
 
 LOG_LEVEL = "WARNING"
 
 logger = logging.getLogger(__name__)
-
-
-class _SignalFreeServer(uvicorn.Server):
-    """A uvicorn server that leaves the process's signal handlers alone.
-
-    uvicorn takes over SIGINT and SIGTERM for as long as it serves, then
-    restores what it found and raises the signals it caught again. With a
-    tool server per kernel, that meant: Ctrl-C in ``facio chat`` shut down
-    every kernel's tool server (their code could no longer ask for
-    approval), a worker's SIGTERM went to them instead of arq, and servers
-    stopping in another order than they started left a dead server's
-    handler installed. The host owns its signals; these servers stop when
-    their kernel does.
-    """
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class HostToolServer(ToolServer):  # type: ignore[misc]
-    """ipybox's tool server, restricted to the configured servers and their tools."""
-
-    _server: uvicorn.Server | None
-    _server_task: asyncio.Task[None] | None
-
-    def __init__(self, servers: Mapping[str, PtcServer], **kwargs: Any) -> None:
-        self.servers = dict(servers)
-        super().__init__(**kwargs)
-
-    async def start(self) -> None:
-        """Serve on the host's loop, without touching signal handlers."""
-        if self._server_task is not None:
-            raise RuntimeError("the tool server is already running")
-        config = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.port,
-            log_level=self.log_level.lower(),
-            ws="wsproto",
-        )
-        self._server = _SignalFreeServer(config)
-        self._server_task = asyncio.create_task(self._server.serve())
-        await self._ready()
-
-    async def run(self, request: ToolCall) -> dict[str, Any] | str | None:
-        """One MCP call from the kernel: refuse unknown ones, ask, run with a timeout."""
-        server = self.servers.get(request.server_name)
-        if server is None:
-            return {"error": f"no MCP server named {request.server_name!r} is configured"}
-        if not server.offers(request.tool_name):
-            return {"error": f"{request.server_name} does not offer {request.tool_name!r}"}
-        if error := await self._approve(request.server_name, request.tool_name, request.tool_args):
-            return error  # type: ignore[no-any-return]
-        try:
-            client = await self._get_mcp_client(request.server_name, server.params)
-            result = await asyncio.wait_for(
-                client.run(request.tool_name, request.tool_args), server.timeout
-            )
-        except TimeoutError:
-            limit = f"{server.timeout:g} s"
-            return {"error": f"{server.name}.{request.tool_name} timed out after {limit}"}
-        except Exception as exc:  # the MCP server's failure is the calling code's error
-            logger.info("%s.%s failed", server.name, request.tool_name, exc_info=True)
-            return {"error": f"{server.name}.{request.tool_name} failed: {exc}"}
-        return {"result": result}
 
 
 class OwnedKernelGateway(KernelGateway):  # type: ignore[misc]
@@ -191,6 +125,7 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
     async def stream(
         self, code: str, timeout: float | None = None
     ) -> AsyncIterator[str | ExecutionResult]:
+        """``timeout`` is unused: ipybox's executor passes None and keeps the time itself."""
         request_id = uuid.uuid4().hex
         await self._send_request(_execute_request(code, request_id, self._session_id))
         chunks: list[str] = []
@@ -198,31 +133,25 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
         error: dict[str, Any] | None = None
         reply: dict[str, Any] | None = None
         idle = False
-        try:
-            async with asyncio.timeout(timeout):
-                while reply is None or not idle:
-                    message = await self._read_message()
-                    if message["parent_header"].get("msg_id") != request_id:
-                        continue
-                    kind = message["msg_type"]
-                    content = message["content"]
-                    if kind == "status":
-                        idle = idle or content.get("execution_state") == "idle"
-                    elif kind == "execute_reply":
-                        reply = message
-                    elif kind == "error":
-                        error = message
-                    elif kind == "stream":
-                        chunks.append(content["text"])
-                        yield content["text"]
-                    elif kind in ("execute_result", "display_data"):
-                        async for text in self._display(content["data"], images):
-                            chunks.append(text)
-                            yield text
-        except TimeoutError:
-            await self._interrupt_kernel()
-            await asyncio.sleep(0.2)
-            raise
+        while reply is None or not idle:
+            message = await self._read_message()
+            if message["parent_header"].get("msg_id") != request_id:
+                continue
+            kind = message["msg_type"]
+            content = message["content"]
+            if kind == "status":
+                idle = idle or content.get("execution_state") == "idle"
+            elif kind == "execute_reply":
+                reply = message
+            elif kind == "error":
+                error = message
+            elif kind == "stream":
+                chunks.append(content["text"])
+                yield content["text"]
+            elif kind in ("execute_result", "display_data"):
+                async for text in self._display(content["data"], images):
+                    chunks.append(text)
+                    yield text
         if reply["content"]["status"] == "error":
             self._raise_error(error or reply)
         yield ExecutionResult(text="".join(chunks).strip() if chunks else None, images=images)
@@ -305,6 +234,26 @@ class KernelExecutor(CodeExecutor):  # type: ignore[misc]
         self.cwd = cwd
         self.gateway: OwnedKernelGateway | None = None
 
+    async def execute(self, code: str, timeout: float | None = None) -> CodeExecutionResult:
+        """Run ``code`` that is facio's own (boot, binding, a probe), rejecting every approval.
+
+        ipybox's ``execute`` accepts every approval raised while it runs: a
+        thread that a timed-out cell left running would have its shell
+        commands and MCP calls granted without anyone asked. Nothing here is
+        the person's code, so nothing it raises may be granted.
+        """
+        result = CodeExecutionResult(text=None, images=[])
+        async for item in self.stream(code, timeout=timeout):
+            if isinstance(item, ApprovalRequest):
+                logger.warning("refused %s: raised while facio's own code ran", item)
+                try:
+                    await item.reject()
+                except (RuntimeError, ConnectionClosed) as exc:  # the execution ended meanwhile
+                    logger.info("refusal not delivered (%s): %s", item, exc)
+            elif isinstance(item, CodeExecutionResult):
+                result = item
+        return result
+
     def set_images_dir(self, folder: Path) -> None:
         """Where the kernel's images are saved from now on (a session's folder)."""
         self._client.images_dir = folder
@@ -323,6 +272,7 @@ class KernelExecutor(CodeExecutor):  # type: ignore[misc]
         deadline = time.monotonic() + self.kernel_init_timeout
         tool_server = HostToolServer(
             self.servers,
+            cwd=self.cwd,
             host=self.tool_server_host,
             port=self.tool_server_port,
             approval_required=True,

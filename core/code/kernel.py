@@ -1,4 +1,4 @@
-"""One IPython kernel: started, bound to a session's folder, reset, stopped.
+"""One IPython kernel: started, bound to a session's folder, probed, stopped.
 
 A kernel is started before anyone needs it (the pool), so it starts in the
 workspace and is *bound* to a session on first use: its working directory
@@ -9,15 +9,11 @@ ipybox does), images are saved in the folder's ``images/``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-
-import psutil
-from ipybox import CodeExecutionError
 
 from core.code.executor import KernelExecutor
 from core.code.procs import ProcessRegistry
@@ -112,9 +108,9 @@ class Kernel:
     def __init__(self, executor: KernelExecutor) -> None:
         self.executor = executor
         self.id = uuid.uuid4().hex
-        """Changes on reset: a new kernel process, nothing of the old one's state."""
+        """Names this kernel process (the "another kernel" notes compare it)."""
         self.lock = asyncio.Lock()
-        """Held while a cell runs (or a reset): the pool never stops a kernel in use."""
+        """Held while a cell runs: the pool never stops a kernel in use."""
         self.last_used = time.monotonic()
         self.cwd: Path | None = None
         self.broken = False
@@ -161,29 +157,18 @@ class Kernel:
         self.executor.set_images_dir(images)
         self.cwd = cwd
 
-    async def reset(self) -> None:
-        """A new kernel process in the same gateway: all state is gone; the binding stays."""
-        await self.executor.reset()
-        self.id = uuid.uuid4().hex
-        await self._boot(self.executor.kernel_init_timeout)
-        if self.cwd is not None:
-            await self.executor.execute(BIND_CODE.format(cwd=str(self.cwd)), timeout=30)
-
     async def responsive(self, timeout: float = 5.0) -> bool:
-        """Whether the kernel answers a trivial cell (after an interrupt, it should)."""
+        """Whether the kernel answers a trivial cell (after an interrupt, it should).
+
+        Code the interrupted cell left running (a thread) may raise approvals
+        meanwhile: the executor's ``execute`` rejects them all.
+        """
         try:
             await self.executor.execute("None", timeout=timeout)
-        except (TimeoutError, CodeExecutionError):
+        except Exception as exc:  # noqa: BLE001 - a probe: whatever failed, the answer is "no"
+            logger.info("kernel %s did not answer the probe: %r", self.id[:8], exc)
             return False
         return True
-
-    def rss(self) -> int:
-        """Resident memory of the kernel's processes (gateway, kernel, children), bytes."""
-        total = 0
-        for pid in self.executor.pids():
-            with contextlib.suppress(psutil.Error):
-                total += psutil.Process(pid).memory_info().rss
-        return total
 
     def pids(self) -> list[int]:
         return list(self.executor.pids())

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config.models_servers import McpServerConfig
+from core.errors import McpServerError
 
 __all__ = ["ApiModule", "PtcServer", "generate_apis", "write_api"]
 
@@ -47,31 +48,24 @@ class PtcServer:
     """One MCP server the kernel may call, as the host starts it."""
 
     name: str
-    params: dict[str, Any] = field(repr=False)
-    """mcpygen's connection parameters: ``command``/``args``/``env`` or ``url``/``headers``."""
-    timeout: float = 60.0
-    enabled_tools: frozenset[str] | None = None
-    excluded_tools: frozenset[str] = frozenset()
+    config: McpServerConfig = field(repr=False)
+    """How the host reaches it (command, env, URL, headers): never given to the kernel."""
 
     @classmethod
     def from_config(cls, name: str, config: McpServerConfig) -> PtcServer:
-        params: dict[str, Any]
-        if config.command is not None:
-            params = {"command": config.command, "args": list(config.args)}
-            if config.env:
-                params["env"] = dict(config.env)
-        else:
-            params = {"url": config.url, "type": "streamable_http"}
-            if config.headers:
-                params["headers"] = dict(config.headers)
-        enabled = frozenset(config.enabled_tools) if config.enabled_tools is not None else None
-        return cls(name, params, config.timeout, enabled, frozenset(config.excluded_tools))
+        return cls(name, config)
+
+    @property
+    def timeout(self) -> float:
+        """Seconds one call may take."""
+        return float(self.config.timeout)
 
     def offers(self, tool: str) -> bool:
         """Whether the config lets the agent use ``tool`` of this server."""
-        if tool in self.excluded_tools:
+        if tool in self.config.excluded_tools:
             return False
-        return self.enabled_tools is None or tool in self.enabled_tools
+        enabled = self.config.enabled_tools
+        return enabled is None or tool in enabled
 
 
 @dataclass(frozen=True)
@@ -166,11 +160,15 @@ def write_api(root: Path, server: str, tools: list[Any]) -> bool:
     return True
 
 
-async def _list_tools(server: PtcServer) -> list[Any]:
-    from mcpygen.client import MCPClient
+async def _list_tools(server: PtcServer, cwd: Path) -> list[Any]:
+    # the JSON-tool MCP path's connection: its environment, stderr into the log, redaction
+    from core.mcp.connection import McpConnection
 
-    async with MCPClient(server.params, connect_timeout=server.timeout) as client:
-        tools = await asyncio.wait_for(client.list_tools(), server.timeout)
+    connection = McpConnection(server.name, server.config, cwd=cwd, connect_timeout=server.timeout)
+    try:
+        tools = await connection.open()
+    finally:
+        await connection.aclose()
     return [tool for tool in tools if server.offers(tool.name)]
 
 
@@ -179,17 +177,25 @@ def _summary(description: str | None) -> str:
     return lines[0].strip() if lines else ""
 
 
-async def generate_apis(servers: Mapping[str, PtcServer], root: Path) -> list[ApiModule]:
+async def generate_apis(
+    servers: Mapping[str, PtcServer], root: Path, *, cwd: Path | None = None
+) -> list[ApiModule]:
     """Generate (or keep) every server's API; the modules the kernel can import.
 
-    A server that cannot be reached is left out with a warning; the others
-    are still generated.
+    ``cwd`` is where stdio servers start (the workspace; ``root`` if not
+    given). A server that cannot be reached is left out with a warning; the
+    others are still generated.
     """
+    cwd = cwd or root
+    cwd.mkdir(parents=True, exist_ok=True)
     modules: list[ApiModule] = []
     for server in servers.values():
         try:
-            tools = await _list_tools(server)
+            tools = await _list_tools(server, cwd)
             written = await asyncio.to_thread(write_api, root, server.name, tools)
+        except McpServerError as exc:  # redacted: no traceback, which would hold the raw cause
+            logger.warning("ptcServers.%s: cannot generate its API: %s", server.name, exc)
+            continue
         except Exception:  # one server down must not take the others (or the agent) along
             logger.warning("ptcServers.%s: cannot generate its API", server.name, exc_info=True)
             continue

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from core.code.continuity import KernelMarks
 from core.code.errors import CodeError, KernelLostError, KernelStartError
-from core.code.output import model_text
+from core.code.output import CellResult, model_text
 from core.code.paths import CodePaths
 from core.code.pool import KernelPool
 from core.code.procs import ProcessRegistry
@@ -138,7 +138,9 @@ class CodeToolset:
                     except CodeError:
                         logger.warning("code actions are unavailable", exc_info=True)
                     else:
-                        self.apis = await generate_apis(self.servers, self.paths.ptc_root)
+                        self.apis = await generate_apis(
+                            self.servers, self.paths.ptc_root, cwd=self.paths.workspace
+                        )
                 elif self.config.pool_size > 0:
                     self._start_in_background()  # warm kernels while the model thinks
                 description = EXECUTE_DESCRIPTION + _api_section(self.apis)
@@ -205,6 +207,32 @@ class CodeToolset:
         Args:
             code: Python code for an IPython cell (`!command` and `%%bash` work too).
         """
+        try:
+            result, text = await self._run(code, context)
+        except Exception as exc:
+            # the action ends in one CodeExecutionOutput whatever happened: the
+            # chunks streamed so far (if any) are closed, and the person sees why
+            error = str(exc) if isinstance(exc, CodeError) else f"{type(exc).__name__}: {exc}"
+            output = exc.output if isinstance(exc, CodeError) else ""
+            await context.emit(
+                CodeExecutionOutput(text=output, error=error, agent_id=context.agent_id)
+            )
+            raise
+        await context.emit(
+            CodeExecutionOutput(
+                text=result.output,
+                images=tuple(str(path) for path in result.images),
+                truncated=result.truncated,
+                error=result.error or result.timeout,
+                agent_id=context.agent_id,
+            )
+        )
+        if result.failed:
+            raise CodeError(text)
+        return text
+
+    async def _run(self, code: str, context: ToolContext) -> tuple[CellResult, str]:
+        """Run ``code`` in the kernel of the context's session and agent; the model's text."""
         await self.ready()
         from core.code.cell import run_cell
 
@@ -235,19 +263,8 @@ class CodeToolset:
             broken = self.pool.assigned(key)
             if broken is not None and broken.broken:
                 await self.pool.release(key)  # now: it may still be burning CPU
-        await context.emit(
-            CodeExecutionOutput(
-                text=result.output,
-                images=tuple(str(path) for path in result.images),
-                truncated=result.truncated,
-                error=result.error or result.timeout,
-                agent_id=context.agent_id,
-            )
-        )
         text = model_text(result, cwd=kernel.cwd, limit=limit, new_kernel=new_kernel)
-        if result.failed:
-            raise CodeError(text)
-        return text
+        return result, text
 
     async def _bind(self, kernel: Kernel, session_key: str) -> None:
         cwd = self.paths.session_dir(session_key)

@@ -36,4 +36,5 @@ class CodeConfig(ConfigModel):
 
     env: dict[str, str] = Field(default_factory=dict, repr=False)
     """Environment variables of the kernel. It inherits nothing else from facio's
-    environment (only `PATH`): API keys stay out of reach of the code."""
+    environment (only `PATH`), so API keys are not in its `os.environ`; the code
+    runs as facio's OS user, though, and can read what that user can."""

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pexpect
 
-from tests.e2e.support import APPROVE, PROMPT, finish, spawn_chat
+from tests.e2e.support import APPROVE, PROMPT, ROOT, finish, spawn_chat
 
 KERNEL = 90  # seconds: the first code action may wait for a kernel to start
+PTC_SERVER = ROOT / "tests" / "fakes" / "ptc_server.py"
 
 
 def code_config(folder: Path) -> str:
@@ -84,5 +86,34 @@ def test_a_subagents_approval_shows_its_sub_id_and_its_answer_comes_back(tmp_pat
     assert re.search(r"\(agent sub-[0-9a-f]{8}\)", shown), shown
     out = say(chat, "y")
     assert "42" in out
+    chat.sendline("/exit")
+    assert finish(chat) == 0
+
+
+def test_code_calls_an_mcp_server_each_step_approved_and_prints_its_answer(
+    tmp_path: Path,
+) -> None:
+    config = json.loads(Path(code_config(tmp_path)).read_text())
+    calls = tmp_path / "calls.log"
+    config["ptcServers"] = {
+        "fake": {
+            "command": sys.executable,
+            "args": [str(PTC_SERVER)],
+            "env": {"FACIO_PTC_LOG": str(calls)},
+        }
+    }
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    chat = spawn_chat(tmp_path / "ws", config=str(path))
+    code = "from mcptools.fake import add; print(add.run(add.Params(a=20, b=22)))"
+    shown = say(chat, f"run {code}", until=APPROVE)
+    assert "approval needed: ipybox_execute_ipython_cell" in shown and "add.Params" in shown
+    shown = say(chat, "y", until=APPROVE)  # the cell runs; its call to the server asks
+    assert "approval needed: fake_add" in shown
+    assert '"a": 20' in shown and '"b": 22' in shown
+    assert not calls.exists()  # nothing reached the server before the person said yes
+    out = say(chat, "y")
+    assert "result=42" in out and "Result:" in out
+    assert calls.read_text().splitlines() == ["add 20 22"]
     chat.sendline("/exit")
     assert finish(chat) == 0

@@ -2,7 +2,8 @@
 
 Run as ``python tests/fakes/ptc_server.py``. Environment:
 
-- ``FACIO_PTC_SECRET``: a secret only the server should know; ``whisper`` tells it.
+- ``FACIO_PTC_SECRET``: a secret only the server should know; ``whisper`` tells it,
+  ``fail`` writes it to stderr and fails with it in the error (a careless server).
 - ``FACIO_PTC_LOG``: a file each call that reaches the server is appended to,
   so a test can prove that a rejected call never arrived.
 - ``FACIO_PTC_EXTRA``: when set, one more tool (``shout``) is offered: the
@@ -12,6 +13,7 @@ Run as ``python tests/fakes/ptc_server.py``. Environment:
 from __future__ import annotations
 
 import os
+import sys
 
 from mcp.server.fastmcp import FastMCP
 
@@ -37,6 +39,15 @@ def whisper() -> str:
     """Tell the secret this server was started with."""
     _record("whisper")
     return f"secret={os.environ.get('FACIO_PTC_SECRET', '')}"
+
+
+@server.tool()
+def fail() -> str:
+    """Fail, telling the secret on stderr and in the error."""
+    secret = os.environ.get("FACIO_PTC_SECRET", "")
+    _record("fail")
+    print(f"fail: using {secret}", file=sys.stderr, flush=True)
+    raise ValueError(f"the token {secret} was refused")
 
 
 if os.environ.get("FACIO_PTC_EXTRA"):

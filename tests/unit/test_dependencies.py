@@ -2,15 +2,23 @@
 
 ipybox 0.9.2 (code actions) imports mcpygen, whose code generator imports
 names that mcp 2.x removed: with mcp>=2, ``import ipybox`` fails. pyproject.toml
-pins mcp below 2. If someone lifts the pin without a fix, these tests fail.
+pins mcp below 2. If someone lifts the pin without a fix, these tests fail: the
+pin is read from pyproject.toml itself (failing before anything is reinstalled),
+and the installed versions are checked too.
 """
 
 from __future__ import annotations
 
 import importlib
 import importlib.metadata
+import tomllib
+from pathlib import Path
 
+from packaging.requirements import Requirement
 from packaging.version import Version
+
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+MCP_PIN = "mcp==1.30.0"
 
 
 def test_ipybox_and_its_code_generator_import() -> None:
@@ -28,3 +36,32 @@ def test_mcp_is_pinned_below_2_while_ipybox_needs_it() -> None:
             f"mcp {mcp} with ipybox {ipybox}: ipybox's generator breaks on mcp 2.x; "
             "keep the pin in pyproject.toml or upgrade ipybox"
         )
+
+
+def _comment_above(lines: list[str], index: int) -> str:
+    """The ``#`` comment lines right above ``lines[index]``, joined."""
+    comment: list[str] = []
+    while index > 0 and lines[index - 1].strip().startswith("#"):
+        index -= 1
+        comment.insert(0, lines[index].strip().lstrip("#").strip())
+    return " ".join(comment)
+
+
+def test_pyproject_pins_mcp_and_says_why() -> None:
+    text = PYPROJECT.read_text(encoding="utf-8")
+    dependencies = tomllib.loads(text)["project"]["dependencies"]
+    pins = [d for d in dependencies if Requirement(d).name == "mcp"]
+    assert pins == [MCP_PIN], (
+        f"pyproject.toml pins {pins or 'no mcp'}: ipybox 0.9.2's generator breaks on mcp 2.x; "
+        "keep the pin or upgrade ipybox (then update this test)"
+    )
+    lines = text.splitlines()
+    (at,) = [i for i, line in enumerate(lines) if line.strip().startswith(f'"{MCP_PIN}"')]
+    reason = _comment_above(lines, at)
+    assert "ipybox" in reason and "mcp 2" in reason, f"the pin's comment says: {reason!r}"
+
+
+def test_the_installed_mcp_is_the_pinned_one() -> None:
+    pinned = Requirement(MCP_PIN).specifier
+    installed = importlib.metadata.version("mcp")
+    assert installed in pinned, f"mcp {installed} is installed; pyproject.toml pins {MCP_PIN}"

@@ -8,12 +8,13 @@ answer repeats the tool result after "Result:".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TypeVar
 
 from bots import builtin_scripts
 from core import Agent, AgentEvent, AgentSettings, ApprovalRequest, MemorySessionStore, ToolOutput
 from core.code import EXECUTE_TOOL, CodeToolset
+from core.hooks import Hook
 from core.permissions import MemoryPermissionStore, PermissionManager
 from core.providers.scripted import ScriptedProvider
 
@@ -33,6 +34,7 @@ def code_agent(
     allow: tuple[str, ...] = ("ipybox_reset",),
     execution_timeout: float = 60.0,
     approval_timeout: float = 60.0,
+    hooks: Iterable[Hook] = (),
 ) -> Agent:
     """An agent on ``session`` whose model runs code through ``toolset``."""
     return Agent(
@@ -47,6 +49,7 @@ def code_agent(
         session_key=session,
         workspace=toolset.paths.workspace,
         toolsets=[toolset],
+        hooks=hooks,
     )
 
 

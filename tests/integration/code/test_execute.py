@@ -46,20 +46,13 @@ PIXEL = base64.b64decode(
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def toolset(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CodeToolset]:
-    os.environ[SECRET] = "host-only"
-    config = CodeConfig(
-        pool_size=1,
-        kernel_init_timeout=KERNEL_TIMEOUT,
-        max_output_chars=LIMIT,
-        env={"FACIO_KERNEL_VISIBLE": "granted"},
-    )
+    config = CodeConfig(pool_size=1, kernel_init_timeout=KERNEL_TIMEOUT, max_output_chars=LIMIT)
     toolset = CodeToolset(config, tmp_path_factory.mktemp("code"))
     await toolset.tools()
     try:
         yield toolset
     finally:
         await toolset.aclose()
-        os.environ.pop(SECRET, None)
 
 
 def session_dir(toolset: CodeToolset, session: str = "test:code") -> Path:
@@ -141,11 +134,18 @@ async def test_an_image_is_saved_in_the_session_folder(toolset: CodeToolset) -> 
 
 
 async def test_the_kernel_sees_only_the_environment_config_gives_it(
-    toolset: CodeToolset,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    agent = code_agent(toolset)
-    code = f"import os\nprint(os.environ.get('{SECRET}'), os.environ.get('FACIO_KERNEL_VISIBLE'))"
-    events = await turn(agent, f"run {code}")
+    monkeypatch.setenv(SECRET, "host-only")  # in the host's environment when the kernel starts
+    config = CodeConfig(
+        pool_size=0, kernel_init_timeout=KERNEL_TIMEOUT, env={"FACIO_KERNEL_VISIBLE": "granted"}
+    )
+    toolset = CodeToolset(config, tmp_path)
+    try:
+        code = f"import os\nprint(os.getenv('{SECRET}'), os.getenv('FACIO_KERNEL_VISIBLE'))"
+        events = await turn(code_agent(toolset), f"run {code}")
+    finally:
+        await toolset.aclose()
     assert os.environ[SECRET] == "host-only"
     assert code_result(events).content == "None granted"
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from core import AgentEvent, CodeExecutionOutput
 from core.code import EXECUTE_TOOL, CodeToolset
 from core.config import CodeConfig
 from core.errors import ToolError
@@ -38,7 +39,19 @@ async def _until(check: object, within: float = KERNEL_TIMEOUT) -> None:
 
 
 def _running(pids: list[int]) -> bool:
-    return any(psutil.pid_exists(pid) for pid in pids)
+    """Whether any of ``pids`` still runs (a zombie waiting to be reaped does not)."""
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
+            pass
+    return False
+
+
+def _all_pids(toolset: CodeToolset) -> list[int]:
+    """The gateway and kernel processes of every kernel the pool holds now."""
+    return [pid for kernel in toolset.pool.kernels() for pid in kernel.pids()]
 
 
 async def test_idle_kernels_stop_the_pool_refills_and_the_model_is_told(tmp_path: Path) -> None:
@@ -60,9 +73,12 @@ async def test_idle_kernels_stop_the_pool_refills_and_the_model_is_told(tmp_path
         assert toolset.pool.warm == 1  # waiting kernels are the pool, not idle ones
         answer = await _run(tool, "print('x' in globals())", "s:a")
         assert answer.startswith(NOTE) and answer.endswith("\nFalse")
+        pids = _all_pids(toolset)  # each kernel a gateway and its IPython kernel
+        assert len(pids) >= 2 and all(_running([pid]) for pid in pids)
     finally:
         await toolset.aclose()
-    assert not any(_running(k.pids()) for k in toolset.pool.kernels())
+    assert toolset.pool.kernels() == []
+    await _until(lambda: not _running(pids), within=10)  # every one of them stopped
 
 
 async def test_at_max_kernels_the_least_recently_used_idle_one_makes_room(
@@ -90,10 +106,20 @@ async def test_at_max_kernels_the_least_recently_used_idle_one_makes_room(
 
 async def test_a_kernel_that_cannot_start_is_a_tool_error(tmp_path: Path) -> None:
     toolset = CodeToolset(CodeConfig(pool_size=0, kernel_init_timeout=0.5), tmp_path)
+    emitted: list[AgentEvent] = []
+
+    async def emit(event: AgentEvent) -> None:
+        emitted.append(event)
+
     try:
         tool = await _execute(toolset)
+        context = ToolContext(session_key="s:slow", tool_call_id="c1", emit=emit)
         with pytest.raises(ToolError, match="the Python kernel did not start"):
-            await _run(tool, "print(1)", "s:slow")
+            await asyncio.wait_for(tool.call({"code": "print(1)"}, context), KERNEL_TIMEOUT)
+        # the action still ends in one CodeExecutionOutput, saying why
+        (output,) = emitted
+        assert isinstance(output, CodeExecutionOutput) and output.text == ""
+        assert output.error is not None and "did not start" in output.error
     finally:
         await toolset.aclose()
     assert not list((tmp_path / ".facio" / "code" / "procs").glob("*.json"))

@@ -6,6 +6,8 @@ Real MCP servers over stdio: a small FastMCP server written for the tests
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -71,6 +73,7 @@ async def test_apis_are_generated_listed_and_hold_no_secrets(toolset: CodeToolse
     assert {p.name for p in (package / "fake").glob("*.py")} == {
         "__init__.py",
         "add.py",
+        "fail.py",
         "whisper.py",
     }
     assert (package / "time" / "get_current_time.py").is_file()
@@ -133,6 +136,25 @@ async def test_the_servers_secret_stays_in_the_host(toolset: CodeToolset) -> Non
     assert code_result(events).content == f"secret={SECRET}\nNone"
 
 
+async def test_a_failing_servers_secret_reaches_neither_the_code_nor_the_log(
+    toolset: CodeToolset, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
+    caplog.set_level(logging.INFO)
+    agent = code_agent(toolset, session="ptc:fail", allow=("fake_*",))
+    events = await turn(agent, "run from mcptools.fake import fail\nfail.run(fail.Params())")
+    result = code_result(events)
+    assert result.is_error and "fake.fail failed: " in result.content
+    assert "the token *** was refused" in result.content
+    for _ in range(100):  # its stderr reaches the log through a pipe, redacted
+        if "mcp server fake: fail: using ***" in caplog.text:
+            break
+        await asyncio.sleep(0.05)
+    assert "mcp server fake: fail: using ***" in caplog.text
+    assert SECRET not in result.content
+    assert SECRET not in caplog.text
+    assert SECRET not in capfd.readouterr().err  # not the host's stderr either
+
+
 async def test_code_cannot_make_the_host_start_another_server(toolset: CodeToolset) -> None:
     agent = code_agent(toolset, session="ptc:evil")
     code = (
@@ -154,14 +176,14 @@ async def test_apis_are_regenerated_only_when_the_tool_list_changes(tmp_path: Pa
     digest = root / "mcptools" / "fake" / DIGEST_FILE
     plain = {"fake": PtcServer.from_config("fake", fake_server(log))}
     modules = await generate_apis(plain, root)
-    assert sorted(m.module for m in modules) == ["add", "whisper"]
+    assert sorted(m.module for m in modules) == ["add", "fail", "whisper"]
     first = digest.read_text()
     written_at = digest.stat().st_mtime_ns
     await generate_apis(plain, root)  # unchanged: kept as it is
     assert digest.stat().st_mtime_ns == written_at
     extra = {"fake": PtcServer.from_config("fake", fake_server(log, FACIO_PTC_EXTRA="1"))}
     modules = await generate_apis(extra, root)
-    assert sorted(m.module for m in modules) == ["add", "shout", "whisper"]
+    assert sorted(m.module for m in modules) == ["add", "fail", "shout", "whisper"]
     assert digest.read_text() != first
     assert (root / "mcptools" / "fake" / "shout.py").is_file()
     await generate_apis(plain, root)  # the tool went away again: so does its module

@@ -1,0 +1,153 @@
+"""The host's tool server: MCP calls from the kernel, run with the host's parameters.
+
+ipybox's tool server (mcpygen's ``ToolServer``) takes the server's command
+or URL from the kernel's request and starts it with mcpygen's client. Ours:
+
+- runs only the ``ptcServers`` of the config, with the host's parameters
+  (command, env with secrets, URL, headers): the kernel names the server,
+  it never says how to start one; tools a config filters out are refused
+  before anyone is asked;
+- reaches each server through :class:`core.mcp.connection.McpConnection`,
+  the connection of the JSON-tool MCP path: the same environment (a safe
+  base plus the config's ``env``), the server's stderr into facio's log
+  (``core.mcp.stderr``), and its secrets redacted from every error the
+  kernel receives and every log line;
+- leaves the process's signal handlers alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from mcp import types
+from mcpygen.tool_exec.server import ToolCall, ToolServer
+
+from core.code.ptc import PtcServer
+from core.errors import McpServerDown, McpServerError
+from core.mcp.connection import McpConnection
+
+__all__ = ["HostToolServer"]
+
+logger = logging.getLogger(__name__)
+
+
+class _SignalFreeServer(uvicorn.Server):
+    """A uvicorn server that leaves the process's signal handlers alone.
+
+    uvicorn takes over SIGINT and SIGTERM for as long as it serves, then
+    restores what it found and raises the signals it caught again. With a
+    tool server per kernel, that meant: Ctrl-C in ``facio chat`` shut down
+    every kernel's tool server (their code could no longer ask for
+    approval), a worker's SIGTERM went to them instead of arq, and servers
+    stopping in another order than they started left a dead server's
+    handler installed. The host owns its signals; these servers stop when
+    their kernel does.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _text(result: types.CallToolResult) -> str:
+    return "\n".join(b.text for b in result.content if isinstance(b, types.TextContent))
+
+
+class HostToolServer(ToolServer):  # type: ignore[misc]
+    """ipybox's tool server, restricted to the configured servers and their tools."""
+
+    _server: uvicorn.Server | None
+    _server_task: asyncio.Task[None] | None
+
+    def __init__(self, servers: Mapping[str, PtcServer], *, cwd: Path, **kwargs: Any) -> None:
+        """``cwd``: where stdio servers start (the workspace, as for ``mcpServers``)."""
+        self.servers = dict(servers)
+        self.cwd = cwd
+        self._connections: dict[str, McpConnection] = {}
+        self._connecting = asyncio.Lock()
+        super().__init__(**kwargs)
+
+    async def start(self) -> None:
+        """Serve on the host's loop, without touching signal handlers."""
+        if self._server_task is not None:
+            raise RuntimeError("the tool server is already running")
+        config = uvicorn.Config(
+            self.app,
+            host=self.host,
+            port=self.port,
+            log_level=self.log_level.lower(),
+            ws="wsproto",
+        )
+        self._server = _SignalFreeServer(config)
+        self._server_task = asyncio.create_task(self._server.serve())
+        await self._ready()
+
+    async def run(self, request: ToolCall) -> dict[str, Any] | str | None:
+        """One MCP call from the kernel: refuse unknown ones, ask, run with a timeout."""
+        server = self.servers.get(request.server_name)
+        if server is None:
+            return {"error": f"no MCP server named {request.server_name!r} is configured"}
+        if not server.offers(request.tool_name):
+            return {"error": f"{request.server_name} does not offer {request.tool_name!r}"}
+        if error := await self._approve(request.server_name, request.tool_name, request.tool_args):
+            return error  # type: ignore[no-any-return]
+        return await self._call(server, request.tool_name, request.tool_args)
+
+    async def _call(self, server: PtcServer, tool: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run an approved call: the result as mcpygen's generated ``run()`` expects it."""
+        call = f"{server.name}.{tool}"
+        connection: McpConnection | None = None
+        try:
+            connection = await self._connection(server)
+            result = await connection.call_tool(tool, args, server.timeout)
+        except McpServerError as exc:  # its message is redacted already
+            if isinstance(exc, McpServerDown) and connection is not None:
+                await self._drop(server.name, connection)
+            logger.warning("ptcServers %s failed: %s", call, exc)
+            return {"error": f"{call} failed: {exc}"}
+        except Exception as exc:  # noqa: BLE001 - the boundary of one request from the kernel
+            reason = f"{type(exc).__name__}: {exc}"
+            if connection is not None:
+                reason = connection.redact(reason)
+            logger.warning("ptcServers %s failed unexpectedly: %s", call, reason)
+            return {"error": f"{call} failed: {reason}"}
+        if result.isError:
+            said = connection.redact(_text(result)) or "the server gave no details"
+            logger.info("ptcServers %s answered an error: %s", call, said)
+            return {"error": f"{call} failed: {said}"}
+        if result.structuredContent:
+            return {"result": result.structuredContent}
+        return {"result": _text(result) or None}
+
+    async def _connection(self, server: PtcServer) -> McpConnection:
+        """The live connection to ``server``, (re)started when there is none."""
+        async with self._connecting:
+            connection = self._connections.get(server.name)
+            if connection is not None and connection.alive:
+                return connection
+            if connection is not None:
+                await connection.aclose()
+            connection = McpConnection(
+                server.name, server.config, cwd=self.cwd, connect_timeout=self.connect_timeout
+            )
+            await connection.open()  # McpServerDown, redacted, when it does not start
+            self._connections[server.name] = connection
+            return connection
+
+    async def _drop(self, name: str, connection: McpConnection) -> None:
+        async with self._connecting:
+            if self._connections.get(name) is connection:
+                del self._connections[name]
+        await connection.aclose()
+
+    async def _close_mcp_clients(self) -> None:
+        """Stop every server this tool server started (on stop and on ``/reset``)."""
+        async with self._connecting:
+            connections, self._connections = list(self._connections.values()), {}
+        await asyncio.gather(*(c.aclose() for c in connections))
