@@ -147,8 +147,10 @@ _RUNNING: set[subprocess.Popen[bytes]] = set()
 
 
 @atexit.register
-def _stop_forgotten_servers() -> None:
-    """Backstop for programs that exit without calling stop(): SIGTERM, then SIGKILL."""
+def stop_all_now() -> None:
+    """Stop every server this process started, at once and synchronously: SIGTERM (the
+    AOF is flushed), then SIGKILL. The backstop for programs that exit without
+    calling stop(), and for a forced exit (``os._exit`` skips atexit hooks)."""
     for process in list(_RUNNING):
         process.terminate()
         try:
@@ -360,6 +362,7 @@ __all__ = [
     "RedisUnavailableError",
     "display_url",
     "find_redis_server",
+    "stop_all_now",
     "unix_socket_path",
 ]
 

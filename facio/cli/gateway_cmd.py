@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from typing import Any
 
@@ -17,6 +16,7 @@ from redis.exceptions import RedisError
 from channels.gateway import Gateway
 from core.config import FacioConfig, load_config
 from core.errors import ConfigError
+from facio.cli.shutdown import StopSignals
 
 __all__ = ["add_parser", "require_redis_url", "run"]
 
@@ -49,10 +49,9 @@ def require_redis_url(config: FacioConfig, command: str) -> str:
 
 async def serve(config: FacioConfig, redis_url: str) -> int:
     """Run the gateway until SIGTERM/SIGINT; 0 when it stopped cleanly."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    signals = StopSignals("gateway")
+    signals.install()
+    stop = signals.stop
     try:
         async with Gateway(config, redis_url) as gateway:
             print(f"facio gateway: listening on {gateway.url}", file=sys.stderr, flush=True)
@@ -61,8 +60,7 @@ async def serve(config: FacioConfig, redis_url: str) -> int:
         print(f"facio gateway: cannot start: {exc}", file=sys.stderr)
         return 1
     finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+        signals.remove()
     print("facio gateway: stopped", file=sys.stderr, flush=True)
     return 0
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from redis.exceptions import RedisError
 
 from channels.gateway import Gateway
 from core.config import FacioConfig, load_config
+from facio.cli.shutdown import StopSignals
 from workers.redis_server import EmbeddedRedis, display_url
 from workers.worker import build_worker, connect
 
@@ -78,10 +78,9 @@ async def _serve(config: FacioConfig, redis_url: str, stop: asyncio.Event) -> No
 
 
 async def up(config: FacioConfig) -> int:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+    signals = StopSignals("up")
+    signals.install()
+    stop = signals.stop
     embedded: EmbeddedRedis | None = None
     try:
         redis_url = config.redis.url
@@ -98,8 +97,7 @@ async def up(config: FacioConfig) -> int:
         if embedded is not None:
             with contextlib.suppress(OSError):
                 await embedded.stop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)
+        signals.remove()
     print("facio up: stopped", file=sys.stderr, flush=True)
     return 0
 
