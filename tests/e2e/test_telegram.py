@@ -64,7 +64,7 @@ def _start(*args: str, token: str) -> subprocess.Popen[str]:
 
 def _stop(process: subprocess.Popen[str]) -> str:
     process.send_signal(signal.SIGINT)
-    out, _ = process.communicate(timeout=30)
+    out, _ = process.communicate(timeout=60)
     assert process.returncode == 0, out
     assert "Traceback" not in out
     return out

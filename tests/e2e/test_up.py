@@ -70,7 +70,7 @@ class Up:
 
     def stop(self) -> tuple[int, str]:
         self.proc.send_signal(signal.SIGINT)
-        out, _ = self.proc.communicate(timeout=30)
+        out, _ = self.proc.communicate(timeout=60)
         self.http.close()
         return self.proc.returncode, out
 
