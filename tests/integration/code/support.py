@@ -79,3 +79,15 @@ def code_result(events: list[AgentEvent]) -> ToolOutput:
     """The code tool's result in ``events`` (exactly one)."""
     (output,) = [e for e in of_type(events, ToolOutput) if e.tool_name == EXECUTE_TOOL]
     return output
+
+
+def two_shell_calls(output: str) -> str:
+    """Code whose two threads each run a shell command at once: two approvals pending
+    together; ``output`` is the expression printed at the end (over ``outs``)."""
+    return (
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "ip = get_ipython()\n"
+        "with ThreadPoolExecutor(2) as pool:\n"
+        "    outs = list(pool.map(lambda n: ip.getoutput(f'echo t{n}'), [1, 2]))\n"
+        f"print({output})"
+    )

@@ -33,6 +33,7 @@ from tests.integration.code.support import (
     code_result,
     of_type,
     turn,
+    two_shell_calls,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -117,13 +118,7 @@ async def test_the_clock_stays_stopped_while_any_approval_is_pending(
     toolset: CodeToolset,
 ) -> None:
     agent = code_agent(toolset, session="test:two-pending", execution_timeout=2)
-    code = (
-        "from concurrent.futures import ThreadPoolExecutor\n"
-        "ip = get_ipython()\n"
-        "with ThreadPoolExecutor(2) as pool:\n"
-        "    outs = list(pool.map(lambda n: ip.getoutput(f'echo t{n}'), [1, 2]))\n"
-        "print(sorted(o[0] for o in outs))"
-    )
+    code = two_shell_calls("sorted(o[0] for o in outs)")
     pending: list[ApprovalRequest] = []
 
     async def play() -> list[object]:

@@ -32,6 +32,7 @@ from tests.integration.code.support import (
     code_result,
     of_type,
     turn,
+    two_shell_calls,
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -237,13 +238,7 @@ async def test_several_approvals_pending_at_once_are_answered_in_any_order(
     toolset: CodeToolset,
 ) -> None:
     agent = code_agent(toolset, session="test:parallel")
-    code = (
-        "from concurrent.futures import ThreadPoolExecutor\n"
-        "ip = get_ipython()\n"
-        "with ThreadPoolExecutor(2) as pool:\n"
-        "    outs = list(pool.map(lambda n: ip.getoutput(f'echo t{n}'), [1, 2]))\n"
-        "print(outs)"
-    )
+    code = two_shell_calls("outs")
     pending: list[ApprovalRequest] = []
 
     async def play() -> list[object]:
