@@ -12,11 +12,10 @@ twice.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -36,6 +35,18 @@ STOP_POLL = 0.2
 """Seconds between checks for ``/stop`` while a turn runs."""
 
 Result = Literal["done", "parked", "skipped", "lost"]
+
+
+async def stop_task(task: asyncio.Task[Any]) -> None:
+    """Cancel ``task`` and return once it has ended, however it ends.
+
+    Its cleanup (``finally`` blocks that still talk to Redis) runs now, while
+    the lease is held and Redis is up, not at some later shutdown.
+    """
+    task.cancel()
+    for ended in await asyncio.gather(task, return_exceptions=True):
+        if isinstance(ended, Exception):
+            logger.warning("a stopped task ended with %s: %s", type(ended).__name__, ended)
 
 
 @dataclass(frozen=True)
@@ -64,27 +75,23 @@ class Drainer:
         work = asyncio.create_task(self._loop(session_key, job_id, holder))
         keeper = asyncio.create_task(self._keep_lease(session_key, holder))
         try:
-            await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            # The worker is shutting down: hand the session back at once
-            # instead of letting it wait for the lease to expire.
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
-            await self._hand_back(session_key, job_id, holder)
-            raise
-        try:
+            try:
+                await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
+            except asyncio.CancelledError:
+                # The worker is shutting down: stop the turn (the lease still
+                # kept meanwhile), then hand the session back at once instead
+                # of letting it wait for the lease to expire.
+                await stop_task(work)
+                await self._hand_back(session_key, job_id, holder)
+                raise
             if work.done():
                 return work.result()
             logger.error("lost the lease of %s; stopping its turn", session_key)
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await work
+            await stop_task(work)
             return "lost"
         finally:
             keeper.cancel()
-            if not work.done():
-                work.cancel()
+            work.cancel()  # a no-op once it has ended
 
     async def _run_stoppable(self, request: TurnRequest, holder: str) -> Outcome:
         """Run the turn; cancel it when a ``/stop`` for it arrives."""
@@ -92,13 +99,16 @@ class Drainer:
         stopper = asyncio.create_task(self._stop_requested(request))
         try:
             await asyncio.wait({turn, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            # shutdown or a lost lease: the turn ends with this job, never
+            # outlives it (it would run beside whoever takes the session over)
+            await stop_task(turn)
+            raise
         finally:
             stopper.cancel()
         if turn.done():
             return turn.result()
-        turn.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await turn
+        await stop_task(turn)
         await self.runner.cancelled(request)
         return "done"
 

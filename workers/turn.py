@@ -266,11 +266,11 @@ class TurnRunner:
             parker.cancel()
             for watcher in watchers:
                 watcher.cancel()
-            if not task.done():
-                task.cancel()
-            for ended in await asyncio.gather(*watchers, return_exceptions=True):
-                if isinstance(ended, Exception):  # e.g. Redis failed while holding
-                    logger.warning("holding an approval of %s failed: %s", request.turn_id, ended)
+            task.cancel()  # a no-op once it has ended; cancelled, its cleanup runs now
+            ended = await asyncio.gather(task, *watchers, return_exceptions=True)
+            for outcome in ended[1:]:  # the stream's own outcome was dealt with above
+                if isinstance(outcome, Exception):  # e.g. Redis failed while holding
+                    logger.warning("holding an approval of %s failed: %s", request.turn_id, outcome)
             await self._abandon_inner(await self._state(request.turn_id))
 
     async def _watch(

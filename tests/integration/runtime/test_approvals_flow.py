@@ -185,3 +185,34 @@ async def test_a_held_approval_expires_on_time_and_late_clicks_are_told(
     assert responses[-1].startswith("Rejected")
     assert not _note(tmp_path).exists()
     await pool.aclose()
+
+
+def _turns_running() -> list[asyncio.Task[Any]]:
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if not task.done() and "TurnRunner.run" in repr(task.get_coro())
+    ]
+
+
+async def test_a_worker_stopping_while_it_holds_an_approval_leaves_no_turn_behind(
+    redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    """Shutdown hands the session back *and* stops its turn: a turn left running
+    in the stopping process would race the worker that takes the session over
+    (and in `facio up` it died noisily once the embedded Redis had stopped)."""
+    config = demo_config(tmp_path, approvalHold=30)
+    pool = await connect(redis_url)
+    async with Background(config, redis_url):
+        await send(pool, inbound(NOTE))
+        (request,) = await wait_for(redis, "approval_request")
+        assert _turns_running()
+    assert _turns_running() == []
+    assert not await redis.exists(keys.lease("api:test"))  # handed back at once
+    assert await _decide(pool, request["approval_id"], Decision.APPROVE) is DecideOutcome.DECIDED
+    await run_burst(config, redis_url)  # the next worker resumes the turn
+    await wait_for(redis, "turn_finished")
+    assert _note(tmp_path).read_text().count("water the plants") == 1
+    responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
+    assert responses[-1].startswith("Done, I saved the note")
+    await pool.aclose()
