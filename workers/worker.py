@@ -117,7 +117,7 @@ class FacioWorker(Worker):
                 await self._listener
 
     async def close(self) -> None:
-        """arq's close, safe after running jobs were cancelled (shutdown hands turns back).
+        """arq's close, safe after running jobs were cancelled and when Redis is gone.
 
         arq's own close gathers the job tasks without ``return_exceptions``: a
         job cancelled while arq was writing its bookkeeping ends *cancelled*,
@@ -131,7 +131,17 @@ class FacioWorker(Worker):
                 logger.warning("a job ended with %s: %s", type(outcome).__name__, outcome)
         for job_id in [job_id for job_id, task in self.tasks.items() if task.done()]:
             del self.tasks[job_id]
-        await super().close()
+        try:
+            await super().close()
+        except RedisError as exc:
+            # Redis went first (``docker compose down`` stops it with us): arq
+            # could not delete its health-check key (it expires by itself) and
+            # stopped there; the runtime (kernels, HTTP clients) must close anyway.
+            logger.warning("closing without Redis (%s)", exc)
+            if self.on_shutdown:
+                await self.on_shutdown(self.ctx)
+            await self.pool.close(close_connection_pool=True)
+            self._pool = None
 
     async def _wait_for_work(self) -> None:
         """Until a wake-up, ``poll_delay``, or — when every slot is taken — a job ends."""

@@ -209,3 +209,28 @@ async def test_a_running_worker_rides_out_a_redis_restart_mid_turn(
         ]
         await pool.aclose()
         await redis.aclose()
+
+
+async def test_a_worker_stopped_while_redis_is_down_exits_cleanly(
+    make_redis: MakeRedis, tmp_path: Path
+) -> None:
+    # `docker compose down` stops Redis and the workers together: a worker whose
+    # Redis is already gone must still close (its runtime: kernels, HTTP
+    # clients) and exit 0, not die on arq's health-check cleanup.
+    server = make_redis(tmp_path / "redis", appendonly=False)
+    config = write_config(tmp_path, server.url, SAVE_RULES)
+    async with server, Processes(tmp_path) as procs:
+        worker = procs.worker(config, "worker")
+        redis = Redis.from_url(server.url)
+        pool = await connect(server.url)
+        turn = await send(pool, inbound("hello", session="api:down"))
+
+        async def answered() -> bool:
+            return len(await history(redis, "api:down")) == 2
+
+        await until(answered, f"turn {turn.turn_id} to run", 30, procs)
+        await pool.aclose()
+        await redis.aclose()
+        await server.stop()
+        assert await worker.stop() == 0, worker.tail()
+        assert "Traceback" not in worker.tail()
