@@ -29,6 +29,7 @@ import time
 from typing import Literal
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from core.agent import Agent
 from core.agent.agent import closing_results
@@ -55,6 +56,8 @@ INNER_FIELD = "inner:"
 ABANDONED_BY = "facio"
 """``decided_by`` of an in-code approval rejected because its turn stopped."""
 Outcome = Literal["done", "parked"]
+HOLD_RETRY = 1.0
+"""Seconds between tries while Redis does not answer a held approval's wait."""
 
 
 class TurnRunner:
@@ -273,6 +276,23 @@ class TurnRunner:
                     logger.warning("holding an approval of %s failed: %s", request.turn_id, outcome)
             await self._abandon_inner(await self._state(request.turn_id))
 
+    async def _wait(self, approval_id: str, budget: float) -> ApprovalRecord | None:
+        """The decided record within ``budget`` seconds, else None; Redis trouble is waited out.
+
+        A dropped connection (Redis restarting, a blip) ends the blocked read
+        with an error; giving up there would leave the turn waiting for the
+        agent's own timer while the person's click goes unheard.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        while (left := deadline - loop.time()) > 0:
+            try:
+                return await self.approvals.wait(approval_id, left)
+            except RedisError as exc:
+                logger.warning("holding approval %s: Redis unavailable (%s)", approval_id, exc)
+                await asyncio.sleep(min(HOLD_RETRY, max(left, 0.0)))
+        return None
+
     async def _watch(
         self, event: ApprovalRequest, record: ApprovalRecord, hold: float, park: asyncio.Event
     ) -> None:
@@ -286,9 +306,12 @@ class TurnRunner:
         if not record.parkable:
             hold = record.expires_at - time.time()  # held here until it expires
         budget = min(hold, record.expires_at - time.time())
-        decided = await self.approvals.wait(record.approval_id, budget) if budget > 0 else None
+        decided = await self._wait(record.approval_id, budget)
         if decided is None and time.time() >= record.expires_at:
-            decided = await self.approvals.expire_if_due(record.approval_id)
+            try:
+                decided = await self.approvals.expire_if_due(record.approval_id)
+            except RedisError as exc:  # undecided as far as we know: park, or never run
+                logger.warning("could not expire approval %s: %s", record.approval_id, exc)
             if decided is not None and decided.status == "expired":
                 await announce(self.outbox, decided)
         if decided is None or decided.status == "pending":

@@ -15,9 +15,21 @@ from pathlib import Path
 from redis.asyncio import Redis
 
 from core.config import FacioConfig, parse_config
-from tests.integration.runtime.support import Background, inbound, outbox, send, wait_for
+from tests.integration.runtime.support import (
+    Background,
+    demo_config,
+    inbound,
+    outbox,
+    send,
+    wait_for,
+)
 from tests.redis_fixture import MakeRedis
 from workers import keys
+from workers.approval_record import DecideOutcome, Decision
+from workers.approvals import ApprovalStore
+from workers.decisions import decide
+from workers.outbox import Outbox
+from workers.queue import ArqJobQueue
 from workers.worker import connect
 
 BUSY = """
@@ -54,5 +66,37 @@ async def test_a_turn_runs_through_a_redis_blip(make_redis: MakeRedis, tmp_path:
         responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
         assert responses == ["The slow answer."]
         assert await redis.llen(keys.history("api:test")) == 2
+        await pool.aclose()
+        await redis.aclose()
+
+
+async def test_a_held_approval_survives_a_redis_blip(make_redis: MakeRedis, tmp_path: Path) -> None:
+    # The holder blocks on the approval's doorbell; the blip drops that
+    # connection. It must wait on, not die and leave the turn waiting for
+    # approvalTimeout (an hour) while the person's click goes unheard.
+    server = make_redis(tmp_path / "redis", appendonly=False)
+    async with server:
+        redis = Redis.from_url(server.url)
+        pool = await connect(server.url)
+        config = demo_config(tmp_path, approvalHold=600)
+        async with Background(config, server.url):
+            await send(pool, inbound("remember the milk"))
+            (request,) = await wait_for(redis, "approval_request")
+            await redis.client_kill_filter(_type="normal", skipme=True)
+            approvals = ApprovalStore(pool)
+            result = await decide(
+                pool,
+                approvals,
+                ArqJobQueue(pool),
+                Outbox(pool),
+                request["approval_id"],
+                Decision.APPROVE,
+                "u1",
+            )
+            assert result.outcome is DecideOutcome.DECIDED
+            (finished,) = await wait_for(redis, "turn_finished", timeout=30)
+        assert not finished.get("cancelled")
+        outputs = [e for e in await outbox(redis) if e["type"] == "tool_output"]
+        assert [e["content"] for e in outputs] == ["Saved note: the milk"]
         await pool.aclose()
         await redis.aclose()
