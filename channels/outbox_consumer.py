@@ -154,9 +154,10 @@ class OutboxConsumer:
                     await self._dispatch(await self.reader.claimable())
                     next_claim = time.monotonic() + self.claim_every
                 await self._dispatch(await self.reader.fetch(self.block_ms))
-            except RedisError:
+            except RedisError as exc:
                 # the loop boundary: Redis went away; keep trying, never exit
-                logger.warning("outbox: Redis unavailable; retrying", exc_info=True)
+                # (one line per try: a traceback a second says nothing more)
+                logger.warning("outbox: Redis unavailable (%s); retrying", exc)
                 self.metrics.errors.inc()
                 await asyncio.sleep(RETRY_DELAY)
 

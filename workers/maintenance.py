@@ -84,6 +84,6 @@ async def run_forever(
         try:
             await reap(redis, queue)
             await expire(redis, approvals, queue, outbox)
-        except RedisError:
-            logger.warning("upkeep could not reach Redis; trying again", exc_info=True)
+        except RedisError as exc:
+            logger.warning("upkeep could not reach Redis (%s); trying again", exc)
         await asyncio.sleep(REAP_INTERVAL)

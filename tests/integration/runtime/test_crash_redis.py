@@ -38,6 +38,7 @@ from tests.integration.runtime.processes import (
     write_config,
 )
 from tests.integration.runtime.support import inbound, send
+from tests.ports import free_port
 from tests.redis_fixture import MakeRedis
 from workers import keys
 from workers.approval_record import DecideOutcome, Decision
@@ -211,16 +212,18 @@ async def test_a_running_worker_rides_out_a_redis_restart_mid_turn(
         await redis.aclose()
 
 
-async def test_a_worker_stopped_while_redis_is_down_exits_cleanly(
+async def test_processes_ride_out_redis_down_and_stop_cleanly(
     make_redis: MakeRedis, tmp_path: Path
 ) -> None:
-    # `docker compose down` stops Redis and the workers together: a worker whose
-    # Redis is already gone must still close (its runtime: kernels, HTTP
-    # clients) and exit 0, not die on arq's health-check cleanup.
+    # `docker compose down` stops Redis, the gateway and the workers together.
+    # While Redis is away each retry loop says so in one line (no traceback a
+    # second), and a process stopped then still closes what it holds (the
+    # worker: kernels, HTTP clients) and exits 0.
     server = make_redis(tmp_path / "redis", appendonly=False)
-    config = write_config(tmp_path, server.url, SAVE_RULES)
+    config = write_config(tmp_path, server.url, SAVE_RULES, gateway_port=free_port())
     async with server, Processes(tmp_path) as procs:
         worker = procs.worker(config, "worker")
+        gateway = procs.facio("gateway", config, "gateway")
         redis = Redis.from_url(server.url)
         pool = await connect(server.url)
         turn = await send(pool, inbound("hello", session="api:down"))
@@ -232,5 +235,14 @@ async def test_a_worker_stopped_while_redis_is_down_exits_cleanly(
         await pool.aclose()
         await redis.aclose()
         await server.stop()
+
+        async def noticed() -> bool:
+            return (
+                "outbox: Redis unavailable" in gateway.tail()
+                and "upkeep could not reach Redis" in worker.tail()
+            )
+
+        await until(noticed, "both to notice Redis is gone", 30, procs)
         assert await worker.stop() == 0, worker.tail()
-        assert "Traceback" not in worker.tail()
+        assert await gateway.stop() == 0, gateway.tail()
+        assert "Traceback" not in worker.tail() + gateway.tail(), procs.logs()
