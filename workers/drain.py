@@ -82,7 +82,10 @@ class Drainer:
                 # kept meanwhile), then hand the session back at once instead
                 # of letting it wait for the lease to expire.
                 await stop_task(work)
-                await self._hand_back(session_key, job_id, holder)
+                try:
+                    await self._hand_back(session_key, job_id, holder)
+                except RedisError as exc:  # the lease expires; the reaper reschedules
+                    logger.warning("could not hand %s back: %s", session_key, exc)
                 raise
             if work.done():
                 return work.result()

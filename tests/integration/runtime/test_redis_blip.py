@@ -9,9 +9,11 @@ taken for stopped by the person, not be given up as lost.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
+import pytest
 from redis.asyncio import Redis
 
 from core.config import FacioConfig, parse_config
@@ -28,8 +30,11 @@ from workers import keys
 from workers.approval_record import DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
+from workers.drain import Drainer
+from workers.inbox import TurnRequest, submit
 from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
+from workers.turn import Outcome
 from workers.worker import connect
 
 BUSY = """
@@ -99,4 +104,42 @@ async def test_a_held_approval_survives_a_redis_blip(make_redis: MakeRedis, tmp_
         outputs = [e for e in await outbox(redis) if e["type"] == "tool_output"]
         assert [e["content"] for e in outputs] == ["Saved note: the milk"]
         await pool.aclose()
+        await redis.aclose()
+
+
+async def test_a_drain_cancelled_while_redis_is_down_ends_cancelled(
+    make_redis: MakeRedis, tmp_path: Path
+) -> None:
+    # Shutdown cancels the drain job, which hands the session back. With Redis
+    # gone the hand-back cannot be made (the lease expires and the reaper
+    # reschedules instead): the job must still end cancelled, not with the
+    # hand-back's connection error (arq leaves that unretrieved: an asyncio
+    # "Task exception was never retrieved" traceback on every such stop).
+    server = make_redis(tmp_path / "redis", appendonly=False)
+
+    class Recorder:
+        async def enqueue_drain(self, session_key: str, job_id: str) -> None:
+            self.job = job_id
+
+    class Hanging:
+        def __init__(self) -> None:
+            self.running = asyncio.Event()
+
+        async def run(self, request: TurnRequest, holder: str) -> Outcome:
+            self.running.set()
+            await asyncio.Event().wait()
+            return "done"
+
+    async with server:
+        redis = Redis.from_url(server.url)
+        queue = Recorder()
+        await submit(redis, inbound("hello"), queue)
+        runner = Hanging()
+        drainer = Drainer(redis, runner, "w1", queue)  # type: ignore[arg-type]
+        job = asyncio.create_task(drainer.drain("api:test", queue.job))
+        await runner.running.wait()
+        await server.stop()
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
         await redis.aclose()
