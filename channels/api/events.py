@@ -47,7 +47,15 @@ logger = logging.getLogger(__name__)
 READ_COUNT = 100
 """Entries per XREAD."""
 _STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+MAX_ID_PART = 2**64 - 1
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _is_stream_id(value: str) -> bool:
+    """``<ms>`` or ``<ms>-<seq>``, each part a 64-bit unsigned number, as Redis takes them."""
+    return bool(_STREAM_ID.match(value)) and all(
+        int(part) <= MAX_ID_PART for part in value.split("-")
+    )
 
 
 def frame(entry_id: str, fields: dict[bytes | str, bytes | str]) -> bytes | None:
@@ -127,7 +135,7 @@ async def session_events(request: web.Request) -> web.StreamResponse:
     api = state(request)
     sk = session_key(request)
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
-    if last is not None and not _STREAM_ID.match(last):
+    if last is not None and not _is_stream_id(last):
         return json_error(422, "Last-Event-ID is not a stream id", last_event_id=last)
     stream = keys.events(sk)
     reader = Redis(connection_pool=api.redis.connection_pool, single_connection_client=True)

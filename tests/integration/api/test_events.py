@@ -74,6 +74,11 @@ async def test_last_event_id_replays_what_came_after_it(
         assert [f["id"] for f in frames] == ids
         async with client.get(EVENTS, headers={"Last-Event-ID": "nope"}) as response:
             assert response.status == 422
+        # digits, but past what a stream id holds (64 bits): Redis would refuse
+        # it only after the 200, and the client would reconnect with it forever
+        for beyond in ("99999999999999999999", "1-18446744073709551616"):
+            async with client.get(EVENTS, headers={"Last-Event-ID": beyond}) as response:
+                assert response.status == 422, beyond
 
 
 async def test_without_last_event_id_only_new_events_are_sent(
