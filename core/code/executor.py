@@ -166,6 +166,9 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
                     yield text
         if reply["content"]["status"] == "error":
             self._raise_error(error or reply)
+        if any(_asks_exit(item) for item in reply["content"].get("payload", ())):
+            # the kernel stops 0.1 s after its reply, and the gateway restarts a bare one
+            raise KernelDiedError("the code ended the kernel (exit() or quit())")
         yield ExecutionResult(text="".join(chunks).strip() if chunks else None, images=images)
 
     async def _display(self, data: dict[str, Any], images: list[Path]) -> AsyncIterator[str]:
@@ -176,6 +179,10 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
             path = self.images_dir / f"{uuid.uuid4().hex[:8]}.png"
             await asyncio.to_thread(path.write_bytes, base64.b64decode(data["image/png"]))
             images.append(path)
+
+
+def _asks_exit(payload: dict[str, Any]) -> bool:
+    return payload.get("source") == "ask_exit" and not payload.get("keepkernel")
 
 
 def _execute_request(code: str, request_id: str, session_id: str | None) -> dict[str, Any]:
