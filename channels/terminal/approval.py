@@ -11,6 +11,7 @@ what they agree to (piped answers, written in advance on purpose, are kept).
 from __future__ import annotations
 
 import json
+import unicodedata
 from enum import Enum
 from typing import Any
 
@@ -49,6 +50,24 @@ def parse_choice(answer: str) -> Choice | None:
     return _ANSWERS.get(answer.strip().lower())
 
 
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+"""Bidirectional overrides and isolates: they reorder how the text around them looks."""
+
+
+def _visible(text: str) -> str:
+    """``text`` with control characters and bidi overrides written as escapes (``\\x1b``).
+
+    The prompt shows what the person consents to: an escape sequence in the
+    arguments (the model wrote them) must not redraw or hide part of it.
+    """
+    return "".join(
+        ascii(ch)[1:-1]
+        if ch in _BIDI or (unicodedata.category(ch) == "Cc" and ch not in "\n\t")
+        else ch
+        for ch in text
+    )
+
+
 def _indent(text: str) -> str:
     return "\n".join(f"  {line}" for line in text.splitlines())
 
@@ -67,7 +86,7 @@ def format_request(request: ApprovalRequest) -> str:
         lines.append(_indent(json.dumps(args, indent=2, ensure_ascii=False, default=str)))
     if code is not None:
         lines.append(_indent(f"{CODE_ARG}:\n```python\n{code}\n```"))
-    return "\n".join(lines)
+    return _visible("\n".join(lines))
 
 
 def _outcome(choice: Choice, tool: str) -> str:

@@ -73,9 +73,11 @@ async def execute_tool(
     context = replace(context, emit=queue.put, ask=ask, execution_timeout=timeout)
     limit = None if tool.manages_timeout else timeout
     task = asyncio.create_task(asyncio.wait_for(tool.call(arguments, context), limit))
+    getter: asyncio.Future[AgentEvent] | None = None
     try:
         while not task.done() or not queue.empty():
             getter = asyncio.ensure_future(queue.get())
+            # cancelled here when a parallel call's driver is stopped (see core.agent.merge)
             await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
             if getter.done():
                 yield getter.result()
@@ -91,6 +93,8 @@ async def execute_tool(
         logger.warning("tool %s failed", tool.name, exc_info=True)
         run.content, run.is_error = f"{tool.name} failed: {type(exc).__name__}: {exc}", True
     finally:
+        if getter is not None:
+            getter.cancel()  # no-op once done; else it would be left pending for ever
         if not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -44,7 +44,7 @@ from core.code.procs import ProcessRegistry, pdeathsig_command
 from core.code.ptc import PtcServer
 from core.code.tool_server import HostToolServer
 
-__all__ = ["KernelExecutor", "OrderedKernelClient", "OwnedKernelGateway"]
+__all__ = ["KernelDiedError", "KernelExecutor", "OrderedKernelClient", "OwnedKernelGateway"]
 
 LOG_LEVEL = "WARNING"
 
@@ -111,6 +111,14 @@ class OwnedKernelGateway(KernelGateway):  # type: ignore[misc]
         return [pid, *(child.pid for child in children)]
 
 
+class KernelDiedError(RuntimeError):
+    """The kernel process died mid-cell (the gateway restarts a fresh one, or gives up)."""
+
+
+_KERNEL_GONE = ("restarting", "dead")
+"""Gateway statuses (no parent request) that say the kernel process went away."""
+
+
 class OrderedKernelClient(KernelClient):  # type: ignore[misc]
     """ipybox's kernel client, ending a cell only once all of its output has arrived.
 
@@ -135,10 +143,14 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
         idle = False
         while reply is None or not idle:
             message = await self._read_message()
-            if message["parent_header"].get("msg_id") != request_id:
-                continue
             kind = message["msg_type"]
             content = message["content"]
+            if kind == "status" and content.get("execution_state") in _KERNEL_GONE:
+                raise KernelDiedError(
+                    f"the kernel process died (gateway status: {content['execution_state']})"
+                )
+            if message["parent_header"].get("msg_id") != request_id:
+                continue
             if kind == "status":
                 idle = idle or content.get("execution_state") == "idle"
             elif kind == "execute_reply":
@@ -154,6 +166,9 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
                     yield text
         if reply["content"]["status"] == "error":
             self._raise_error(error or reply)
+        if any(_asks_exit(item) for item in reply["content"].get("payload", ())):
+            # the kernel stops 0.1 s after its reply, and the gateway restarts a bare one
+            raise KernelDiedError("the code ended the kernel (exit() or quit())")
         yield ExecutionResult(text="".join(chunks).strip() if chunks else None, images=images)
 
     async def _display(self, data: dict[str, Any], images: list[Path]) -> AsyncIterator[str]:
@@ -164,6 +179,10 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
             path = self.images_dir / f"{uuid.uuid4().hex[:8]}.png"
             await asyncio.to_thread(path.write_bytes, base64.b64decode(data["image/png"]))
             images.append(path)
+
+
+def _asks_exit(payload: dict[str, Any]) -> bool:
+    return payload.get("source") == "ask_exit" and not payload.get("keepkernel")
 
 
 def _execute_request(code: str, request_id: str, session_id: str | None) -> dict[str, Any]:

@@ -12,6 +12,9 @@ layers make sure a killed facio leaves nothing running:
    lists the gateway and kernel pids (with their start times, so a reused
    pid is never mistaken for ours). When a code toolset starts, it kills the
    processes of every registry file whose owner is dead, and removes it.
+   The kernel leads a process group, and what the code started with
+   ``subprocess`` is in it: layer 2 ends the kernel but not them, so the
+   sweep also kills what is left of the group of a kernel that is gone.
 """
 
 from __future__ import annotations
@@ -73,18 +76,42 @@ class Proc:
         return Proc.of(self.pid) == self
 
 
-def _kill(proc: Proc) -> bool:
-    """SIGKILL ``proc`` (its whole process group when it leads one); True if it was ours."""
-    if not proc.alive():
-        return False
+def _kill_remnants(leader: Proc) -> int:
+    """SIGKILL what is left of the process group that the dead ``leader`` led.
+
+    While any process of a group lives, Linux gives nobody else the group's
+    id as a pid, so a group named after a pid nobody has any more is what
+    that process left. Processes older than it were never its own.
+    """
+    killed = 0
+    for process in psutil.process_iter(["create_time"]):
+        try:
+            if os.getpgid(process.pid) != leader.pid:
+                continue
+            if round(process.info["create_time"], 2) < leader.started:
+                continue
+            os.kill(process.pid, signal.SIGKILL)
+        except (OSError, psutil.Error):  # gone meanwhile, or not ours to signal
+            continue
+        killed += 1
+    return killed
+
+
+def _kill(proc: Proc) -> int:
+    """SIGKILL ``proc`` (its whole process group when it leads one); how many were ours."""
+    current = Proc.of(proc.pid)
+    if current is None:  # gone; what it started may live on in its process group
+        return _kill_remnants(proc)
+    if current != proc:  # the pid was reused: not ours
+        return 0
     try:
         if os.getpgid(proc.pid) == proc.pid:
             os.killpg(proc.pid, signal.SIGKILL)
         else:
             os.kill(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
-        return False
-    return True
+        return 0
+    return 1
 
 
 class ProcessRegistry:

@@ -163,8 +163,10 @@ def write_api(root: Path, server: str, tools: list[Any]) -> bool:
 async def _list_tools(server: PtcServer, cwd: Path) -> list[Any]:
     # the JSON-tool MCP path's connection: its environment, stderr into the log, redaction
     from core.mcp.connection import McpConnection
+    from core.mcp.toolset import CONNECT_TIMEOUT
 
-    connection = McpConnection(server.name, server.config, cwd=cwd, connect_timeout=server.timeout)
+    # started as for a call (and as mcpServers are): `timeout` is what one call may take
+    connection = McpConnection(server.name, server.config, cwd=cwd, connect_timeout=CONNECT_TIMEOUT)
     try:
         tools = await connection.open()
     finally:
@@ -177,33 +179,38 @@ def _summary(description: str | None) -> str:
     return lines[0].strip() if lines else ""
 
 
+async def _generate(server: PtcServer, root: Path, cwd: Path) -> list[ApiModule]:
+    """One server's API (generated or kept); [] when it cannot be reached."""
+    try:
+        tools = await _list_tools(server, cwd)
+        written = await asyncio.to_thread(write_api, root, server.name, tools)
+    except McpServerError as exc:  # redacted: no traceback, which would hold the raw cause
+        logger.warning("ptcServers.%s: cannot generate its API: %s", server.name, exc)
+        return []
+    except Exception:  # one server down must not take the others (or the agent) along
+        logger.warning("ptcServers.%s: cannot generate its API", server.name, exc_info=True)
+        return []
+    logger.info("ptcServers.%s: %s API", server.name, "generated" if written else "kept")
+    from mcpygen.apigen import sanitize_name
+
+    return [
+        ApiModule(server.name, sanitize_name(t.name), t.name, _summary(t.description))
+        for t in tools
+    ]
+
+
 async def generate_apis(
     servers: Mapping[str, PtcServer], root: Path, *, cwd: Path | None = None
 ) -> list[ApiModule]:
     """Generate (or keep) every server's API; the modules the kernel can import.
 
     ``cwd`` is where stdio servers start (the workspace; ``root`` if not
-    given). A server that cannot be reached is left out with a warning; the
-    others are still generated.
+    given). The servers are reached at once, as ``mcpServers`` are: one that
+    is slow to start (up to ``CONNECT_TIMEOUT``) does not hold up the others.
+    A server that cannot be reached is left out with a warning; the others
+    are still generated.
     """
     cwd = cwd or root
     cwd.mkdir(parents=True, exist_ok=True)
-    modules: list[ApiModule] = []
-    for server in servers.values():
-        try:
-            tools = await _list_tools(server, cwd)
-            written = await asyncio.to_thread(write_api, root, server.name, tools)
-        except McpServerError as exc:  # redacted: no traceback, which would hold the raw cause
-            logger.warning("ptcServers.%s: cannot generate its API: %s", server.name, exc)
-            continue
-        except Exception:  # one server down must not take the others (or the agent) along
-            logger.warning("ptcServers.%s: cannot generate its API", server.name, exc_info=True)
-            continue
-        logger.info("ptcServers.%s: %s API", server.name, "generated" if written else "kept")
-        from mcpygen.apigen import sanitize_name
-
-        modules += [
-            ApiModule(server.name, sanitize_name(t.name), t.name, _summary(t.description))
-            for t in tools
-        ]
-    return modules
+    generated = await asyncio.gather(*(_generate(s, root, cwd) for s in servers.values()))
+    return [module for modules in generated for module in modules]

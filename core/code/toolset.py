@@ -198,7 +198,11 @@ class CodeToolset:
             )
         except Exception as exc:  # the kernel processes are the outside world: map once
             logger.warning("a Python kernel failed to start", exc_info=True)
-            reason = str(exc) or type(exc).__name__
+            if isinstance(exc, TimeoutError):
+                limit = self.config.kernel_init_timeout
+                reason = f"not ready within {limit:g} s (code.kernelInitTimeout)"
+            else:
+                reason = str(exc) or type(exc).__name__
             raise KernelStartError(f"the Python kernel did not start: {reason}") from exc
 
     async def _execute(self, code: str, context: ToolContext) -> str:

@@ -1,7 +1,8 @@
 """A facio host process with one running kernel, for the process-hygiene test.
 
 Run as ``python tests/fakes/code_host.py <workspace>``: it runs a cell on a
-code toolset, prints the pids of the kernel's processes as one JSON line,
+code toolset that starts a long-lived process of its own (``subprocess``),
+prints the pids of the kernel's processes and of that one as one JSON line,
 then sleeps until it is killed (the test SIGKILLs it).
 """
 
@@ -20,10 +21,12 @@ from core.tools.tool import ToolContext
 async def main(workspace: Path) -> None:
     toolset = CodeToolset(CodeConfig(pool_size=0, kernel_init_timeout=90), workspace)
     execute = (await toolset.tools())[0]
-    await execute.call({"code": "print('ready')"}, ToolContext(session_key="host:1"))
+    code = "import subprocess\nprint(subprocess.Popen(['sleep', '600']).pid)"
+    started = int(await execute.call({"code": code}, ToolContext(session_key="host:1")))
     kernel = toolset.pool.assigned(("host:1", "main"))
     assert kernel is not None
-    print(json.dumps({"pids": kernel.pids()}), flush=True)
+    pids = [pid for pid in kernel.pids() if pid != started]
+    print(json.dumps({"pids": pids, "started": started}), flush=True)
     await asyncio.sleep(3600)
 
 

@@ -7,7 +7,9 @@
 It imports nothing from facio or the tests, so it runs by file path from any
 working directory. Flags for failure cases: ``--crash`` (exit 3 at start,
 after a line on stderr), ``--hang`` (start, never answer), ``--say-env NAME``
-(write ``NAME=<value>`` to stderr at start: the client must redact it).
+(write ``NAME=<value>`` to stderr at start: the client must redact it),
+``--touch PATH`` (create PATH at start) and ``--wait-for PATH`` (answer only
+once PATH exists: two servers that wait for each other start only together).
 """
 
 from __future__ import annotations
@@ -148,7 +150,13 @@ def main() -> None:
     parser.add_argument("--crash-if", default="", metavar="PATH", help="crash when PATH exists")
     parser.add_argument("--hang", action="store_true")
     parser.add_argument("--say-env", default="")
+    parser.add_argument("--touch", default="", metavar="PATH")
+    parser.add_argument("--wait-for", default="", metavar="PATH")
     args = parser.parse_args()
+    if args.touch:
+        Path(args.touch).touch()
+    while args.wait_for and not Path(args.wait_for).exists():
+        time.sleep(0.05)
     if args.say_env:
         print(f"{args.say_env}={os.environ.get(args.say_env, '')}", file=sys.stderr, flush=True)
     if args.crash or (args.crash_if and Path(args.crash_if).exists()):

@@ -5,7 +5,10 @@
 - a decision that fails (a hook raising) rejects the code's call instead of
   leaving the cell waiting for ever;
 - the execution clock stays stopped while *any* approval is pending;
-- a kernel lost mid-cell still ends the action with a ``CodeExecutionOutput``.
+- a kernel lost mid-cell still ends the action with a ``CodeExecutionOutput``;
+- a kernel process that dies (the gateway restarts a bare one), or that the
+  code ends with ``exit()``, is a lost kernel, not a timeout that keeps the
+  variables nor a success.
 """
 
 from __future__ import annotations
@@ -161,3 +164,41 @@ async def test_a_kernel_lost_mid_cell_still_ends_in_a_code_execution_output(
     result = code_result(events)
     assert result.is_error and "stopped answering" in result.content
     assert toolset.pool.assigned(("test:lost", "main")) is None
+
+
+async def test_a_kernel_process_that_dies_is_lost_not_timed_out(
+    toolset: CodeToolset, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.CRITICAL, logger="core.code.kernel")
+    session = "test:died"
+    agent = code_agent(toolset, session=session, execution_timeout=KERNEL_TIMEOUT)
+    events = await turn(agent, "run kept = 1\nimport os\nos._exit(1)")
+    (output,) = of_type(events, CodeExecutionOutput)
+    assert output.error is not None and "stopped answering" in output.error
+    result = code_result(events)
+    # not "Timed out ... what was defined before the interrupt is kept"
+    assert result.is_error and "stopped answering" in result.content
+    assert "Timed out" not in result.content
+    assert toolset.pool.assigned((session, "main")) is None
+    events = await turn(agent, "run import os\nprint(os.getcwd(), 'kept' in dir())")
+    content = code_result(events).content
+    assert content.startswith("[Note: this code ran in another Python kernel")
+    assert content.endswith(f"{toolset.paths.session_dir(session)} False")
+
+
+async def test_exit_in_the_code_ends_the_kernel_and_says_so(
+    toolset: CodeToolset, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.CRITICAL, logger="core.code.kernel")
+    session = "test:exit"
+    agent = code_agent(toolset, session=session)
+    events = await turn(agent, "run kept = 1\nprint('bye')\nexit()")
+    (output,) = of_type(events, CodeExecutionOutput)
+    assert output.text == "bye"
+    result = code_result(events)
+    assert result.is_error and "exit()" in result.content
+    assert toolset.pool.assigned((session, "main")) is None
+    events = await turn(agent, "run print('kept' in dir())")
+    content = code_result(events).content
+    assert content.startswith("[Note: this code ran in another Python kernel")
+    assert content.endswith("False")

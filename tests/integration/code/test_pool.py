@@ -114,8 +114,10 @@ async def test_a_kernel_that_cannot_start_is_a_tool_error(tmp_path: Path) -> Non
     try:
         tool = await _execute(toolset)
         context = ToolContext(session_key="s:slow", tool_call_id="c1", emit=emit)
-        with pytest.raises(ToolError, match="the Python kernel did not start"):
+        with pytest.raises(ToolError, match="the Python kernel did not start") as raised:
             await asyncio.wait_for(tool.call({"code": "print(1)"}, context), KERNEL_TIMEOUT)
+        # the reason names the limit and its setting, not a bare "TimeoutError"
+        assert "within 0.5 s (code.kernelInitTimeout)" in str(raised.value)
         # the action still ends in one CodeExecutionOutput, saying why
         (output,) = emitted
         assert isinstance(output, CodeExecutionOutput) and output.text == ""

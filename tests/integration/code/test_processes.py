@@ -1,4 +1,4 @@
-"""Process hygiene: a killed facio leaves no kernel or gateway running.
+"""Process hygiene: a killed facio leaves no kernel or gateway running, nor what its code started.
 
 Real processes only: a facio host runs a real kernel and is SIGKILLed; the
 registry's sweep is tested on a process whose owner really died.
@@ -45,7 +45,9 @@ async def _gone(pids: list[int], within: float) -> list[int]:
     return _alive(pids)
 
 
-async def test_a_sigkilled_host_leaves_no_kernel_behind(tmp_path: Path) -> None:
+async def test_a_sigkilled_host_leaves_no_kernel_nor_its_processes_behind(
+    tmp_path: Path,
+) -> None:
     host = subprocess.Popen(
         [sys.executable, str(HOST), str(tmp_path)],
         stdout=subprocess.PIPE,
@@ -56,9 +58,10 @@ async def test_a_sigkilled_host_leaves_no_kernel_behind(tmp_path: Path) -> None:
         assert host.stdout is not None
         line = await asyncio.wait_for(asyncio.to_thread(host.stdout.readline), KERNEL_TIMEOUT)
         pids: list[int] = json.loads(line)["pids"]
+        started: int = json.loads(line)["started"]  # by the code, in the kernel's group
         assert len(pids) >= 2 and not set(pids) & {host.pid}  # a gateway and its kernel
         assert list(CodePaths(tmp_path).procs_dir.glob("*.json"))  # recorded
-        assert _alive(pids) == pids
+        assert _alive([*pids, started]) == [*pids, started]
     finally:
         host.send_signal(signal.SIGKILL)
         host.wait()
@@ -66,7 +69,7 @@ async def test_a_sigkilled_host_leaves_no_kernel_behind(tmp_path: Path) -> None:
     toolset = CodeToolset(CodeConfig(pool_size=0), tmp_path)
     try:
         await asyncio.wait_for(toolset.ready(), KERNEL_TIMEOUT)
-        assert await _gone(pids, within=15) == []
+        assert await _gone([*pids, started], within=15) == []
         assert not list(CodePaths(tmp_path).procs_dir.glob("*.json"))
     finally:
         await toolset.aclose()

@@ -26,6 +26,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 ROOT = Path(__file__).resolve().parents[3]
 FAKE = ROOT / "tests" / "fakes" / "ptc_server.py"
+MEETING = ROOT / "tests" / "fakes" / "mcp_server.py"  # with --touch and --wait-for
 TIME_SERVER = Path(sys.executable).parent / "mcp-server-time"
 SECRET = "s3cr3t-for-the-server"
 
@@ -204,3 +205,14 @@ async def test_filters_and_unreachable_servers(tmp_path: Path) -> None:
     assert [(m.server, m.module) for m in modules] == [("fake", "add")]  # "down" left out
     assert not (tmp_path / "ptc" / "mcptools" / "down").exists()
     assert os.path.isfile(tmp_path / "ptc" / "mcptools" / "fake" / "add.py")
+
+
+async def test_servers_are_reached_at_once_not_one_after_another(tmp_path: Path) -> None:
+    def meeting(me: str, other: str) -> PtcServer:
+        args = [str(MEETING), "--touch", str(tmp_path / me), "--wait-for", str(tmp_path / other)]
+        return PtcServer.from_config(me, McpServerConfig(command=sys.executable, args=args))
+
+    # each answers only once the other has started: one after another, the first never would
+    servers = {"one": meeting("one", "two"), "two": meeting("two", "one")}
+    modules = await asyncio.wait_for(generate_apis(servers, tmp_path / "ptc"), KERNEL_TIMEOUT)
+    assert {m.server for m in modules} == {"one", "two"}

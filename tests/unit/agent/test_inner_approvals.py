@@ -21,7 +21,7 @@ RUN = script(
 )
 
 
-def _runner(log: list[str], *, inner: int = 2, pause: float = 0.0) -> Tool:
+def _runner(log: list[str], *, inner: int = 2, pause: float = 0.0, parallel: bool = False) -> Tool:
     async def runner(context: ToolContext) -> str:
         """Run something that asks twice from inside."""
         answers = []
@@ -38,7 +38,7 @@ def _runner(log: list[str], *, inner: int = 2, pause: float = 0.0) -> Tool:
         await asyncio.sleep(pause)
         return ",".join(answers)
 
-    return Tool(runner, manages_timeout=pause > 0)
+    return Tool(runner, manages_timeout=pause > 0, parallel=parallel)
 
 
 def _agent(tool: Tool, **settings: float) -> Agent:
@@ -143,3 +143,16 @@ async def test_outside_an_agent_asking_is_denied() -> None:
     request = ApprovalRequest(tool_name="x", tool_args={})
     assert await ToolContext().ask(request) is False
     assert request.decision is False
+
+
+async def test_closing_the_stream_at_an_inner_request_of_a_parallel_tool_leaves_no_task() -> None:
+    log: list[str] = []
+    async with _agent(_runner(log, parallel=True)) as agent:
+        stream = agent.stream("go")
+        async for event in stream:
+            if isinstance(event, ApprovalRequest):
+                break
+        await stream.aclose()
+    await asyncio.sleep(0)
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+    assert log == []
