@@ -26,6 +26,7 @@ from workers.approval_record import Decision
 __all__ = [
     "ARGS_BUDGET",
     "LABELS",
+    "STOPPED_LINE",
     "ApprovalClick",
     "card_text",
     "keyboard",
@@ -34,6 +35,8 @@ __all__ = [
 
 ARGS_BUDGET = 3000
 """Characters of arguments a card shows; the rest is summarized in a note."""
+STOPPED_LINE = "⏹ Stopped before anyone decided, so it was not run."
+"""The outcome line of an approval rejected because its turn (or its code) stopped."""
 
 LABELS = {
     Decision.APPROVE: "✅ Approve",
@@ -133,11 +136,16 @@ def card_text(
     return out.build()
 
 
-def outcome_text(decision: str, status: str, who: str, *, via_api: bool = False) -> str:
+def outcome_text(
+    decision: str, status: str, who: str, *, via_api: bool = False, stopped: bool = False
+) -> str:
     """The line a decided card ends with: ``✅ Approved by @alice``, ``⌛ Expired…``;
-    ``via_api``: the operator decided over the HTTP API (``✅ Approved via the API``)."""
+    ``via_api``: the operator decided over the HTTP API (``✅ Approved via the API``);
+    ``stopped``: facio rejected it because its turn was stopped (:data:`STOPPED_LINE`)."""
     if status == "expired":
         return "⌛ Expired: nobody decided in time, so it was not run."
+    if stopped:
+        return STOPPED_LINE
     try:
         choice = Decision(decision)
     except ValueError:

@@ -6,6 +6,7 @@ import pytest
 
 from channels.telegram.approvals import (
     ARGS_BUDGET,
+    STOPPED_LINE,
     ApprovalClick,
     card_text,
     keyboard,
@@ -76,3 +77,8 @@ def test_outcome_lines() -> None:
     assert outcome_text("expired", "expired", "") == (
         "⌛ Expired: nobody decided in time, so it was not run."
     )
+
+
+def test_a_stopped_turns_approval_says_stopped() -> None:
+    assert outcome_text("reject", "rejected", "", stopped=True) == STOPPED_LINE
+    assert STOPPED_LINE == "⏹ Stopped before anyone decided, so it was not run."
