@@ -153,6 +153,7 @@ class TelegramChannel:
         try:
             if not await self._identify():
                 return
+            await self.intake.replay()
             if self.poller is not None:
                 await self.poller.run()
             elif self.webhook is not None:
