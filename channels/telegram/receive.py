@@ -98,6 +98,8 @@ class Intake:
         self.me = me
         self.background = background
         self.lanes = lanes
+        self._in_lanes: set[int] = set()
+        """Update ids handed to this gateway's lanes and not done yet."""
         self.updates = ctx.metrics.counter(
             "facio_telegram_updates_total", "Telegram updates received, by kind.", ("kind",)
         )
@@ -128,9 +130,9 @@ class Intake:
             await self._message(update.update_id, message, edited=edited)
             return
         lane = tg_keys.lane(self.bot_id)
-        field = str(update.update_id)
         async with self.ctx.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(lane, field, update.model_dump_json(by_alias=True, exclude_none=True))
+            kept = update.model_dump_json(by_alias=True, exclude_none=True)
+            pipe.hset(lane, str(update.update_id), kept)
             pipe.expire(lane, LANE_KEEP)
             await pipe.execute()
 
@@ -140,27 +142,35 @@ class Intake:
             except RedisError:
                 raise  # retried in the lane; the copy stays until it is done
             except Exception:
-                await self.ctx.redis.hdel(lane, field)  # type: ignore[misc]
+                await self._lane_done(update.update_id)
                 raise
-            await self.ctx.redis.hdel(lane, field)  # type: ignore[misc]
+            await self._lane_done(update.update_id)
 
+        self._in_lanes.add(update.update_id)
         await self.lanes.run(chat_id, job, slow=True)
+
+    async def _lane_done(self, update_id: int) -> None:
+        self._in_lanes.discard(update_id)
+        await self.ctx.redis.hdel(tg_keys.lane(self.bot_id), str(update_id))  # type: ignore[misc]
 
     async def replay(self) -> None:
         """Handle the updates a stop (or crash) left in lanes, oldest first: the poller
-        confirmed them, so Telegram will not send them again. Taken atomically, so
-        gateways starting side by side do not both replay them."""
+        confirmed them, so Telegram will not send them again. Run by the poller when it
+        wins the lease (a standby gateway must not take a running poller's), or at the
+        start in webhook mode. Each is claimed by deleting it, so only one gateway
+        replays it; this gateway's own lane jobs, still running, are left alone."""
         lane = tg_keys.lane(self.bot_id)
         try:
-            async with self.ctx.redis.pipeline(transaction=True) as pipe:
-                pipe.hgetall(lane)
-                pipe.delete(lane)
-                left, _ = await pipe.execute()
+            left = await self.ctx.redis.hgetall(lane)  # type: ignore[misc]
         except RedisError as exc:
             logger.warning("telegram: updates cut short by the last stop not read: %s", exc)
             return
         for field, raw in sorted(left.items(), key=lambda item: int(item[0])):
+            if int(field) in self._in_lanes:
+                continue
             try:
+                if not await self.ctx.redis.hdel(lane, field):  # type: ignore[misc]
+                    continue  # another gateway took it
                 update = Update.model_validate_json(raw)
                 logger.info("telegram: handling update %s, cut short by the last stop", field)
                 await self.handle(update)
