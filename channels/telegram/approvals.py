@@ -87,7 +87,9 @@ def _code_language(name: str, value: Any) -> str | bool | None:
 
 def _head(text: str, units: int) -> str:
     """The longest start of ``text`` of at most ``units`` UTF-16 units (whole code points)."""
-    end = min(len(text), max(units, 0))
+    if units <= 0:
+        return ""
+    end = min(len(text), units)  # at most one code point per unit
     while utf16_len(text[:end]) > units:
         end -= max(1, (utf16_len(text[:end]) - units) // 2)
     return text[:end]
