@@ -21,6 +21,7 @@ from core.events import new_approval_id
 from workers.codec import text
 
 __all__ = [
+    "ABANDONED_BY",
     "API_OPERATOR",
     "ApprovalRecord",
     "ApprovalStatus",
@@ -35,6 +36,8 @@ ApprovalStatus = Literal["pending", "approved", "rejected", "expired"]
 
 API_OPERATOR = "api"
 """``decided_by`` of a decision made over the HTTP API (the operator, not a person's id)."""
+ABANDONED_BY = "facio"
+"""``decided_by`` of an approval rejected because its turn (or the code that asked) stopped."""
 
 
 class Decision(StrEnum):

@@ -38,7 +38,7 @@ from core.errors import FacioError
 from core.events import ApprovalRequest, Response, ToolOutput
 from core.messages import AssistantMessage, Message, ToolResult, UserMessage
 from workers import keys
-from workers.approval_record import ApprovalRecord, Decision
+from workers.approval_record import ABANDONED_BY, ApprovalRecord, Decision
 from workers.approvals import ApprovalStore
 from workers.bots import Bots
 from workers.codec import text
@@ -53,8 +53,6 @@ TURN_TTL = 24 * 3600
 APPROVAL_FIELD = "approval:"
 INNER_FIELD = "inner:"
 """Turn-hash fields of approvals raised inside running code (not parkable)."""
-ABANDONED_BY = "facio"
-"""``decided_by`` of an in-code approval rejected because its turn stopped."""
 Outcome = Literal["done", "parked"]
 HOLD_RETRY = 1.0
 """Seconds between tries while Redis does not answer a held approval's wait."""

@@ -126,6 +126,7 @@ class TelegramChannel:
                 retry_delay=retry_delay,
                 lease_ttl=lease_ttl,
                 api_base=self.api_base,
+                replay=self.intake.replay,
             )
         else:
             secret = settings.webhook_secret.get_secret_value() or derive_secret(
@@ -154,8 +155,9 @@ class TelegramChannel:
             if not await self._identify():
                 return
             if self.poller is not None:
-                await self.poller.run()
+                await self.poller.run()  # replays once it holds the polling lease
             elif self.webhook is not None:
+                await self.intake.replay()
                 await self._register(self.webhook)
         except Exception as exc:  # the task's boundary: the channel must not stop unseen
             self._failed = f"stopped: {type(exc).__name__}; see the log"

@@ -7,8 +7,9 @@ read from the approval record or event, never from the button.
 
 The card shows the tool and its arguments: code-like string arguments
 (``code``, ``command``, multi-line text) each in a code block, the rest as
-JSON; past :data:`ARGS_BUDGET` characters the arguments are cut with a note
-saying how much is not shown.
+JSON; past :data:`ARGS_BUDGET` UTF-16 units (what Telegram counts: an emoji is
+two) the arguments are cut with a note saying how much is not shown, so the
+card, and the card with its outcome line, always fit one message.
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from typing import Any
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from channels.telegram.formatted import Formatted, TextBuilder
+from channels.telegram.formatted import Formatted, TextBuilder, utf16_len
 from core.events import MAIN_AGENT
 from workers.approval_record import Decision
 
 __all__ = [
     "ARGS_BUDGET",
     "LABELS",
+    "STOPPED_LINE",
     "ApprovalClick",
     "card_text",
     "keyboard",
@@ -33,7 +35,9 @@ __all__ = [
 ]
 
 ARGS_BUDGET = 3000
-"""Characters of arguments a card shows; the rest is summarized in a note."""
+"""UTF-16 units of arguments a card shows; the rest is summarized in a note."""
+STOPPED_LINE = "⏹ Stopped before anyone decided, so it was not run."
+"""The outcome line of an approval rejected because its turn (or its code) stopped."""
 
 LABELS = {
     Decision.APPROVE: "✅ Approve",
@@ -81,15 +85,26 @@ def _code_language(name: str, value: Any) -> str | bool | None:
     return None if "\n" in value else False
 
 
-def _block(out: TextBuilder, body: str, budget: int, lang: str | None) -> int:
-    """Add a code block cut to ``budget`` characters; returns how many were left out."""
-    shown = body[:budget] if budget > 0 else ""
+def _head(text: str, units: int) -> str:
+    """The longest start of ``text`` of at most ``units`` UTF-16 units (whole code points)."""
+    if units <= 0:
+        return ""
+    end = min(len(text), units)  # at most one code point per unit
+    while utf16_len(text[:end]) > units:
+        end -= max(1, (utf16_len(text[:end]) - units) // 2)
+    return text[:end]
+
+
+def _block(out: TextBuilder, body: str, budget: int, lang: str | None) -> tuple[int, int]:
+    """Add a code block cut to ``budget`` UTF-16 units; returns the characters left out
+    and the units shown."""
+    shown = _head(body, budget)
     if shown.strip():
         start = out.length
         out.add(shown.rstrip("\n"))
         out.span("pre", start, lang=lang)
         out.add("\n")
-    return len(body) - len(shown)
+    return len(body) - len(shown), utf16_len(shown)
 
 
 def card_text(
@@ -120,12 +135,12 @@ def card_text(
             rest[name] = value
             continue
         out.add(f"{name}:\n")
-        used = _block(out, str(value), budget, lang if isinstance(lang, str) else None)
-        left_out += used
-        budget -= len(str(value)) - used
+        cut, used = _block(out, str(value), budget, lang if isinstance(lang, str) else None)
+        left_out += cut
+        budget -= used
     if rest or not tool_args:
         body = json.dumps(rest, ensure_ascii=False, indent=2)
-        left_out += _block(out, body, budget, "json")
+        left_out += _block(out, body, budget, "json")[0]
     if left_out:
         start = out.length
         out.add(f"… {left_out:,} more characters not shown (see GET /api/v1/approvals).")
@@ -133,11 +148,16 @@ def card_text(
     return out.build()
 
 
-def outcome_text(decision: str, status: str, who: str, *, via_api: bool = False) -> str:
+def outcome_text(
+    decision: str, status: str, who: str, *, via_api: bool = False, stopped: bool = False
+) -> str:
     """The line a decided card ends with: ``✅ Approved by @alice``, ``⌛ Expired…``;
-    ``via_api``: the operator decided over the HTTP API (``✅ Approved via the API``)."""
+    ``via_api``: the operator decided over the HTTP API (``✅ Approved via the API``);
+    ``stopped``: facio rejected it because its turn was stopped (:data:`STOPPED_LINE`)."""
     if status == "expired":
         return "⌛ Expired: nobody decided in time, so it was not run."
+    if stopped:
+        return STOPPED_LINE
     try:
         choice = Decision(decision)
     except ValueError:

@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from channels.telegram import keys
 from channels.telegram.approvals import outcome_text
-from workers.approval_record import API_OPERATOR
+from workers.approval_record import ABANDONED_BY, API_OPERATOR
 from workers.codec import text
 
 __all__ = ["CARD_MARGIN", "NAME_TTL", "Card", "CardStore"]
@@ -79,7 +79,10 @@ class CardStore:
         return text(remembered) if remembered is not None else f"user {identity}"
 
     async def outcome(self, decision: str, status: str, decided_by: str) -> str:
-        """The card's outcome line for a decision by ``decided_by`` (a person or the API)."""
+        """The card's outcome line for a decision by ``decided_by`` (a person, the API, or
+        facio itself when the turn stopped)."""
         if decided_by == API_OPERATOR:
             return outcome_text(decision, status, "", via_api=True)
+        if decided_by == ABANDONED_BY:
+            return outcome_text(decision, status, "", stopped=True)
         return outcome_text(decision, status, await self.name_of(decided_by))

@@ -39,12 +39,14 @@ class Command:
 def parse_command(message: Message, me: User | None) -> Command | None:
     """The command a message starts with, if it does."""
     text = message.text or ""
-    entities = message.entities or []
-    if not text.startswith("/") or not any(
-        e.type == "bot_command" and e.offset == 0 for e in entities
-    ):
+    entity = next(
+        (e for e in message.entities or [] if e.type == "bot_command" and e.offset == 0), None
+    )
+    if not text.startswith("/") or entity is None:
         return None
-    word, _, args = text.partition(" ")
+    # the entity says where the command ends ("/stop\nplease" is /stop); a command is ASCII,
+    # so its UTF-16 length is its length in characters
+    word, args = text[: entity.length], text[entity.length :]
     name, _, addressee = word[1:].partition("@")
     mine = not addressee or (
         me is not None and bool(me.username) and addressee.lower() == str(me.username).lower()

@@ -6,6 +6,8 @@
 - ``facio:telegram:name:{user_id}`` (TTL): how to show a person who clicked (``@alice``)
 - ``facio:telegram:refused:{bot_id}:{user_id}`` (TTL): a stranger was told their id
 - ``facio:telegram:poller:{bot_id}`` (PX TTL): the gateway polling this bot
+- ``facio:telegram:lane:{bot_id}`` (hash, TTL): updates confirmed to Telegram but
+  still waiting or running in a chat's lane, by update id (replayed on the next start)
 
 Update ids are deduplicated with the runtime's ``facio:seen:telegram:{bot_id}:{update_id}``.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 from workers.keys import PREFIX
 
-__all__ = ["card", "name", "poller", "refused", "stream"]
+__all__ = ["card", "lane", "name", "poller", "refused", "stream"]
 
 _BASE = PREFIX + "telegram:"
 
@@ -37,3 +39,7 @@ def refused(bot_id: int, user_id: int) -> str:
 
 def poller(bot_id: int) -> str:
     return f"{_BASE}poller:{bot_id}"
+
+
+def lane(bot_id: int) -> str:
+    return f"{_BASE}lane:{bot_id}"

@@ -16,7 +16,9 @@ An update handed to a lane counts as handled: the poller confirms it (as
 aiogram's own polling does with ``handle_as_tasks``). A Redis error in a
 lane is therefore retried there, with backoff, rather than by redelivery;
 the dedupe keys make the retry safe. On stop, lanes get a few seconds to
-finish (:meth:`ChatLanes.close`), then are cancelled.
+finish (:meth:`ChatLanes.close`), then are cancelled; the intake keeps a
+copy of each update it hands to a lane in Redis until it is done, and
+replays what is left on the next start, so a stop loses none of them.
 """
 
 from __future__ import annotations
@@ -85,6 +87,10 @@ class ChatLanes:
         self._tasks: set[asyncio.Task[None]] = set()
         self._running = asyncio.Semaphore(max_running)
         self._room = asyncio.Semaphore(max_queued)
+
+    def busy(self, chat_id: int) -> bool:
+        """Has ``chat_id`` a lane (so its next update queues behind it)?"""
+        return chat_id in self._lanes
 
     async def run(self, chat_id: int, job: Job, *, slow: bool) -> None:
         """Run ``job`` now, or — when it is ``slow`` or its chat's lane is busy — queue it

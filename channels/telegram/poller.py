@@ -88,10 +88,14 @@ class Poller:
         conflict_limit: int = CONFLICT_LIMIT,
         retry_delay: float = 1.0,
         api_base: str = "the Telegram Bot API",
+        replay: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        """``replay`` runs each time the lease is won, before the first poll: the
+        updates a previous poller confirmed but did not finish are handled first."""
         self.bot = bot
         self.api_base = api_base
         self.handle = handle
+        self.replay = replay
         self.timeout = timeout
         self.conflict_limit = conflict_limit
         self.retry_delay = retry_delay
@@ -139,6 +143,8 @@ class Poller:
 
     async def _poll(self) -> None:
         await self._drop_webhook()
+        if self.replay is not None:
+            await self.replay()
         conflicts = 0
         failures = 0
         while True:

@@ -17,6 +17,12 @@ a file (a download of up to two minutes), which runs in its chat's lane
 (:mod:`.lanes`) with the chat's later updates queued behind it — other chats
 go on meanwhile. Replies are sent in the background, so a flood wait in one
 chat never holds the intake.
+
+An update handed to a lane is confirmed to Telegram before it is handled, so
+a copy is kept in Redis (``facio:telegram:lane:{bot_id}``) until its job is
+done: one that a stop (or a crash) cut short is replayed on the next start
+(:meth:`Intake.replay`), and the dedupe keys make a replay of what did get
+through harmless.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ import logging
 from collections.abc import Callable
 
 from aiogram.types import Message, Update, User
+from redis.exceptions import RedisError
 
 from channels.base import GatewayContext
 from channels.telegram import keys as tg_keys
@@ -48,6 +55,8 @@ logger = logging.getLogger(__name__)
 
 REFUSAL_TTL = 24 * 3600
 """A stranger is told their id once per this many seconds, not on every message."""
+LANE_KEEP = 24 * 3600
+"""Seconds an update cut short in a lane is kept for a replay on the next start."""
 UNSUPPORTED_NOTE = "I can read text, photos and files; I can't use this kind of message yet."
 UNSUPPORTED = frozenset(
     {"location", "venue", "contact", "poll", "dice", "game", "story", "invoice", "checklist"}
@@ -89,6 +98,8 @@ class Intake:
         self.me = me
         self.background = background
         self.lanes = lanes
+        self._in_lanes: set[int] = set()
+        """Update ids handed to this gateway's lanes and not done yet."""
         self.updates = ctx.metrics.counter(
             "facio_telegram_updates_total", "Telegram updates received, by kind.", ("kind",)
         )
@@ -113,11 +124,58 @@ class Intake:
             logger.info("telegram: update %s is of a kind facio ignores", update.update_id)
             return
         self.updates.inc(kind="message" if update.message else "edited_message")
+        edited = update.message is None
+        chat_id = message.chat.id
+        if incoming_file(message) is None and not self.lanes.busy(chat_id):
+            await self._message(update.update_id, message, edited=edited)
+            return
+        lane = tg_keys.lane(self.bot_id)
+        async with self.ctx.redis.pipeline(transaction=True) as pipe:
+            kept = update.model_dump_json(by_alias=True, exclude_none=True)
+            pipe.hset(lane, str(update.update_id), kept)
+            pipe.expire(lane, LANE_KEEP)
+            await pipe.execute()
 
         async def job() -> None:
-            await self._message(update.update_id, message, edited=update.message is None)
+            try:
+                await self._message(update.update_id, message, edited=edited)
+            except RedisError:
+                raise  # retried in the lane; the copy stays until it is done
+            except Exception:
+                await self._lane_done(update.update_id)
+                raise
+            await self._lane_done(update.update_id)
 
-        await self.lanes.run(message.chat.id, job, slow=incoming_file(message) is not None)
+        self._in_lanes.add(update.update_id)
+        await self.lanes.run(chat_id, job, slow=True)
+
+    async def _lane_done(self, update_id: int) -> None:
+        self._in_lanes.discard(update_id)
+        await self.ctx.redis.hdel(tg_keys.lane(self.bot_id), str(update_id))  # type: ignore[misc]
+
+    async def replay(self) -> None:
+        """Handle the updates a stop (or crash) left in lanes, oldest first: the poller
+        confirmed them, so Telegram will not send them again. Run by the poller when it
+        wins the lease (a standby gateway must not take a running poller's), or at the
+        start in webhook mode. Each is claimed by deleting it, so only one gateway
+        replays it; this gateway's own lane jobs, still running, are left alone."""
+        lane = tg_keys.lane(self.bot_id)
+        try:
+            left = await self.ctx.redis.hgetall(lane)  # type: ignore[misc]
+        except RedisError as exc:
+            logger.warning("telegram: updates cut short by the last stop not read: %s", exc)
+            return
+        for field, raw in sorted(left.items(), key=lambda item: int(item[0])):
+            if int(field) in self._in_lanes:
+                continue
+            try:
+                if not await self.ctx.redis.hdel(lane, field):  # type: ignore[misc]
+                    continue  # another gateway took it
+                update = Update.model_validate_json(raw)
+                logger.info("telegram: handling update %s, cut short by the last stop", field)
+                await self.handle(update)
+            except Exception:  # the loop boundary, as in the poller: log it, go on
+                logger.exception("telegram: replaying update %s failed; skipped", field)
 
     async def _message(self, update_id: int, message: Message, *, edited: bool) -> None:
         user = message.from_user

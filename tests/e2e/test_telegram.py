@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from redis import Redis as SyncRedis
 
 from tests.e2e.support import FACIO, cli_env, closed_port
 from tests.fakes.telegram_server import FakeTelegram
@@ -122,12 +123,25 @@ def test_facio_up_chats_refuses_a_stranger_and_takes_an_approval(
     assert "water the plants" in (tmp_path / "ws" / "notes" / "telegram_100.md").read_text()
 
 
+@pytest.fixture
+def empty_redis_url(redis_url: str) -> str:
+    """The session's Redis, emptied first: an earlier test of the same fake bot (the
+    Telegram bench) leaves dedupe keys for update ids 1, 2, … that would swallow this
+    test's updates as already handled."""
+    client = SyncRedis.from_url(redis_url)
+    try:
+        client.flushall()
+    finally:
+        client.close()
+    return redis_url
+
+
 def test_gateway_and_worker_processes_route_a_topic_and_an_approver_decides(
-    tg: FakeTelegram, tmp_path: Path, redis_url: str
+    tg: FakeTelegram, tmp_path: Path, empty_redis_url: str
 ) -> None:
     config = _config(tmp_path, tg)
     data = json.loads(config.read_text())
-    data["redis"] = {"url": redis_url}
+    data["redis"] = {"url": empty_redis_url}
     config.write_text(json.dumps(data))
     gateway = _start("gateway", "--config", str(config), token=tg.token)
     worker = _start("worker", "--config", str(config), token=tg.token)

@@ -17,13 +17,12 @@ from core.config import FacioConfig, parse_config
 from tests.integration.code.support import KERNEL_TIMEOUT
 from tests.integration.runtime.support import Background, inbound, outbox, send, wait_for
 from workers import keys
-from workers.approval_record import DecideOutcome, Decision
+from workers.approval_record import ABANDONED_BY, DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
 from workers.inbox import request_stop
 from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
-from workers.turn import ABANDONED_BY
 from workers.worker import connect
 
 SESSION = "api:test"

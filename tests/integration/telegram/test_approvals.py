@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
+from channels.telegram.approvals import STOPPED_LINE
 from channels.telegram.clicks import EXPIRED, FORBIDDEN, GONE, UNKNOWN_BUTTON
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.telegram_updates import callback, group_chat, message_update
@@ -209,3 +210,36 @@ async def test_a_decision_over_the_api_shows_on_the_card_as_such(
         await tg.until(lambda: "Done, saved." in texts(tg, 100))
         tg.click(ALICE, 100, message_id, _data(card, "Reject"))
         assert await _answer(tg, 1) == "Already decided: ✅ Approved via the API"
+
+
+async def test_stop_while_a_card_waits_says_stopped_on_the_card_and_to_a_late_click(
+    tg: FakeTelegram, redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    async with running(tg_config(tmp_path, tg), redis_url):
+        tg.push(message_update(ALICE, "remember to stop"))
+        card = await tg.until(lambda: _card(tg, 100))
+        message_id = int(card["message_id"])  # type: ignore[call-overload]
+        tg.push(message_update(ALICE, "/stop"))
+        await tg.until(lambda: "⏹ Stopped." in texts(tg, 100))
+        await tg.until(lambda: "reply_markup" not in tg.message(100, message_id))
+        edited = tg.message(100, message_id)
+        assert str(edited["text"]).endswith(STOPPED_LINE)
+        tg.click(ALICE, 100, message_id, _data(card, "Approve"))
+        assert await _answer(tg, 1) == "Already decided: " + STOPPED_LINE
+    assert not (tmp_path / "ws" / "notes" / "telegram_100.md").exists()
+
+
+async def test_a_card_of_long_emoji_arguments_shows_them_and_its_decision(
+    tg: FakeTelegram, redis: Redis, redis_url: str, tmp_path: Path
+) -> None:
+    async with running(tg_config(tmp_path, tg), redis_url):
+        tg.push(message_update(ALICE, "remember " + "😀" * 2040))  # 4,089 units: one message
+        card = await tg.until(lambda: _card(tg, 100))
+        assert "😀😀😀" in str(card["text"])  # the arguments are on the card, not cut away
+        message_id = int(card["message_id"])  # type: ignore[call-overload]
+        tg.click(ALICE, 100, message_id, _data(card, "Approve"))
+        assert await _answer(tg, 1) == "Approved: it runs once."
+        await tg.until(lambda: "Done, saved." in texts(tg, 100))
+        await tg.until(lambda: "reply_markup" not in tg.message(100, message_id))
+        edited = tg.message(100, message_id)
+        assert str(edited["text"]).endswith("✅ Approved by @alice")

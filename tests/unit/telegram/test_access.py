@@ -71,6 +71,14 @@ def test_commands_for_us_and_for_others() -> None:
     assert parse_command(_message(alice, "no /new here"), ME) is None
 
 
+def test_a_command_ends_where_its_entity_ends_not_at_the_first_space() -> None:
+    alice = user(100, "Alice", "alice")
+    command = parse_command(_message(alice, "/stop\nplease, it is looping"), ME)
+    assert command is not None and (command.name, command.args) == ("stop", "please, it is looping")
+    command = parse_command(_message(alice, "/new@facio_test_bot\tfresh"), ME)
+    assert command is not None and (command.name, command.mine) == ("new", True)
+
+
 def test_session_keys_and_reply_targets() -> None:
     alice = user(100, "Alice", "alice")
     dm = _message(alice, "hi")

@@ -6,11 +6,13 @@ import pytest
 
 from channels.telegram.approvals import (
     ARGS_BUDGET,
+    STOPPED_LINE,
     ApprovalClick,
     card_text,
     keyboard,
     outcome_text,
 )
+from channels.telegram.formatted import MESSAGE_LIMIT, utf16_len
 from core.events import new_approval_id
 from workers.approval_record import Decision
 
@@ -76,3 +78,16 @@ def test_outcome_lines() -> None:
     assert outcome_text("expired", "expired", "") == (
         "⌛ Expired: nobody decided in time, so it was not run."
     )
+
+
+def test_the_budget_counts_utf16_units_so_a_card_always_fits_one_message() -> None:
+    card = card_text("save_note", {"text": "😀" * 5000}, requested_by="@alice")
+    (pre,) = [e for e in card.entities if e.type == "pre"]
+    shown = card.text[pre.offset : pre.end]
+    assert utf16_len(shown) <= ARGS_BUDGET and "😀😀" in shown
+    assert utf16_len(card.text + "\n\n✅ Always allowed by @somebody_long_name") <= MESSAGE_LIMIT
+
+
+def test_a_stopped_turns_approval_says_stopped() -> None:
+    assert outcome_text("reject", "rejected", "", stopped=True) == STOPPED_LINE
+    assert STOPPED_LINE == "⏹ Stopped before anyone decided, so it was not run."
