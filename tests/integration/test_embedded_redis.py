@@ -258,9 +258,15 @@ async def test_a_silent_server_times_out_with_its_log(tmp_path: Path) -> None:
 
 
 CTRL_C_SCRIPT = """
-import asyncio, sys
+import asyncio, faulthandler, signal, sys
 from pathlib import Path
 from workers.redis_server import EmbeddedRedis
+
+# Ctrl-C as in a terminal, whatever this test process left to its children
+# (an ignored SIGINT is inherited across exec); SIGUSR1 dumps the stacks when
+# the test gives up waiting
+signal.signal(signal.SIGINT, signal.default_int_handler)
+faulthandler.register(signal.SIGUSR1)
 
 async def main():
     async with EmbeddedRedis(Path(sys.argv[1]), unix_socket=Path(sys.argv[2])) as server:
@@ -293,14 +299,25 @@ async def _run_parent(script: str, tmp_path: Path, *, ctrl_c: bool) -> int:
         str(tmp_path / "data"),
         str(tmp_path / "r.sock"),
         stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         start_new_session=True,  # a process group of its own, as in a terminal
         cwd=Path(__file__).resolve().parents[2],
     )
-    assert process.stdout is not None
+    assert process.stdout is not None and process.stderr is not None
     pid = int(await asyncio.wait_for(process.stdout.readline(), 20))
     if ctrl_c:
         os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
-    assert await asyncio.wait_for(process.wait(), 20) == 0
+    try:
+        await asyncio.wait_for(process.wait(), 20)
+    except TimeoutError:
+        if ctrl_c:
+            process.send_signal(signal.SIGUSR1)  # its stacks, for the failure message
+            await asyncio.sleep(1)
+        process.kill()
+        stderr = (await process.stderr.read()).decode(errors="replace")
+        pytest.fail(f"the parent did not exit within 20 s; its stderr:\n{stderr}")
+    stderr = (await process.stderr.read()).decode(errors="replace")
+    assert process.returncode == 0, stderr
     return pid
 
 
