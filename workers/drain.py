@@ -209,6 +209,8 @@ class Drainer:
             [keys.lease(session_key), keys.inbox(session_key)],
             [holder, raw.decode() if isinstance(raw, bytes) else raw],
         )
+        if popped != 1:
+            logger.error("lost the lease of %s before popping its turn", session_key)
         return popped == 1
 
     async def _loop(self, session_key: str, job_id: str, holder: str) -> Result:
@@ -251,5 +253,4 @@ class Drainer:
             if outcome == "parked":
                 return await self._park(session_key, job_id, request)
             if not await self._pop(session_key, holder, raw):
-                logger.error("lost the lease of %s before popping its turn", session_key)
                 return "lost"

@@ -288,7 +288,7 @@ class TurnRunner:
                 return await self.approvals.wait(approval_id, left)
             except RedisError as exc:
                 logger.warning("holding approval %s: Redis unavailable (%s)", approval_id, exc)
-                await asyncio.sleep(min(HOLD_RETRY, max(left, 0.0)))
+                await asyncio.sleep(min(HOLD_RETRY, left))
         return None
 
     async def _watch(

@@ -38,7 +38,7 @@ from channels.api.errors import json_error
 from channels.api.sessions import session_key
 from channels.api.state import state
 from workers import keys
-from workers.codec import text
+from workers.codec import read_event, text
 
 __all__ = ["frame", "session_events"]
 
@@ -60,14 +60,10 @@ def _is_stream_id(value: str) -> bool:
 
 def frame(entry_id: str, fields: dict[bytes | str, bytes | str]) -> bytes | None:
     """One SSE frame for a stream entry; None (and a warning) for an unreadable one."""
-    raw = fields.get(b"data", fields.get("data"))
-    try:
-        event = json.loads(raw) if raw is not None else None
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        event = None
-    if not isinstance(event, dict):
-        logger.warning("skipping event %s: its data is not a JSON object", entry_id)
+    event = read_event(entry_id, fields)
+    if event is None:
         return None
+    raw = fields.get(b"data", fields.get("data"))
     kind = event.get("type")
     kind = kind if isinstance(kind, str) and _EVENT_TYPE.match(kind) else "message"
     data = text(raw) if raw is not None else ""

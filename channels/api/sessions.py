@@ -20,7 +20,7 @@ from core.config.models_channels import ChannelConfig
 from core.inbound import Inbound
 from core.messages import message_to_json
 from workers import keys
-from workers.codec import text
+from workers.codec import read_event, text
 from workers.inbox import request_stop, submit
 from workers.stores import forget_session
 
@@ -114,7 +114,7 @@ async def _reset_done(redis: Redis, sk: str, turn_id: str, since: str, timeout: 
         for _stream, entries in reply or []:
             for entry_id, fields in entries:
                 since = text(entry_id)
-                event = json.loads(fields.get(b"data", fields.get("data", b"{}")))
+                event = read_event(since, fields) or {}
                 if event.get("type") == "session_reset" and event.get("turn_id") == turn_id:
                     return True
     return False

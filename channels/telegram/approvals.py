@@ -20,7 +20,7 @@ from typing import Any
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from channels.telegram.formatted import Formatted, TextBuilder, utf16_len
+from channels.telegram.formatted import Formatted, TextBuilder, utf16_len, utf16_window_end
 from core.events import MAIN_AGENT
 from workers.approval_record import Decision
 
@@ -87,12 +87,7 @@ def _code_language(name: str, value: Any) -> str | bool | None:
 
 def _head(text: str, units: int) -> str:
     """The longest start of ``text`` of at most ``units`` UTF-16 units (whole code points)."""
-    if units <= 0:
-        return ""
-    end = min(len(text), units)  # at most one code point per unit
-    while utf16_len(text[:end]) > units:
-        end -= max(1, (utf16_len(text[:end]) - units) // 2)
-    return text[:end]
+    return text[: utf16_window_end(text, 0, units)]
 
 
 def _block(out: TextBuilder, body: str, budget: int, lang: str | None) -> tuple[int, int]:

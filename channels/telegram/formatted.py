@@ -32,6 +32,15 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def utf16_window_end(text: str, start: int, limit: int) -> int:
+    """The largest ``end`` with ``text[start:end]`` at most ``limit`` UTF-16 units."""
+    end = min(len(text), start + max(limit, 0))  # at most one code point per unit
+    while utf16_len(text[start:end]) > limit:
+        over = utf16_len(text[start:end]) - limit
+        end -= max(1, over // 2)
+    return end
+
+
 @dataclass(frozen=True, slots=True)
 class Entity:
     """One formatting span, in code points of the text it belongs to."""

@@ -92,12 +92,8 @@ class ChatLanes:
         """Has ``chat_id`` a lane (so its next update queues behind it)?"""
         return chat_id in self._lanes
 
-    async def run(self, chat_id: int, job: Job, *, slow: bool) -> None:
-        """Run ``job`` now, or — when it is ``slow`` or its chat's lane is busy — queue it
-        in the lane and return at once."""
-        if not slow and chat_id not in self._lanes:
-            await job()
-            return
+    async def run(self, chat_id: int, job: Job) -> None:
+        """Queue ``job`` in its chat's lane (started if there is none) and return at once."""
         await self._room.acquire()
         lane = self._lanes.get(chat_id)
         if lane is None:

@@ -27,6 +27,7 @@ through harmless.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 
@@ -142,12 +143,12 @@ class Intake:
             except RedisError:
                 raise  # retried in the lane; the copy stays until it is done
             except Exception:
-                await self._lane_done(update.update_id)
+                await self._lane_done(update.update_id)  # not retried: the lane logs it
                 raise
             await self._lane_done(update.update_id)
 
         self._in_lanes.add(update.update_id)
-        await self.lanes.run(chat_id, job, slow=True)
+        await self.lanes.run(chat_id, job)
 
     async def _lane_done(self, update_id: int) -> None:
         self._in_lanes.discard(update_id)
@@ -171,9 +172,20 @@ class Intake:
             try:
                 if not await self.ctx.redis.hdel(lane, field):  # type: ignore[misc]
                     continue  # another gateway took it
+            except RedisError as exc:
+                logger.warning("telegram: replay stopped, Redis unavailable: %s", exc)
+                return  # what is left stays for the next start
+            try:
                 update = Update.model_validate_json(raw)
                 logger.info("telegram: handling update %s, cut short by the last stop", field)
                 await self.handle(update)
+            except RedisError as exc:
+                # the saved copy is the only one left (Telegram has it as received):
+                # put it back for the next start rather than lose it
+                logger.warning("telegram: replaying update %s failed, kept: %s", field, exc)
+                with contextlib.suppress(RedisError):
+                    await self.ctx.redis.hset(lane, field, raw)  # type: ignore[misc]
+                return
             except Exception:  # the loop boundary, as in the poller: log it, go on
                 logger.exception("telegram: replaying update %s failed; skipped", field)
 

@@ -13,20 +13,11 @@ surrogate pair (an emoji) is never split; blanks at the cut are dropped
 
 from __future__ import annotations
 
-from channels.telegram.formatted import MESSAGE_LIMIT, Formatted, utf16_len
+from channels.telegram.formatted import MESSAGE_LIMIT, Formatted, utf16_len, utf16_window_end
 
 __all__ = ["split_message"]
 
 _SEPARATORS = ("\n\n", "\n", " ")
-
-
-def _window_end(text: str, start: int, limit: int) -> int:
-    """The largest ``end`` with ``text[start:end]`` at most ``limit`` UTF-16 units."""
-    end = min(len(text), start + limit)  # at most one code point per unit
-    while utf16_len(text[start:end]) > limit:
-        over = utf16_len(text[start:end]) - limit
-        end -= max(1, over // 2)
-    return end
 
 
 def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
@@ -77,7 +68,7 @@ def split_message(formatted: Formatted, limit: int = MESSAGE_LIMIT) -> list[Form
     parts: list[Formatted] = []
     start = _skip_blanks(text, 0, code)
     while start < len(text):
-        end = _window_end(text, start, limit)
+        end = utf16_window_end(text, start, limit)
         cut = len(text) if end >= len(text) else _cut(text, start, end, code, limit)
         part = formatted.slice(start, cut)
         trimmed = len(part.text.rstrip())
