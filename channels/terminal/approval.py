@@ -50,20 +50,15 @@ def parse_choice(answer: str) -> Choice | None:
     return _ANSWERS.get(answer.strip().lower())
 
 
-_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-"""Bidirectional overrides and isolates: they reorder how the text around them looks."""
-
-
 def _visible(text: str) -> str:
-    """``text`` with control characters and bidi overrides written as escapes (``\\x1b``).
+    """``text`` with control and format characters written as escapes (``\\x1b``).
 
-    The prompt shows what the person consents to: an escape sequence in the
-    arguments (the model wrote them) must not redraw or hide part of it.
+    The prompt shows what the person consents to: an escape sequence, a bidi
+    override or a zero-width character in the arguments (the model wrote
+    them) must not redraw, reorder or hide part of it. Newlines and tabs stay.
     """
     return "".join(
-        ascii(ch)[1:-1]
-        if ch in _BIDI or (unicodedata.category(ch) == "Cc" and ch not in "\n\t")
-        else ch
+        ascii(ch)[1:-1] if unicodedata.category(ch) in ("Cc", "Cf") and ch not in "\n\t" else ch
         for ch in text
     )
 

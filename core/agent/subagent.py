@@ -18,7 +18,7 @@ import contextlib
 import logging
 import secrets
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 
 from core.agent.agent import Agent
@@ -33,7 +33,6 @@ __all__ = [
     "ChildToolsets",
     "SubagentTool",
     "new_subagent_id",
-    "subagent_factory",
 ]
 
 logger = logging.getLogger(__name__)
@@ -126,24 +125,6 @@ async def _ask(context: ToolContext, request: ApprovalRequest) -> bool:
         logger.exception("asking about %s for %s failed", request.tool_name, request.agent_id)
         request.approve(False)
         return False
-
-
-def subagent_factory(
-    make: Callable[[str, ToolContext], Awaitable[Agent]],
-    close: Callable[[Agent], Awaitable[None]],
-) -> ChildFactory:
-    """A :data:`ChildFactory` from a coroutine that builds and starts a child and one
-    that releases what it holds."""
-
-    @contextlib.asynccontextmanager
-    async def factory(agent_id: str, context: ToolContext) -> AsyncIterator[Agent]:
-        child = await make(agent_id, context)
-        try:
-            yield child
-        finally:
-            await close(child)
-
-    return factory
 
 
 class ChildToolsets:

@@ -27,11 +27,6 @@ class ExecutionClock:
         self._pending = 0
         self._changed = asyncio.Event()
 
-    @property
-    def pending(self) -> int:
-        """Approvals asked and not decided yet."""
-        return self._pending
-
     def used(self) -> float:
         """Seconds of execution so far."""
         running = time.monotonic() - self._since if self._since is not None else 0.0

@@ -127,6 +127,9 @@ class HostToolServer(ToolServer):  # type: ignore[misc]
 
     async def _connection(self, server: PtcServer) -> McpConnection:
         """The live connection to ``server``, (re)started when there is none."""
+        connection = self._connections.get(server.name)
+        if connection is not None and connection.alive:
+            return connection  # the common case: no lock, no wait behind a starting server
         async with self._connecting:
             connection = self._connections.get(server.name)
             if connection is not None and connection.alive:
