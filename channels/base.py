@@ -13,7 +13,7 @@ session.
         def routes(self, app: web.Application) -> None: ...   # webhooks, before start
         async def start(self) -> None: ...                    # connect, start polling
         async def stop(self) -> None: ...
-        async def render(self, event: OutboxEvent) -> None: ...
+        async def render(self, event: WireEvent) -> None: ...
         async def health(self) -> str: ...                    # "ok" or the problem
 
 Channels are built by :func:`channels.registry.build_channels` from the
@@ -24,49 +24,19 @@ of the gateway, injected (STYLE.md, "a seam per outside world").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from channels.api.metrics import Metrics
 from core.config import FacioConfig
+from core.wire import WireEvent
 from workers.approvals import ApprovalStore
 from workers.inbox import JobQueue
 from workers.outbox import Outbox
 
-__all__ = ["Channel", "GatewayContext", "OutboxEvent"]
-
-
-class OutboxEvent(BaseModel):
-    """One wire event from the outbox (DESIGN.md "Events"), as a channel renders it.
-
-    The envelope fields every event has are typed; the event's own fields
-    (``content``, ``text``, ``approval_id``, ``tool_args``, …) stay in the
-    model's extra and are read with :meth:`get`.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="allow")
-
-    type: str
-    session_key: str
-    turn_id: str = ""
-    agent_id: str = "main"
-    channel: str = ""
-    """The channel of the turn's inbound message: who renders this event."""
-    bot: str = "main"
-    reply_to: dict[str, str] = Field(default_factory=dict)
-    """Where the answer goes, as the channel put it on the inbound message."""
-    user_id: str = ""
-    """The person whose message started the turn."""
-    ts: float = 0.0
-    idempotency_key: str | None = None
-
-    def get(self, name: str, default: Any = None) -> Any:
-        """An event-specific field (``content``, ``approval_id``, …)."""
-        extra = self.model_extra or {}
-        return extra.get(name, default)
+__all__ = ["Channel", "GatewayContext"]
 
 
 @dataclass(frozen=True)
@@ -97,7 +67,7 @@ class Channel(Protocol):
     async def stop(self) -> None:
         """Stop receiving and close connections; must not raise on a half-started channel."""
 
-    async def render(self, event: OutboxEvent) -> None:
+    async def render(self, event: WireEvent) -> None:
         """Show one event of one of this channel's sessions on the platform.
 
         Events of one session arrive one at a time, in order. Raising is

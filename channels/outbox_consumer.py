@@ -28,14 +28,13 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from channels.api.metrics import Metrics
-from channels.base import Channel, OutboxEvent
+from channels.base import Channel
+from core.wire import WireEvent
 from workers.outbox_reader import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader
 
 __all__ = ["CLAIM_EVERY", "LANE_IDLE", "MAX_IN_FLIGHT", "OutboxConsumer", "OutboxTimings"]
@@ -70,9 +69,13 @@ class OutboxTimings:
     """Seconds after which an entry is acknowledged without being rendered."""
 
 
+Decoded = tuple[str, WireEvent | None]
+"""An entry's id and its event (None: nothing to render, acknowledged as is)."""
+
+
 class _Lane:
     def __init__(self) -> None:
-        self.queue: asyncio.Queue[Entry] = asyncio.Queue()
+        self.queue: asyncio.Queue[Decoded] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
 
 
@@ -165,24 +168,24 @@ class OutboxConsumer:
         for entry in entries:
             await self._slots.acquire()
             self._in_flight += 1
-            event = OutboxReader.decode(entry[1]) or {}
-            session_key = str(event.get("session_key", ""))
+            event = OutboxReader.decode(*entry)
+            session_key = event.session_key if event is not None else ""
             lane = self._lanes.get(session_key)
             if lane is None or lane.task is None or lane.task.done():
                 lane = self._lanes[session_key] = _Lane()
                 lane.task = asyncio.create_task(self._drive(session_key, lane))
-            lane.queue.put_nowait(entry)
+            lane.queue.put_nowait((entry[0], event))
 
     async def _drive(self, session_key: str, lane: _Lane) -> None:
         while True:
             try:
-                entry_id, fields = await asyncio.wait_for(lane.queue.get(), self.lane_idle)
+                entry_id, event = await asyncio.wait_for(lane.queue.get(), self.lane_idle)
             except TimeoutError:
                 if lane.queue.empty() and self._lanes.get(session_key) is lane:
                     del self._lanes[session_key]
                 return
             try:
-                await self.reader.handle(entry_id, fields)
+                await self.reader.deliver(entry_id, event)
             except RedisError:
                 # not acknowledged: it stays pending and is claimed again later
                 logger.warning("outbox: Redis failed while handling %s", entry_id, exc_info=True)
@@ -197,12 +200,7 @@ class OutboxConsumer:
                 self._in_flight -= 1
                 self._slots.release()
 
-    async def _render(self, data: dict[str, Any]) -> None:
-        try:
-            event = OutboxEvent.model_validate(data)
-        except ValidationError as exc:
-            logger.error("outbox: malformed event dropped: %s", exc.errors()[0]["msg"])
-            return
+    async def _render(self, event: WireEvent) -> None:
         channel = self.channels.get(event.channel)
         if channel is None:
             if event.channel not in LOCAL_CHANNELS and event.channel not in self._unknown:

@@ -12,6 +12,7 @@ import time
 
 from redis.asyncio import Redis
 
+from core import wire
 from workers import keys
 from workers.approval_record import ApprovalRecord, DecideResult, Decision
 from workers.approvals import ApprovalStore
@@ -29,21 +30,20 @@ async def announce(outbox: Outbox, record: ApprovalRecord) -> None:
     adapter finds its card by the approval id.
     """
     await outbox.publish(
-        {
-            "type": "approval_decided",
-            "session_key": record.session_key,
-            "channel": record.session_key.partition(":")[0],
-            "bot": record.bot,
-            "ts": time.time(),
-            "turn_id": record.turn_id,
-            "agent_id": record.agent_id,
-            "approval_id": record.approval_id,
-            "tool_name": record.tool_name,
-            "decision": record.decision or record.status,
-            "status": record.status,
-            "decided_by": record.decided_by,
-            "idempotency_key": f"approval:{record.approval_id}:decided",
-        }
+        wire.ApprovalDecidedEvent(
+            session_key=record.session_key,
+            channel=record.session_key.partition(":")[0],
+            bot=record.bot,
+            ts=time.time(),
+            turn_id=record.turn_id,
+            agent_id=record.agent_id,
+            approval_id=record.approval_id,
+            tool_name=record.tool_name,
+            decision=record.decision or record.status,
+            status=record.status,
+            decided_by=record.decided_by,
+            idempotency_key=f"approval:{record.approval_id}:decided",
+        )
     )
 
 

@@ -21,13 +21,14 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from core import wire
 from core.events import (
     MAIN_AGENT,
     AgentEvent,
     CodeExecutionOutputChunk,
     ResponseChunk,
     ThoughtsChunk,
-    to_wire,
+    wire_type,
 )
 from core.inbound import Inbound
 from workers import keys
@@ -56,12 +57,13 @@ class Outbox:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def publish(self, event: dict[str, Any]) -> None:
-        fields = {"data": json.dumps(event, ensure_ascii=False, default=str)}
+    async def publish(self, event: wire.Envelope) -> None:
+        """Append ``event`` (its :meth:`~core.wire.Envelope.to_wire` JSON) to both streams."""
+        fields = {"data": json.dumps(event.to_wire(), ensure_ascii=False)}
         async with self.redis.pipeline(transaction=True) as pipe:
             oldest = int((time.time() - OUTBOX_RETENTION) * 1000)
             pipe.xadd(keys.OUTBOX, fields, minid=str(oldest), approximate=False)  # type: ignore[arg-type]
-            stream = keys.events(event["session_key"])
+            stream = keys.events(event.session_key)
             pipe.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
             pipe.expire(stream, EVENTS_TTL)
             await pipe.execute()
@@ -90,34 +92,35 @@ class TurnPublisher:
         """One send at a time, so entries land in the order the turn made them."""
         self.published = 0
 
-    def _envelope(self, data: dict[str, Any], key: str | None) -> dict[str, Any]:
-        data.update(
-            channel=self.inbound.channel,
-            bot=self.inbound.bot,
-            reply_to=self.inbound.reply_to,
-            user_id=self.inbound.user_id,
-            ts=time.time(),
-        )
-        if key is not None:
-            data["idempotency_key"] = key
-        return data
-
-    async def _send(self, data: dict[str, Any], key: str | None) -> None:
-        await self.outbox.publish(self._envelope(data, key))
-        self.published += 1
-
-    async def runtime(self, kind: str, key: str | None = None, **fields: Any) -> None:
-        """A runtime event (turn_started, turn_finished, approval_decided, error)."""
-        data = {
-            "type": kind,
+    def envelope(self, key: str | None) -> dict[str, Any]:
+        """How this turn's events are addressed; ``key`` is the idempotency key (finals)."""
+        fields: dict[str, Any] = {
             "session_key": self.inbound.session_key,
             "turn_id": self.turn_id,
-            "agent_id": MAIN_AGENT,  # every wire event names an agent (DESIGN.md "Events")
+            "channel": self.inbound.channel,
+            "bot": self.inbound.bot,
+            "reply_to": self.inbound.reply_to,
+            "user_id": self.inbound.user_id,
+            "ts": time.time(),
         }
-        data.update(fields)
+        if key is not None:
+            fields["idempotency_key"] = key
+        return fields
+
+    async def _send(self, event: wire.Envelope) -> None:
+        await self.outbox.publish(event)
+        self.published += 1
+
+    async def runtime(
+        self, kind: type[wire.Envelope], key: str | None = None, **fields: Any
+    ) -> None:
+        """A runtime event (``TurnStartedEvent``, ``TurnFinishedEvent``, ``ErrorEvent``…)."""
         async with self._lock:
             await self._flush_locked()
-            await self._send(data, key if key is not None else f"{self.turn_id}:{kind}")
+            if key is None:
+                key = f"{self.turn_id}:{kind.model_fields['type'].default}"
+            # every wire event names an agent (DESIGN.md "Events")
+            await self._send(kind(**self.envelope(key), agent_id=MAIN_AGENT, **fields))
 
     async def event(self, event: AgentEvent, *, key: str | None = None, **extra: Any) -> None:
         """Publish an agent event; chunks are buffered, everything else flushes them first."""
@@ -131,13 +134,12 @@ class TurnPublisher:
             if self._buffered >= FLUSH_BYTES:
                 await self.flush()
             return
-        data = to_wire(event, session_key=self.inbound.session_key, turn_id=self.turn_id)
-        data.update(extra)
         if key is None:
-            key = f"{self.turn_id}:m{self.position()}:{data['type']}"
+            key = f"{self.turn_id}:m{self.position()}:{wire_type(type(event))}"
+        data = wire.from_agent(event, self.envelope(key), **extra)
         async with self._lock:
             await self._flush_locked()
-            await self._send(data, key)
+            await self._send(data)
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(FLUSH_INTERVAL)
@@ -154,8 +156,7 @@ class TurnPublisher:
         for (kind, agent_id), parts in buffered.items():
             field = "text" if kind is CodeExecutionOutputChunk else "content"
             chunk = kind(**{field: "".join(parts), "agent_id": agent_id})
-            data = to_wire(chunk, session_key=self.inbound.session_key, turn_id=self.turn_id)
-            await self._send(data, None)
+            await self._send(wire.from_agent(chunk, self.envelope(None)))
 
     async def close(self) -> None:
         if self._flusher is not None:

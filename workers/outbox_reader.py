@@ -20,9 +20,11 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from core.wire import WireEvent, parse_wire
 from workers import keys
 from workers.codec import text
 
@@ -34,7 +36,7 @@ MAX_AGE = 600.0
 DELIVERED_TTL = 24 * 3600
 BLOCK_MS = 1000
 
-Render = Callable[[dict[str, Any]], Awaitable[None]]
+Render = Callable[[WireEvent], Awaitable[None]]
 Entry = tuple[str, dict[Any, Any]]
 """A stream entry: its id and its fields."""
 
@@ -149,32 +151,51 @@ class OutboxReader:
         await self.redis.xack(keys.OUTBOX, GROUP, entry_id)
 
     @staticmethod
-    def decode(fields: dict[Any, Any]) -> dict[str, Any] | None:
-        """The event an entry carries; None when it is not a JSON object."""
+    def decode(entry_id: str, fields: dict[Any, Any]) -> WireEvent | None:
+        """The event an entry carries, parsed once; None (logged) when it holds none:
+        not JSON, not an object, a malformed event, or a type this version does not know."""
         raw = fields.get(b"data", fields.get("data"))
         try:
-            event = json.loads(raw) if raw is not None else None
+            data = json.loads(raw) if raw is not None else None
         except (json.JSONDecodeError, UnicodeDecodeError):
+            data = None
+        if not isinstance(data, dict):
+            logger.error("outbox entry %s is not an event; dropped", entry_id)
             return None
-        return event if isinstance(event, dict) else None
+        try:
+            return parse_wire(data)
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            logger.error(
+                "outbox entry %s is a malformed %s event (%s: %s); dropped",
+                entry_id,
+                data.get("type"),
+                where,
+                problem["msg"],
+            )
+            return None
 
     async def handle(self, entry_id: str, fields: dict[Any, Any]) -> None:
-        """Render one entry (unless stale, garbled or already delivered), then acknowledge.
+        """Decode one entry and :meth:`deliver` it."""
+        await self.deliver(entry_id, self.decode(entry_id, fields))
+
+    async def deliver(self, entry_id: str, event: WireEvent | None) -> None:
+        """Render one decoded entry (unless stale or already delivered), then acknowledge.
 
         A renderer that raises leaves the entry pending: the caller decides
         (the gateway's consumer logs and acknowledges; a crash leaves it for
         whoever claims it).
         """
-        event = self.decode(fields)
         if event is None:
-            logger.error("outbox entry %s is not an event; dropped", entry_id)
+            pass  # decode said why
         elif self._age(event) > self.max_age:
             self.dropped_stale += 1
             logger.warning(
                 "outbox entry %s (%s for %s) is older than %.0f s; not rendered",
                 entry_id,
-                event.get("type"),
-                event.get("session_key"),
+                event.type,
+                event.session_key,
                 self.max_age,
             )
         elif await self._delivered_before(event):
@@ -186,20 +207,16 @@ class OutboxReader:
         await self.ack(entry_id)
 
     @staticmethod
-    def _age(event: dict[str, Any]) -> float:
-        """Seconds since the event was published (0 when its ``ts`` is missing or garbled)."""
-        try:
-            return time.time() - float(event.get("ts", time.time()))
-        except (TypeError, ValueError):
-            return 0.0
+    def _age(event: WireEvent) -> float:
+        """Seconds since the event was published (0 when it carries no time)."""
+        return time.time() - event.ts if event.ts else 0.0
 
-    async def _delivered_before(self, event: dict[str, Any]) -> bool:
-        key = event.get("idempotency_key")
+    async def _delivered_before(self, event: WireEvent) -> bool:
+        key = event.idempotency_key
         return bool(key) and bool(await self.redis.exists(keys.delivered(str(key))))
 
-    async def _mark_delivered(self, event: dict[str, Any]) -> None:
+    async def _mark_delivered(self, event: WireEvent) -> None:
         """After rendering, not before: a crash in between renders twice (rare,
         visible) instead of never (silent)."""
-        key = event.get("idempotency_key")
-        if key:
-            await self.redis.set(keys.delivered(str(key)), "1", ex=DELIVERED_TTL)
+        if event.idempotency_key:
+            await self.redis.set(keys.delivered(event.idempotency_key), "1", ex=DELIVERED_TTL)

@@ -31,6 +31,7 @@ from typing import Literal
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from core import wire
 from core.agent import Agent
 from core.agent.agent import closing_results
 from core.config import AgentConfig
@@ -91,7 +92,7 @@ class TurnRunner:
             await self._append_prompt(request, await facio.sessions.load(inbound.session_key))
         await agent.start()  # the history as it now stands, prompt included
         if first_attempt:
-            await publisher.runtime("turn_started", user_name=inbound.user_name)
+            await publisher.runtime(wire.TurnStartedEvent, user_name=inbound.user_name)
         elif state.get("running"):
             # an earlier attempt died mid-turn: publish its steps again; the
             # gateway drops what it already rendered (same idempotency keys)
@@ -107,7 +108,7 @@ class TurnRunner:
         # which is what makes the next attempt republish the turn's steps
         await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
         if outcome == "done":
-            await publisher.runtime("turn_finished")
+            await publisher.runtime(wire.TurnFinishedEvent)
         return outcome
 
     async def _abandon_inner(self, state: dict[str, str]) -> None:
@@ -133,7 +134,7 @@ class TurnRunner:
         """
         await self._abandon(await self._state(request.turn_id), (APPROVAL_FIELD, INNER_FIELD))
         publisher = TurnPublisher(self.outbox, request.inbound, request.turn_id, lambda: 0)
-        await publisher.runtime("turn_finished", cancelled=True)
+        await publisher.runtime(wire.TurnFinishedEvent, cancelled=True)
         await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
 
     async def reset(self, request: TurnRequest) -> None:
@@ -142,15 +143,15 @@ class TurnRunner:
         await forget_session(self.redis, inbound.session_key)
         await self.bots.get(inbound.bot).forget_tool_state(inbound.session_key)
         publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: 0)
-        await publisher.runtime("session_reset")
+        await publisher.runtime(wire.SessionResetEvent)
 
     async def fail(self, request: TurnRequest, error: BaseException) -> None:
         """Tell the person the turn failed; the turn leaves the queue."""
         inbound = request.inbound
         publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: 0)
         message = str(error) if isinstance(error, FacioError) else "an internal error occurred"
-        await publisher.runtime("error", message=message, error_type=type(error).__name__)
-        await publisher.runtime("turn_finished")
+        await publisher.runtime(wire.ErrorEvent, message=message, error_type=type(error).__name__)
+        await publisher.runtime(wire.TurnFinishedEvent)
         await self.redis.hdel(keys.turn(request.turn_id), "running")  # type: ignore[misc]
 
     async def _append_prompt(self, request: TurnRequest, history: list[Message]) -> None:

@@ -23,7 +23,7 @@ from aiogram.types import Update, User
 from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 
-from channels.base import GatewayContext, OutboxEvent
+from channels.base import GatewayContext
 from channels.telegram.access import AccessPolicy
 from channels.telegram.cards import CardStore
 from channels.telegram.clicks import ClickHandler
@@ -40,6 +40,7 @@ from channels.telegram.stream import Streams
 from channels.telegram.webhook import Webhook, derive_secret
 from core.config.models_channels import TelegramConfig
 from core.errors import ConfigError
+from core.wire import WireEvent
 
 __all__ = ["TelegramChannel", "api_base_of", "make_bot"]
 
@@ -212,7 +213,7 @@ class TelegramChannel:
         """Handle one update (what the poller and the webhook call)."""
         await self.intake.handle(update)
 
-    async def render(self, event: OutboxEvent) -> None:
+    async def render(self, event: WireEvent) -> None:
         await self.renderer.render(event)
 
     async def health(self) -> str:

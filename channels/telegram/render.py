@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from channels.base import OutboxEvent
 from channels.telegram.approvals import card_text, keyboard
 from channels.telegram.cards import Card, CardStore
 from channels.telegram.errors import TelegramChannelError
@@ -33,6 +33,7 @@ from channels.telegram.route import target_of
 from channels.telegram.send import ChatTarget, Sender
 from channels.telegram.split import split_message
 from channels.telegram.stream import Streams
+from core import wire
 from core.events import MAIN_AGENT
 from workers.approvals import ApprovalStore
 
@@ -43,7 +44,7 @@ logger = logging.getLogger(__name__)
 STOPPED = "⏹ Stopped."
 RESET = "🆕 Started over: the conversation so far is forgotten."
 
-Handler = Callable[[OutboxEvent, ChatTarget], Awaitable[None]]
+Handler = Callable[[Any, ChatTarget], Awaitable[None]]
 
 
 def _quoted(prefix: str, body: str) -> Formatted:
@@ -75,20 +76,20 @@ class Renderer:
         self.cards = cards
         self.approvals = approvals
         self.show_thoughts = show_thoughts
-        self._handlers: dict[str, Handler] = {
-            "turn_started": self._started,
-            "response_chunk": self._chunk,
-            "response": self._response,
-            "thoughts": self._thoughts,
-            "approval_request": self._card,
-            "approval_decided": self._decided,
-            "error": self._error,
-            "turn_finished": self._finished,
-            "session_reset": self._reset,
+        self._handlers: dict[type[wire.Envelope], Handler] = {
+            wire.TurnStartedEvent: self._started,
+            wire.ResponseChunkEvent: self._chunk,
+            wire.ResponseEvent: self._response,
+            wire.ThoughtsEvent: self._thoughts,
+            wire.ApprovalRequestEvent: self._card,
+            wire.ApprovalDecidedEvent: self._decided,
+            wire.ErrorEvent: self._error,
+            wire.TurnFinishedEvent: self._finished,
+            wire.SessionResetEvent: self._reset,
         }
 
-    async def render(self, event: OutboxEvent) -> None:
-        handler = self._handlers.get(event.type)
+    async def render(self, event: wire.WireEvent) -> None:
+        handler = self._handlers.get(type(event))
         if handler is None:
             return
         target = target_of(event)
@@ -104,53 +105,50 @@ class Renderer:
         for part in split_message(text):
             await self.sender.send(target, part)
 
-    async def _started(self, event: OutboxEvent, target: ChatTarget) -> None:
+    async def _started(self, event: wire.TurnStartedEvent, target: ChatTarget) -> None:
         self.typing.start(event.session_key, target)
 
-    async def _chunk(self, event: OutboxEvent, target: ChatTarget) -> None:
+    async def _chunk(self, event: wire.ResponseChunkEvent, target: ChatTarget) -> None:
         if event.agent_id != MAIN_AGENT:
             return
         self.typing.start(event.session_key, target)
-        content = str(event.get("content", ""))
-        await self.streams.chunk(event.turn_id, event.agent_id, target, content)
+        await self.streams.chunk(event.turn_id, event.agent_id, target, event.content)
 
-    async def _response(self, event: OutboxEvent, target: ChatTarget) -> None:
+    async def _response(self, event: wire.ResponseEvent, target: ChatTarget) -> None:
         if event.agent_id != MAIN_AGENT:
             return
-        content = str(event.get("content", ""))
-        await self.streams.final(event.turn_id, event.agent_id, target, content)
+        await self.streams.final(event.turn_id, event.agent_id, target, event.content)
 
-    async def _thoughts(self, event: OutboxEvent, target: ChatTarget) -> None:
-        content = str(event.get("content", "")).strip()
+    async def _thoughts(self, event: wire.ThoughtsEvent, target: ChatTarget) -> None:
+        content = event.content.strip()
         if self.show_thoughts and content and event.agent_id == MAIN_AGENT:
             parts = split_message(_quoted("💭 ", content))
             await self.sender.send(target, parts[0])
 
-    async def _card(self, event: OutboxEvent, target: ChatTarget) -> None:
+    async def _card(self, event: wire.ApprovalRequestEvent, target: ChatTarget) -> None:
         self.typing.stop(event.session_key)
-        approval_id = str(event.get("approval_id", ""))
+        approval_id = event.approval_id
         asker = event.reply_to.get("user_name", "")  # set in groups only
         text = card_text(
-            str(event.get("tool_name", "")),
-            dict(event.get("tool_args") or {}),
+            event.tool_name,
+            event.tool_args,
             requested_by=asker,
             agent_id=event.agent_id,
         )
         sent = await self.sender.send(target, split_message(text)[0], markup=keyboard(approval_id))
         card = Card(target.chat_id, sent.message_id, target.thread_id, asker)
-        await self.cards.put(approval_id, card, float(event.get("expires_at") or 0))
+        await self.cards.put(approval_id, card, event.expires_at)
 
-    async def _decided(self, event: OutboxEvent, target: ChatTarget) -> None:
-        approval_id = str(event.get("approval_id", ""))
-        status = str(event.get("status", ""))
+    async def _decided(self, event: wire.ApprovalDecidedEvent, target: ChatTarget) -> None:
+        approval_id = event.approval_id
+        status = event.status
         if status == "approved":
             self.typing.start(event.session_key, target)  # the turn goes on
         card = await self.cards.get(approval_id)
         if card is None:
             logger.info("telegram: no card for approval %s; nothing to edit", approval_id)
             return
-        decided_by = str(event.get("decided_by") or "")
-        line = await self.cards.outcome(str(event.get("decision", "")), status, decided_by)
+        line = await self.cards.outcome(event.decision, status, event.decided_by or "")
         record = await self.approvals.get(approval_id)
         text = Formatted(line)
         if record is not None:  # the card as it was (arguments are capped: it fits), then the line
@@ -163,16 +161,15 @@ class Renderer:
             text = shown + Formatted("\n\n" + line)
         await self.sender.edit(card.chat_id, card.message_id, text)
 
-    async def _error(self, event: OutboxEvent, target: ChatTarget) -> None:
+    async def _error(self, event: wire.ErrorEvent, target: ChatTarget) -> None:
         self.typing.stop(event.session_key)
-        message = str(event.get("message") or "something went wrong")
-        await self._say(target, Formatted(f"⚠️ {message}"))
+        await self._say(target, Formatted(f"⚠️ {event.message or 'something went wrong'}"))
 
-    async def _finished(self, event: OutboxEvent, target: ChatTarget) -> None:
+    async def _finished(self, event: wire.TurnFinishedEvent, target: ChatTarget) -> None:
         self.typing.stop(event.session_key)
         await self.streams.discard(event.turn_id)
-        if event.get("cancelled"):
+        if event.cancelled:
             await self._say(target, Formatted(STOPPED))
 
-    async def _reset(self, event: OutboxEvent, target: ChatTarget) -> None:
+    async def _reset(self, event: wire.SessionResetEvent, target: ChatTarget) -> None:
         await self._say(target, Formatted(RESET))

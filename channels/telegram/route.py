@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from aiogram.types import Message
 
-from channels.base import OutboxEvent
 from channels.telegram.send import ChatTarget
+from core.wire import WireEvent
 
 __all__ = ["CHANNEL", "is_group", "reply_to_of", "session_key_of", "target_of"]
 
@@ -49,7 +49,7 @@ def reply_to_of(message: Message) -> dict[str, str]:
     return where
 
 
-def target_of(event: OutboxEvent) -> ChatTarget | None:
+def target_of(event: WireEvent) -> ChatTarget | None:
     """The chat an event goes to: its ``reply_to``, else its session key (cron turns)."""
     where = event.reply_to
     try:

@@ -31,10 +31,11 @@ from pathlib import Path
 
 from aiohttp import web
 
-from channels.base import Channel, GatewayContext, OutboxEvent
+from channels.base import Channel, GatewayContext
 from channels.gateway import Gateway
 from channels.outbox_consumer import OutboxTimings
 from core.config import load_config
+from core.wire import WireEvent
 
 CHANNEL = "file"
 
@@ -61,8 +62,8 @@ class FileChannel:
         with self.out.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(line) + "\n")
 
-    async def render(self, event: OutboxEvent) -> None:
-        content = str(event.get("content", ""))
+    async def render(self, event: WireEvent) -> None:
+        content = str(getattr(event, "content", ""))
         line: dict[str, object] = {
             "type": event.type,
             "session_key": event.session_key,

@@ -12,12 +12,13 @@ from aiohttp import web
 from redis.asyncio import Redis
 
 from channels.api.metrics import Metrics
-from channels.base import GatewayContext, OutboxEvent
+from channels.base import GatewayContext
 from channels.gateway import Gateway, consumer_name
 from channels.outbox_consumer import OutboxConsumer
 from channels.registry import build_channels
 from core.config import parse_config
 from core.errors import ConfigError
+from core.wire import WireEvent, parse_wire
 from tests.integration.api.support import api_config, running
 from workers import keys
 from workers.outbox import Outbox
@@ -47,12 +48,12 @@ class FakeChannel:
     async def stop(self) -> None:
         self.stopped = True
 
-    async def render(self, event: OutboxEvent) -> None:
+    async def render(self, event: WireEvent) -> None:
         if event.session_key == self.slow:
             await asyncio.sleep(0.5)
         if event.type == self.fail_on:
             raise RuntimeError("the platform said no")
-        self.rendered.append((event.session_key, str(event.get("content", event.type))))
+        self.rendered.append((event.session_key, str(getattr(event, "content", event.type))))
 
     async def health(self) -> str:
         return "ok" if self.started else "not started"
@@ -60,14 +61,19 @@ class FakeChannel:
 
 def _event(
     session: str, content: str, *, channel: str = "fake", kind: str = "response"
-) -> dict[str, Any]:
-    return {
+) -> WireEvent:
+    data: dict[str, Any] = {
         "type": kind,
         "session_key": session,
         "channel": channel,
         "content": content,
         "ts": time.time(),
     }
+    if kind == "approval_request":
+        data.update(tool_name="save_note", approval_id="a1")
+    event = parse_wire(data)
+    assert event is not None
+    return event
 
 
 async def _consumer(redis: Redis, channel: FakeChannel, **options: Any) -> OutboxConsumer:

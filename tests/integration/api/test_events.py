@@ -9,6 +9,7 @@ import aiohttp
 from redis.asyncio import Redis
 from yarl import URL
 
+from core.wire import ResponseEvent, TurnFinishedEvent
 from tests.integration.api.support import (
     api_config,
     events_of,
@@ -85,15 +86,15 @@ async def test_without_last_event_id_only_new_events_are_sent(
     redis: Redis, redis_url: str, tmp_path: Path
 ) -> None:
     outbox = Outbox(redis)
-    old = {"type": "response", "session_key": "api:t", "turn_id": "old", "content": "old"}
+    old = ResponseEvent(session_key="api:t", turn_id="old", content="old")
     await outbox.publish(old)
     async with (
         running(api_config(tmp_path), redis_url, sse_heartbeat=0.2) as (_, client),
         client.get(EVENTS) as stream,
     ):
         # published after the headers arrived, before any read: must not be lost
-        await outbox.publish({**old, "turn_id": "new", "content": "a\nb"})
-        await outbox.publish({**old, "type": "turn_finished", "turn_id": "new"})
+        await outbox.publish(ResponseEvent(session_key="api:t", turn_id="new", content="a\nb"))
+        await outbox.publish(TurnFinishedEvent(session_key="api:t", turn_id="new"))
         frames = await read_frames(stream, until="turn_finished")
         # then nothing for a while: heartbeats
         pings = await read_frames(stream, until=None, limit=2)

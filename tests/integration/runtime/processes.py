@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 from redis.asyncio import Redis
 
 from core.messages import Message, message_from_json
+from core.wire import WireEvent
 from workers import keys
 from workers.codec import text
 from workers.outbox_reader import OutboxReader
@@ -233,8 +234,8 @@ async def rendered(redis: Redis, consumer: str = "test") -> list[dict[str, Any]]
     """
     shown: list[dict[str, Any]] = []
 
-    async def render(event: dict[str, Any]) -> None:
-        shown.append(event)
+    async def render(event: WireEvent) -> None:
+        shown.append(event.to_wire())
 
     reader = OutboxReader(redis, consumer, render)
     await reader.ensure_group()

@@ -9,16 +9,22 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
+from core import wire
+from core.wire import WireEvent, parse_wire
 from workers import keys
 from workers.outbox import Outbox
 from workers.outbox_reader import GROUP, OutboxReader
 
 
-def _event(kind: str, key: str | None = None, *, age: float = 0.0) -> dict[str, Any]:
+def _event(kind: str, key: str | None = None, *, age: float = 0.0) -> wire.Envelope:
     event: dict[str, Any] = {"type": kind, "session_key": "api:x", "ts": time.time() - age}
+    if kind in ("response", "response_chunk"):
+        event["content"] = kind
     if key:
         event["idempotency_key"] = key
-    return event
+    parsed = parse_wire(event)
+    assert parsed is not None
+    return parsed
 
 
 class Collector:
@@ -26,10 +32,10 @@ class Collector:
         self.seen: list[str] = []
         self.fail_on = fail_on
 
-    async def __call__(self, event: dict[str, Any]) -> None:
-        if event["type"] == self.fail_on:
+    async def __call__(self, event: WireEvent) -> None:
+        if event.type == self.fail_on:
             raise RuntimeError("renderer crashed")
-        self.seen.append(event["type"])
+        self.seen.append(event.type)
 
 
 async def test_renders_in_order_and_acknowledges(redis: Redis) -> None:
@@ -100,7 +106,7 @@ async def test_a_restarted_consumer_takes_its_own_pending_entries_back_first(
     render = Collector()
     again = OutboxReader(redis, "gateway:host:127.0.0.1:8765", render)
     pending = await again.own_pending()
-    kinds = [(OutboxReader.decode(fields) or {}).get("type") for _, fields in pending]
+    kinds = [getattr(OutboxReader.decode(i, fields), "type", None) for i, fields in pending]
     assert kinds == ["response", "turn_finished"]
     for entry_id, fields in pending:
         await again.handle(entry_id, fields)

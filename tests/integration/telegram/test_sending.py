@@ -13,7 +13,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from redis.asyncio import Redis
 
-from channels.base import OutboxEvent
 from channels.telegram.cards import CardStore
 from channels.telegram.errors import FormattingRefused, RequestRefused
 from channels.telegram.markdown import render_markdown
@@ -21,6 +20,7 @@ from channels.telegram.presence import Typing
 from channels.telegram.render import Renderer
 from channels.telegram.send import ChatTarget, Sender
 from channels.telegram.stream import Streams
+from core.wire import ErrorEvent
 from tests.fakes.telegram_server import FakeTelegram
 from workers.approvals import ApprovalStore
 
@@ -123,9 +123,7 @@ async def test_a_blocked_bot_is_logged_with_the_chat_and_not_retried(
     renderer = Renderer(
         sender, Streams(redis, sender), Typing(sender), CardStore(redis), ApprovalStore(redis)
     )
-    event = OutboxEvent(
-        type="error", session_key="telegram:100", reply_to={"chat_id": "100"}, message="boom"
-    )
+    event = ErrorEvent(session_key="telegram:100", reply_to={"chat_id": "100"}, message="boom")
     await renderer.render(event)
     assert [c.status for c in tg.calls("sendMessage")] == [403]
     assert (

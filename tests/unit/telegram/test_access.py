@@ -6,11 +6,11 @@ from typing import Any
 
 from aiogram.types import Message, User
 
-from channels.base import OutboxEvent
 from channels.telegram.access import AccessPolicy
 from channels.telegram.commands import parse_command
 from channels.telegram.route import reply_to_of, session_key_of, target_of
 from channels.telegram.send import ChatTarget
+from core.wire import ResponseEvent
 from tests.fakes.telegram_updates import group_chat, message_update, user
 
 ME = User(id=7000001, is_bot=True, first_name="Bot", username="facio_test_bot")
@@ -98,8 +98,8 @@ def test_session_keys_and_reply_targets() -> None:
 
 
 def test_targets_come_from_reply_to_or_else_the_session_key() -> None:
-    def event(session: str, **reply_to: str) -> OutboxEvent:
-        return OutboxEvent(type="response", session_key=session, reply_to=reply_to)
+    def event(session: str, **reply_to: str) -> ResponseEvent:
+        return ResponseEvent(session_key=session, reply_to=reply_to, content="")
 
     assert target_of(event("telegram:5", chat_id="5")) == ChatTarget(5)
     assert target_of(event("telegram:-9", chat_id="-9", thread_id="3", message_id="4")) == (
