@@ -1,12 +1,13 @@
 """The Channel protocol: what a chat platform adapter is to the gateway.
 
-A channel (Telegram, Slack, Discord) lives in the gateway process (DESIGN.md
-rule 7). It turns platform updates into :class:`core.inbound.Inbound` and
-queues them with :func:`workers.inbox.submit`; it decides approval clicks
-through :func:`workers.decisions.decide`; and it renders the outbox events
-of its sessions (``event.channel == channel.name``), which the gateway's
+A channel (Telegram, Slack, Discord, the HTTP API) lives in the gateway
+process (DESIGN.md rule 7). It turns platform updates into
+:class:`core.inbound.Inbound` and queues them, decides approval clicks, and
+renders the outbox events of its sessions (``event.channel ==
+channel.name``), which the gateway's
 :class:`channels.outbox_consumer.OutboxConsumer` hands it in order, per
-session.
+session. Everything it asks of the runtime goes through the one
+:class:`channels.runtime.RuntimeClient` of its :class:`GatewayContext`.
 
     class MyChannel:
         name = "telegram"
@@ -17,39 +18,19 @@ session.
         async def health(self) -> str: ...                    # "ok" or the problem
 
 Channels are built by :func:`channels.registry.build_channels` from the
-config with a :class:`GatewayContext`: everything they share with the rest
+config with a :class:`~channels.context.GatewayContext`: everything they share with the rest
 of the gateway, injected (STYLE.md, "a seam per outside world").
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
 from aiohttp import web
-from redis.asyncio import Redis
 
-from channels.api.metrics import Metrics
-from core.config import FacioConfig
 from core.wire import WireEvent
-from workers.approvals import ApprovalStore
-from workers.inbox import JobQueue
-from workers.outbox import Outbox
 
-__all__ = ["Channel", "GatewayContext"]
-
-
-@dataclass(frozen=True)
-class GatewayContext:
-    """What the gateway shares with its channels."""
-
-    config: FacioConfig
-    redis: Redis
-    """The gateway's pool (bytes replies, arq's)."""
-    queue: JobQueue
-    metrics: Metrics
-    approvals: ApprovalStore
-    outbox: Outbox
+__all__ = ["Channel"]
 
 
 class Channel(Protocol):

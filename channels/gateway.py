@@ -24,19 +24,17 @@ from types import TracebackType
 from typing import Protocol
 
 from aiohttp import web
-from arq.connections import ArqRedis
+from redis.asyncio import Redis
 
-from channels.api import HealthCheck, Metrics, add_health_check, create_app
-from channels.api.state import SSE_HEARTBEAT
-from channels.base import Channel, GatewayContext
+from channels.api import ApiChannel
+from channels.app import create_app
+from channels.base import Channel
+from channels.context import SSE_HEARTBEAT, GatewayContext, HealthCheck
+from channels.metrics import Metrics
 from channels.outbox_consumer import OutboxConsumer, OutboxTimings
 from channels.registry import ChannelsFactory, build_channels
+from channels.runtime import RuntimeClient, worker_id
 from core.config import FacioConfig
-from workers.approvals import ApprovalStore
-from workers.outbox import Outbox
-from workers.queue import ArqJobQueue
-from workers.runtime import worker_id
-from workers.worker import connect
 
 __all__ = ["SHUTDOWN_TIMEOUT", "Gateway", "Service", "consumer_name"]
 
@@ -104,7 +102,7 @@ class Gateway:
         self._health: dict[str, HealthCheck] = {}
         self._stack: contextlib.AsyncExitStack | None = None
         self._runner: web.AppRunner | None = None
-        self._redis: ArqRedis | None = None
+        self._runtime: RuntimeClient | None = None
         self._channels_factory = channels
         self.consumer_name = consumer or consumer_name(self.host, self.requested_port)
         self.outbox_timings = outbox_timings or OutboxTimings()
@@ -114,15 +112,18 @@ class Gateway:
     def add_health_check(self, name: str, check: HealthCheck) -> None:
         """Report ``check`` under ``channels.<name>`` of ``/healthz`` (before or after start)."""
         self._health[name] = check
-        if self._runner is not None:
-            add_health_check(self._runner.app, name, check)
 
     @property
-    def redis(self) -> ArqRedis:
-        """The gateway's Redis pool (bytes replies); only while running."""
-        if self._redis is None:
+    def runtime(self) -> RuntimeClient:
+        """The gateway's runtime client; only while running."""
+        if self._runtime is None:
             raise RuntimeError("the gateway is not running")
-        return self._redis
+        return self._runtime
+
+    @property
+    def redis(self) -> Redis:
+        """The gateway's Redis pool (bytes replies); only while running."""
+        return self.runtime.redis
 
     @property
     def port(self) -> int:
@@ -143,24 +144,20 @@ class Gateway:
             raise RuntimeError("the gateway is already running")
         stack = contextlib.AsyncExitStack()
         try:
-            self._redis = redis = await connect(self.redis_url)
-            stack.push_async_callback(self._close_redis)
-            queue = ArqJobQueue(redis)
+            self._runtime = runtime = await RuntimeClient.connect(self.redis_url)
+            stack.push_async_callback(self._close_runtime)
             ctx = GatewayContext(
-                self.config, redis, queue, self.metrics, ApprovalStore(redis), Outbox(redis)
-            )
-            self.channels = self._channels_factory(ctx)
-            app = create_app(
                 self.config,
-                redis,
-                queue,
-                metrics=self.metrics,
+                runtime,
+                self.metrics,
                 health_checks=self._health,
-                sse_heartbeat=self.sse_heartbeat,
+                heartbeat=self.sse_heartbeat,
             )
+            self.channels = [ApiChannel(), *self._channels_factory(ctx)]
+            app = create_app(ctx)
             for channel in self.channels:
                 channel.routes(app)
-                add_health_check(app, channel.name, channel.health)
+                self._health.setdefault(channel.name, channel.health)
             # handler_cancellation: a client that hangs up ends its SSE stream at once.
             runner = web.AppRunner(
                 app, handler_cancellation=True, shutdown_timeout=SHUTDOWN_TIMEOUT
@@ -171,7 +168,7 @@ class Gateway:
             await web.TCPSite(runner, self.host, self.requested_port).start()
             timings = self.outbox_timings
             self.consumer = OutboxConsumer(
-                redis,
+                runtime,
                 {c.name: c for c in self.channels},
                 self.metrics,
                 self.consumer_name,
@@ -207,10 +204,10 @@ class Gateway:
         if runner is not None:
             await runner.cleanup()
 
-    async def _close_redis(self) -> None:
-        redis, self._redis = self._redis, None
-        if redis is not None:
-            await redis.aclose()
+    async def _close_runtime(self) -> None:
+        runtime, self._runtime = self._runtime, None
+        if runtime is not None:
+            await runtime.aclose()
 
     async def __aenter__(self) -> Gateway:
         await self.start()

@@ -29,13 +29,12 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from channels.api.metrics import Metrics
 from channels.base import Channel
+from channels.metrics import Metrics
+from channels.runtime import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader, RuntimeClient
 from core.wire import WireEvent
-from workers.outbox_reader import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader
 
 __all__ = ["CLAIM_EVERY", "LANE_IDLE", "MAX_IN_FLIGHT", "OutboxConsumer", "OutboxTimings"]
 
@@ -47,7 +46,7 @@ LANE_IDLE = 30.0
 """Seconds a session's lane waits for more events before its task ends."""
 MAX_IN_FLIGHT = 1000
 """Entries read but not yet rendered, across sessions: the reader waits beyond it."""
-LOCAL_CHANNELS = frozenset({"api", "cli", "cron", ""})
+LOCAL_CHANNELS = frozenset({"cli", "cron", ""})
 """Channels whose events nobody renders in the gateway (SSE clients read them)."""
 RETRY_DELAY = 1.0
 
@@ -86,7 +85,7 @@ class OutboxConsumer:
 
     def __init__(
         self,
-        redis: Redis,
+        runtime: RuntimeClient,
         channels: Mapping[str, Channel],
         metrics: Metrics,
         consumer: str,
@@ -100,8 +99,8 @@ class OutboxConsumer:
     ) -> None:
         self.channels = dict(channels)
         self.metrics = metrics
-        self.reader = OutboxReader(
-            redis, consumer, self._render, max_age=max_age, claim_idle=claim_idle
+        self.reader = runtime.outbox_reader(
+            consumer, self._render, max_age=max_age, claim_idle=claim_idle
         )
         self.block_ms = block_ms
         self.claim_every = claim_every

@@ -10,7 +10,8 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 
-from channels.base import Channel, GatewayContext
+from channels.base import Channel
+from channels.context import GatewayContext
 from core.errors import ConfigError
 
 __all__ = ["ADAPTERS", "ChannelsFactory", "build_channels"]

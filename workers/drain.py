@@ -23,6 +23,7 @@ from redis.exceptions import RedisError
 
 from workers import keys, scripts
 from workers.inbox import JobQueue, TurnRequest, new_id, schedule
+from workers.lease import renew
 from workers.turn import Outcome, TurnRunner
 
 logger = logging.getLogger(__name__)
@@ -157,15 +158,13 @@ class Drainer:
         while True:
             await asyncio.sleep(self.lease_ttl / 3)
             try:
-                renewed = await scripts.run(
-                    self.redis, scripts.RENEW, [keys.lease(session_key)], [holder, self._ttl_ms]
-                )
+                renewed = await renew(self.redis, keys.lease(session_key), holder, self.lease_ttl)
             except RedisError as exc:
                 if time.monotonic() - renewed_at >= self.lease_ttl * 2 / 3:
                     return
                 logger.warning("could not renew the lease of %s (%s)", session_key, exc)
                 continue
-            if renewed != 1:
+            if not renewed:
                 return
             renewed_at = time.monotonic()
 

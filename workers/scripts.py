@@ -50,15 +50,6 @@ end
 return 0
 """
 
-# KEYS: lease   ARGV: holder, ttl_ms   → 1 renewed, 0 lost
-RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-
 # KEYS: inbox, sched, active, lease, parked   ARGV: job_id, session_key, park
 # → 1 the inbox has more (go on), 0 closed, -1 not ours any more
 # With park=1 the head turn waits for approvals: close even though the inbox

@@ -8,23 +8,21 @@ are recorded, the decision is announced and a parked turn resumes.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
 from aiohttp import web
 
 from channels.api.bodies import DecisionBody, read_body
-from channels.api.errors import json_error
-from channels.api.state import state
-from workers.approval_record import (
+from channels.boundary import json_error
+from channels.context import context
+from channels.runtime import (
     API_OPERATOR,
     ApprovalRecord,
     DecideOutcome,
     InvalidDecisionError,
     parse_decision,
 )
-from workers.decisions import decide
 
 __all__ = ["OPERATOR", "decide_approval", "list_approvals", "record_json"]
 
@@ -75,7 +73,7 @@ async def list_approvals(request: web.Request) -> web.Response:
     if status != "pending":
         return json_error(422, "only status=pending is supported", requested=status)
     session = request.query.get("session") or None
-    records = await state(request).approvals.pending(session_key=session)
+    records = await context(request).runtime.pending_approvals(session)
     return web.json_response({"approvals": [record_json(r) for r in records]})
 
 
@@ -89,25 +87,12 @@ async def decide_approval(request: web.Request) -> web.Response:
     except InvalidDecisionError as exc:
         return json_error(422, str(exc))
     approval_id = request.match_info["approval_id"]
-    api = state(request)
+    ctx = context(request)
     if not _ID.match(approval_id):
-        api.metrics.approval_decisions.inc(outcome=DecideOutcome.NOT_FOUND.value)
+        ctx.metrics.approval_decisions.inc(outcome=DecideOutcome.NOT_FOUND.value)
         return json_error(404, _MESSAGE[DecideOutcome.NOT_FOUND], approval_id=approval_id)
-    # Shielded: once the compare-and-set ran, the rules, the announcement and the
-    # resume must follow even if the client hangs up.
-    result = await asyncio.shield(
-        decide(
-            api.redis,
-            api.approvals,
-            api.queue,
-            api.outbox,
-            approval_id,
-            decision,
-            OPERATOR,
-            operator=True,
-        )
-    )
-    api.metrics.record_decision(result)
+    result = await ctx.runtime.decide(approval_id, decision, OPERATOR, operator=True)
+    ctx.metrics.record_decision(result)
     record = record_json(result.record) if result.record is not None else None
     if result.outcome is DecideOutcome.DECIDED:
         return web.json_response(record)

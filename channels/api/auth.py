@@ -13,8 +13,8 @@ import hmac
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from channels.api.errors import json_error
-from channels.api.state import state
+from channels.boundary import json_error
+from channels.context import context
 
 __all__ = ["bearer_auth"]
 
@@ -37,7 +37,7 @@ def _unauthorized(message: str) -> web.Response:
 @web.middleware
 async def bearer_auth(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Let the request through only with ``Authorization: Bearer <gateway.apiToken>``."""
-    expected = state(request).config.gateway.api_token.get_secret_value().encode("utf-8")
+    expected = context(request).config.gateway.api_token.get_secret_value().encode("utf-8")
     if not expected:
         return _unauthorized("the API is disabled: gateway.apiToken is empty")
     presented = _presented(request)

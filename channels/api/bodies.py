@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from channels.api.errors import json_error, validation_error
+from channels.boundary import json_error, validation_error
 
 __all__ = ["MAX_TEXT_CHARS", "DecisionBody", "MessageBody", "read_body"]
 

@@ -9,15 +9,12 @@ only *that* the key was seen, for 15 minutes, not the turn id).
 
 from __future__ import annotations
 
-import asyncio
-
 from aiohttp import web
 
 from channels.api.bodies import MAX_TEXT_CHARS, MessageBody, read_body
-from channels.api.errors import json_error
-from channels.api.state import state
+from channels.boundary import json_error
+from channels.context import context
 from core.inbound import Inbound
-from workers.inbox import submit
 
 __all__ = ["IDEMPOTENCY_HEADER", "post_message"]
 
@@ -35,7 +32,7 @@ async def post_message(request: web.Request) -> web.Response:
     event_id = request.headers.get(IDEMPOTENCY_HEADER) or None
     if event_id is not None and len(event_id) > MAX_IDEMPOTENCY_KEY:
         return json_error(422, f"{IDEMPOTENCY_HEADER} is longer than {MAX_IDEMPOTENCY_KEY}")
-    api = state(request)
+    ctx = context(request)
     inbound = Inbound(
         channel="api",
         session_key=body.session,
@@ -43,12 +40,10 @@ async def post_message(request: web.Request) -> web.Response:
         user_name=body.user,
         text=body.text,
         event_id=event_id,
-        bot=api.bot,
+        bot=ctx.bot,
     )
-    # Shielded: a client hanging up between queueing and scheduling must not
-    # leave a turn queued with no drain job (the reaper would only catch it later).
-    submitted = await asyncio.shield(submit(api.redis, inbound, api.queue))
+    submitted = await ctx.runtime.submit(inbound)
     if submitted.duplicate:
         return web.json_response({"turn_id": None, "duplicate": True}, status=200)
-    api.metrics.turns_submitted.inc()
+    ctx.metrics.turns_submitted.inc()
     return web.json_response({"turn_id": submitted.turn_id}, status=202)

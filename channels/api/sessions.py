@@ -11,18 +11,13 @@ import asyncio
 import json
 
 from aiohttp import web
-from redis.asyncio import Redis
 
 from channels.api.approvals import OPERATOR, record_json
-from channels.api.errors import json_error
-from channels.api.state import ApiState, state
-from core.config.models_channels import ChannelConfig
+from channels.boundary import json_error
+from channels.context import GatewayContext, context
+from channels.runtime import RuntimeClient
 from core.inbound import Inbound
 from core.messages import message_to_json
-from workers import keys
-from workers.codec import read_event, text
-from workers.inbox import request_stop, submit
-from workers.stores import forget_session
 
 __all__ = ["delete_session", "get_session", "list_sessions", "session_key"]
 
@@ -34,17 +29,17 @@ def session_key(request: web.Request) -> str:
 
 async def list_sessions(request: web.Request) -> web.Response:
     """Every session key with a stored history, sorted."""
-    return web.json_response({"sessions": await state(request).sessions.keys()})
+    return web.json_response({"sessions": await context(request).runtime.session_keys()})
 
 
 async def get_session(request: web.Request) -> web.Response:
     """The history (one JSON object per message) and the session's pending approvals."""
-    api = state(request)
+    runtime = context(request).runtime
     sk = session_key(request)
-    messages = await api.sessions.load(sk)
-    if not messages and not await api.redis.sismember(keys.SESSIONS, sk):  # type: ignore[misc]
+    messages = await runtime.history(sk)
+    if not messages and not await runtime.known(sk):
         return json_error(404, "no such session", session_key=sk)
-    pending = await api.approvals.pending(session_key=sk)
+    pending = await runtime.pending_approvals(sk)
     return web.json_response(
         {
             "session_key": sk,
@@ -65,14 +60,14 @@ async def delete_session(request: web.Request) -> web.Response:
     202 ``{"turn_id": …, "reset": "queued"}`` when no worker got to it yet
     (it happens when one does). Resetting an unknown session is a no-op 204.
     """
-    api = state(request)
+    ctx = context(request)
     sk = session_key(request)
-    if not await api.redis.exists(keys.history(sk), keys.inbox(sk), keys.sched(sk)):
-        await asyncio.shield(forget_session(api.redis, sk))  # nothing runs: nothing to wait for
+    if not await ctx.runtime.has_work(sk):
+        await ctx.runtime.forget(sk)  # nothing runs: nothing to wait for
         return web.Response(status=204)
-    since = await _last_event_id(api.redis, sk)
-    turn_id = await asyncio.shield(_queue_reset(api, sk))
-    if await _reset_done(api.redis, sk, turn_id, since, RESET_WAIT):
+    since = await ctx.runtime.last_event_id(sk)
+    turn_id = await asyncio.shield(_queue_reset(ctx, sk))
+    if await _reset_done(ctx.runtime, sk, turn_id, since, RESET_WAIT):
         return web.Response(status=204)
     return web.json_response({"turn_id": turn_id, "reset": "queued"}, status=202)
 
@@ -81,40 +76,34 @@ RESET_WAIT = 5.0
 """Seconds ``DELETE /sessions/{key}`` waits for a worker to reset the session."""
 
 
-def _bot_of(api: ApiState, sk: str) -> str:
-    """The bot that answers ``sk``: its channel's, or the API's."""
-    channel = getattr(api.config.channels, sk.split(":", 1)[0], None)
-    return channel.bot if isinstance(channel, ChannelConfig) else api.bot
-
-
-async def _queue_reset(api: ApiState, sk: str) -> str:
-    await request_stop(api.redis, sk, api.queue)
+async def _queue_reset(ctx: GatewayContext, sk: str) -> str:
+    await ctx.runtime.stop(sk)
     inbound = Inbound(
         channel=sk.split(":", 1)[0],
         session_key=sk,
         user_id=OPERATOR,
         user_name=OPERATOR,
         text="/new",
-        bot=_bot_of(api, sk),
+        bot=ctx.bot_of(sk),
     )
-    submitted = await submit(api.redis, inbound, api.queue, command="reset")
+    submitted = await ctx.runtime.submit(inbound, command="reset")
     return submitted.turn_id
 
 
-async def _last_event_id(redis: Redis, sk: str) -> str:
-    last = await redis.xrevrange(keys.events(sk), count=1)
-    return text(last[0][0]) if last else "0-0"
-
-
-async def _reset_done(redis: Redis, sk: str, turn_id: str, since: str, timeout: float) -> bool:
+async def _reset_done(
+    runtime: RuntimeClient, sk: str, turn_id: str, since: str, timeout: float
+) -> bool:
     """Wait for the worker's ``session_reset`` event of ``turn_id``."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while (left := deadline - asyncio.get_running_loop().time()) > 0:
-        reply = await redis.xread({keys.events(sk): since}, block=max(1, int(left * 1000)))
-        for _stream, entries in reply or []:
-            for entry_id, fields in entries:
-                since = text(entry_id)
-                event = read_event(since, fields) or {}
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    reader = runtime.reader()
+    try:
+        while (left := deadline - loop.time()) > 0:
+            for entry_id, event, _raw in await runtime.read_events(reader, sk, since, block=left):
+                since = entry_id
+                event = event or {}
                 if event.get("type") == "session_reset" and event.get("turn_id") == turn_id:
                     return True
+    finally:
+        await reader.aclose()
     return False

@@ -18,7 +18,8 @@ The pattern the Slack and Discord channels follow; details in docs/telegram.md.
 
 from __future__ import annotations
 
-from channels.base import Channel, GatewayContext
+from channels.base import Channel
+from channels.context import GatewayContext
 from channels.telegram.adapter import TelegramChannel
 
 __all__ = ["TelegramChannel", "create"]

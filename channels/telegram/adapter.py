@@ -23,7 +23,8 @@ from aiogram.types import Update, User
 from aiogram.utils.token import TokenValidationError
 from aiohttp import web
 
-from channels.base import GatewayContext
+from channels.context import GatewayContext
+from channels.telegram import keys
 from channels.telegram.access import AccessPolicy
 from channels.telegram.cards import CardStore
 from channels.telegram.clicks import ClickHandler
@@ -97,7 +98,7 @@ class TelegramChannel:
             self.streams,
             self.typing,
             self.cards,
-            ctx.approvals,
+            ctx.runtime,
             show_thoughts=settings.show_thoughts,
         )
         self.me: User | None = None
@@ -119,13 +120,13 @@ class TelegramChannel:
         self.poller: Poller | None = None
         self.webhook: Webhook | None = None
         if settings.mode == "polling":
+            lease = ctx.runtime.lease(keys.poller(self.bot.id), lease_ttl, name="telegram polling")
             self.poller = Poller(
                 self.bot,
-                ctx.redis,
+                lease,
                 self.intake.handle,
                 timeout=poll_timeout,
                 retry_delay=retry_delay,
-                lease_ttl=lease_ttl,
                 api_base=self.api_base,
                 replay=self.intake.replay,
             )

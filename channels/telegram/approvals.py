@@ -20,9 +20,9 @@ from typing import Any
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from channels.runtime import Decision
 from channels.telegram.formatted import Formatted, TextBuilder, utf16_len, utf16_window_end
 from core.events import MAIN_AGENT
-from workers.approval_record import Decision
 
 __all__ = [
     "ARGS_BUDGET",

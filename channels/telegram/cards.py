@@ -14,10 +14,9 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
+from channels.runtime import ABANDONED_BY, API_OPERATOR, text
 from channels.telegram import keys
 from channels.telegram.approvals import outcome_text
-from workers.approval_record import ABANDONED_BY, API_OPERATOR
-from workers.codec import text
 
 __all__ = ["CARD_MARGIN", "NAME_TTL", "Card", "CardStore"]
 

@@ -15,21 +15,19 @@ buttons here, since nothing else will ever edit that card.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiogram.types import CallbackQuery, Message
 from redis.exceptions import RedisError
 
-from channels.base import GatewayContext
+from channels.context import GatewayContext
+from channels.runtime import DecideOutcome, DecideResult, Decision
 from channels.telegram.access import AccessPolicy, display_name
 from channels.telegram.approvals import ApprovalClick
 from channels.telegram.cards import CardStore
 from channels.telegram.errors import TelegramChannelError
 from channels.telegram.lanes import Background
 from channels.telegram.send import Sender
-from workers.approval_record import DecideOutcome, DecideResult, Decision
-from workers.decisions import decide
 
 __all__ = ["ClickHandler"]
 
@@ -87,26 +85,14 @@ class ClickHandler:
             click = ApprovalClick.unpack(query.data or "")
         except (TypeError, ValueError):
             return UNKNOWN_BUTTON
-        record = await self.ctx.approvals.get(click.id)
+        record = await self.ctx.runtime.approval(click.id)
         if record is None:
             self.ctx.metrics.approval_decisions.inc(outcome=DecideOutcome.NOT_FOUND.value)
             await self._strip(query.message)
             return GONE
         who = self.policy.identity(query.from_user, record.deciders)
         await self.cards.remember_name(who, display_name(query.from_user))
-        # Shielded: once the compare-and-set ran, the rules, the announcement
-        # and the resume must follow even if the gateway is stopping.
-        result = await asyncio.shield(
-            decide(
-                self.ctx.redis,
-                self.ctx.approvals,
-                self.ctx.queue,
-                self.ctx.outbox,
-                click.id,
-                click.choice,
-                who,
-            )
-        )
+        result = await self.ctx.runtime.decide(click.id, click.choice, who)
         self.ctx.metrics.record_decision(result)
         if result.outcome is DecideOutcome.NOT_FOUND:
             await self._strip(query.message)

@@ -15,11 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aiogram.types import Message, User
-from redis.asyncio import Redis
 
+from channels.runtime import RuntimeClient
 from core.inbound import Inbound
-from workers import keys
-from workers.inbox import JobQueue, request_stop, submit
 
 __all__ = ["COMMANDS", "Command", "help_text", "parse_command", "run_command"]
 
@@ -67,25 +65,16 @@ def help_text(user_id: str, me: User | None) -> str:
     )
 
 
-async def _busy(redis: Redis, session_key: str) -> bool:
-    async with redis.pipeline(transaction=False) as pipe:
-        pipe.exists(keys.lease(session_key))
-        pipe.llen(keys.inbox(session_key))
-        pipe.exists(keys.parked(session_key))
-        leased, queued, parked = await pipe.execute()
-    return bool(leased or queued or parked)
-
-
 async def run_command(
-    command: Command, inbound: Inbound, redis: Redis, queue: JobQueue, me: User | None
+    command: Command, inbound: Inbound, runtime: RuntimeClient, me: User | None
 ) -> str | None:
     """Run a command of :data:`COMMANDS`; the text to reply with, if any."""
     if command.name == "new":
-        await submit(redis, inbound, queue, command="reset")
+        await runtime.submit(inbound, command="reset")
         return None  # the worker's session_reset event says it
     if command.name == "stop":
-        if not await _busy(redis, inbound.session_key):
+        if not await runtime.busy(inbound.session_key):
             return NOTHING_TO_STOP
-        await request_stop(redis, inbound.session_key, queue)
+        await runtime.stop(inbound.session_key)
         return None  # turn_finished (cancelled) says it
     return help_text(inbound.user_id, me)

@@ -14,7 +14,7 @@ Update ids are deduplicated with the runtime's ``facio:seen:telegram:{bot_id}:{u
 
 from __future__ import annotations
 
-from workers.keys import PREFIX
+from channels.runtime import KEY_PREFIX as PREFIX
 
 __all__ = ["card", "lane", "name", "poller", "refused", "stream"]
 

@@ -2,7 +2,8 @@
 
 Telegram allows one ``getUpdates`` at a time per token; a second poller gets
 409 Conflict. Among facio gateways that share a Redis, only the one holding
-the :class:`~channels.telegram.lease.PollingLease` polls; the others stand
+the polling lease (``facio:telegram:poller:{bot_id}``, a
+:class:`~channels.runtime.Lease`) polls; the others stand
 by and take over when it stops. A 409 therefore means a program outside this
 deployment polls the token (or a webhook is set): it is retried a few times
 (a restarted gateway's previous poll can linger for its timeout), then
@@ -35,9 +36,9 @@ from aiogram.methods import DeleteWebhook
 from aiogram.methods.base import TelegramMethod
 from aiogram.types import Update
 from pydantic import ValidationError
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from channels.runtime import Lease
 from channels.telegram.errors import (
     CALL_FAILURES,
     PollingConflict,
@@ -46,12 +47,13 @@ from channels.telegram.errors import (
     TokenRefused,
     map_error,
 )
-from channels.telegram.lease import LEASE_TTL, PollingLease
 
 __all__ = ["ALLOWED_UPDATES", "LEASE_TTL", "POLL_TIMEOUT", "GetRawUpdates", "Poller"]
 
 logger = logging.getLogger(__name__)
 
+LEASE_TTL = 30.0
+"""Seconds the polling lease outlives a gateway that stopped renewing it."""
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 POLL_TIMEOUT = 25
 """Seconds one getUpdates waits on Telegram's side for something to arrive."""
@@ -80,11 +82,10 @@ class Poller:
     def __init__(
         self,
         bot: Bot,
-        redis: Redis,
+        lease: Lease,
         handle: Handle,
         *,
         timeout: int = POLL_TIMEOUT,
-        lease_ttl: float = LEASE_TTL,
         conflict_limit: int = CONFLICT_LIMIT,
         retry_delay: float = 1.0,
         api_base: str = "the Telegram Bot API",
@@ -99,7 +100,8 @@ class Poller:
         self.timeout = timeout
         self.conflict_limit = conflict_limit
         self.retry_delay = retry_delay
-        self.lease = PollingLease(redis, bot.id, lease_ttl)
+        self.lease = lease
+        """Held while polling: one poller per bot token among the gateways."""
         self.status = "starting"
         self.offset: int | None = None
 

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from aiogram.types import Message, Update, User
 from redis.exceptions import RedisError
 
-from channels.base import GatewayContext
+from channels.context import GatewayContext
 from channels.telegram import keys as tg_keys
 from channels.telegram.access import AccessPolicy, display_name
 from channels.telegram.clicks import ClickHandler
@@ -47,8 +47,6 @@ from channels.telegram.route import CHANNEL, is_group, reply_to_of, session_key_
 from channels.telegram.send import ChatTarget, Sender
 from core.config.models_channels import TelegramConfig
 from core.inbound import Attachment, Inbound
-from workers import keys
-from workers.inbox import SEEN_TTL, submit
 
 __all__ = ["REFUSAL_TTL", "Intake"]
 
@@ -110,8 +108,7 @@ class Intake:
 
     async def _claim(self, update_id: int) -> bool:
         """True the first time ``update_id`` is seen (for updates that are not turns)."""
-        key = keys.seen(CHANNEL, self._event_id(update_id))
-        return bool(await self.ctx.redis.set(key, "1", nx=True, ex=SEEN_TTL))
+        return await self.ctx.runtime.claim_event(CHANNEL, self._event_id(update_id))
 
     async def handle(self, update: Update) -> None:
         if update.callback_query is not None:
@@ -206,7 +203,7 @@ class Intake:
             # /new is queued as a turn: submit() dedupes it; the others claim the update
             if not edited and (command.name == "new" or await self._claim(update_id)):
                 inbound = self._inbound(update_id, message, user, message.text or "")
-                reply = await run_command(command, inbound, self.ctx.redis, self.ctx.queue, me)
+                reply = await run_command(command, inbound, self.ctx.runtime, me)
                 if reply:
                     self.reply(message, reply)
             return
@@ -255,7 +252,7 @@ class Intake:
         if is_group(message):
             text = f"{user.full_name.strip() or display_name(user)}: {text}"
         inbound = self._inbound(update_id, message, user, text, tuple(attachments))
-        submitted = await submit(self.ctx.redis, inbound, self.ctx.queue)
+        submitted = await self.ctx.runtime.submit(inbound)
         if not submitted.duplicate:
             self.ctx.metrics.turns_submitted.inc()
 

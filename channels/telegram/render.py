@@ -24,6 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from channels.runtime import RuntimeClient
 from channels.telegram.approvals import card_text, keyboard
 from channels.telegram.cards import Card, CardStore
 from channels.telegram.errors import TelegramChannelError
@@ -35,7 +36,6 @@ from channels.telegram.split import split_message
 from channels.telegram.stream import Streams
 from core import wire
 from core.events import MAIN_AGENT
-from workers.approvals import ApprovalStore
 
 __all__ = ["Renderer"]
 
@@ -66,7 +66,7 @@ class Renderer:
         streams: Streams,
         typing: Typing,
         cards: CardStore,
-        approvals: ApprovalStore,
+        runtime: RuntimeClient,
         *,
         show_thoughts: bool = False,
     ) -> None:
@@ -74,7 +74,7 @@ class Renderer:
         self.streams = streams
         self.typing = typing
         self.cards = cards
-        self.approvals = approvals
+        self.runtime = runtime
         self.show_thoughts = show_thoughts
         self._handlers: dict[type[wire.Envelope], Handler] = {
             wire.TurnStartedEvent: self._started,
@@ -149,7 +149,7 @@ class Renderer:
             logger.info("telegram: no card for approval %s; nothing to edit", approval_id)
             return
         line = await self.cards.outcome(event.decision, status, event.decided_by or "")
-        record = await self.approvals.get(approval_id)
+        record = await self.runtime.approval(approval_id)
         text = Formatted(line)
         if record is not None:  # the card as it was (arguments are capped: it fits), then the line
             shown = card_text(

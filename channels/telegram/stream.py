@@ -33,12 +33,12 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from channels.runtime import text as as_text
 from channels.telegram import keys
 from channels.telegram.errors import TelegramChannelError
 from channels.telegram.markdown import render_markdown
 from channels.telegram.send import ChatTarget, Sender
 from channels.telegram.split import split_message
-from workers.codec import text as as_text
 
 __all__ = ["GROUP_INTERVAL", "STREAM_TTL", "Streams"]
 

@@ -31,7 +31,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from channels.base import Channel, GatewayContext
+from channels.base import Channel
+from channels.context import GatewayContext
 from channels.gateway import Gateway
 from channels.outbox_consumer import OutboxTimings
 from core.config import load_config

@@ -9,13 +9,15 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
-from channels.api.metrics import Metrics
-from channels.base import GatewayContext
+from channels.context import GatewayContext
 from channels.gateway import Gateway, consumer_name
+from channels.metrics import Metrics
 from channels.outbox_consumer import OutboxConsumer
 from channels.registry import build_channels
+from channels.runtime import RuntimeClient
 from core.config import parse_config
 from core.errors import ConfigError
 from core.wire import WireEvent, parse_wire
@@ -77,9 +79,15 @@ def _event(
 
 
 async def _consumer(redis: Redis, channel: FakeChannel, **options: Any) -> OutboxConsumer:
-    consumer = OutboxConsumer(redis, {"fake": channel}, Metrics(), "g1", block_ms=50, **options)
+    runtime = RuntimeClient(await connect_pool(redis))
+    consumer = OutboxConsumer(runtime, {"fake": channel}, Metrics(), "g1", block_ms=50, **options)
     await consumer.start()
     return consumer
+
+
+async def connect_pool(redis: Redis) -> ArqRedis:
+    """An arq pool on the same server as the test's client."""
+    return ArqRedis(connection_pool=redis.connection_pool)
 
 
 async def _until(predicate: Any, timeout: float = 5.0) -> None:

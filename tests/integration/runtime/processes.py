@@ -27,6 +27,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeVar
 
+import aiohttp
 from redis.asyncio import Redis
 
 from core.messages import Message, message_from_json
@@ -204,6 +205,22 @@ async def until(
             logs = processes.logs() if processes is not None else ""
             raise AssertionError(f"timed out after {timeout:g} s waiting for {what}\n{logs}")
         await asyncio.sleep(0.05)
+
+
+async def serving(port: int, procs: Processes, timeout: float = 30.0) -> None:
+    """Wait until the ``facio gateway`` on ``port`` answers ``/healthz`` with 200."""
+
+    async def healthy() -> bool:
+        try:
+            async with (
+                aiohttp.ClientSession() as http,
+                http.get(f"http://127.0.0.1:{port}/healthz") as response,
+            ):
+                return response.status == 200
+        except aiohttp.ClientConnectionError:
+            return False
+
+    await until(healthy, "the gateway to answer", timeout, procs)
 
 
 async def history(redis: Redis, session: str) -> list[Message]:

@@ -34,6 +34,7 @@ from tests.integration.runtime.processes import (
     notes,
     outbox_events,
     rendered,
+    serving,
     until,
     write_config,
 )
@@ -220,10 +221,12 @@ async def test_processes_ride_out_redis_down_and_stop_cleanly(
     # second), and a process stopped then still closes what it holds (the
     # worker: kernels, HTTP clients) and exits 0.
     server = make_redis(tmp_path / "redis", appendonly=False)
-    config = write_config(tmp_path, server.url, SAVE_RULES, gateway_port=free_port())
+    port = free_port()
+    config = write_config(tmp_path, server.url, SAVE_RULES, gateway_port=port)
     async with server, Processes(tmp_path) as procs:
         worker = procs.worker(config, "worker")
         gateway = procs.facio("gateway", config, "gateway")
+        await serving(port, procs)  # connected: stopping Redis now is what the test is about
         redis = Redis.from_url(server.url)
         pool = await connect(server.url)
         turn = await send(pool, inbound("hello", session="api:down"))

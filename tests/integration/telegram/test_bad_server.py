@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from channels.base import GatewayContext
+from channels.context import GatewayContext
 from channels.telegram import TelegramChannel
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.telegram_updates import message_update

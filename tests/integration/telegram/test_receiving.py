@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from channels.base import GatewayContext
+from channels.context import GatewayContext
 from channels.gateway import Gateway
 from channels.telegram import TelegramChannel
 from channels.telegram.webhook import SECRET_HEADER, derive_secret

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from channels.api.metrics import Histogram, Metrics
+from channels.metrics import Histogram, Metrics
 
 
 def test_buckets_are_cumulative_with_sum_and_count() -> None:

@@ -17,7 +17,7 @@ from aiohttp.typedefs import Handler
 from pydantic import ValidationError
 from redis.exceptions import RedisError
 
-from channels.api.state import state
+from channels.context import context
 from core.errors import CorruptSessionError, SessionStoreError
 
 __all__ = ["boundary", "json_error", "validation_error"]
@@ -63,15 +63,15 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         return _from_http_exception(exc)
     except CorruptSessionError as exc:
         logger.error("%s %s: %s", request.method, request.path, exc)
-        state(request).metrics.errors.inc()
+        context(request).metrics.errors.inc()
         return json_error(500, str(exc))
     except (RedisError, SessionStoreError) as exc:
         logger.warning("%s %s: redis unavailable: %s", request.method, request.path, exc)
-        state(request).metrics.errors.inc()
+        context(request).metrics.errors.inc()
         return json_error(503, "redis unavailable")
     except Exception:  # request boundary: log it, count it, answer 500
         logger.exception("%s %s failed", request.method, request.path)
-        state(request).metrics.errors.inc()
+        context(request).metrics.errors.inc()
         return json_error(500, "internal error")
 
 
@@ -79,5 +79,5 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
 async def boundary(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map errors to JSON answers and count every answer by route and status."""
     response = await _answer(request, handler)
-    state(request).metrics.http_requests.inc(route=_route(request), status=str(response.status))
+    context(request).metrics.http_requests.inc(route=_route(request), status=str(response.status))
     return response

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from workers.approval_record import DecideOutcome, DecideResult
+from channels.runtime import DecideOutcome, DecideResult
 
 __all__ = ["APPROVAL_LATENCY_BUCKETS", "CONTENT_TYPE", "Counter", "Gauge", "Histogram", "Metrics"]
 

@@ -14,9 +14,8 @@ import logging
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from channels.api.metrics import CONTENT_TYPE, Gauge
-from channels.api.state import ApiState, HealthCheck, state
-from workers import keys
+from channels.context import GatewayContext, HealthCheck, context
+from channels.metrics import CONTENT_TYPE, Gauge
 
 __all__ = ["healthz", "prometheus"]
 
@@ -26,9 +25,9 @@ PROBE_TIMEOUT = 2.0
 """Seconds a health probe (Redis PING, a channel) may take before it counts as failed."""
 
 
-async def _redis_status(api: ApiState) -> str:
+async def _redis_status(ctx: GatewayContext) -> str:
     try:
-        await asyncio.wait_for(api.redis.ping(), PROBE_TIMEOUT)
+        await asyncio.wait_for(ctx.redis.ping(), PROBE_TIMEOUT)
     except (RedisError, OSError, TimeoutError) as exc:
         return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return "ok"
@@ -46,11 +45,11 @@ async def _channel_status(name: str, probe: HealthCheck) -> str:
 
 async def healthz(request: web.Request) -> web.Response:
     """Redis and every registered channel; 503 when Redis is down."""
-    api = state(request)
-    redis_status = await _redis_status(api)
-    names = sorted(api.health_checks)
-    results = await asyncio.gather(*(_channel_status(n, api.health_checks[n]) for n in names))
-    channels = {"api": "ok", **dict(zip(names, results, strict=True))}
+    ctx = context(request)
+    redis_status = await _redis_status(ctx)
+    names = sorted(ctx.health_checks)
+    results = await asyncio.gather(*(_channel_status(n, ctx.health_checks[n]) for n in names))
+    channels = dict(zip(names, results, strict=True))
     if redis_status != "ok":
         status = "error"
     elif all(result == "ok" for result in channels.values()):
@@ -61,29 +60,22 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response(body, status=503 if redis_status != "ok" else 200)
 
 
-async def _gauges(api: ApiState) -> list[Gauge]:
+async def _gauges(ctx: GatewayContext) -> list[Gauge]:
     """Queue depth (inboxes of active sessions) and pending approvals, read now."""
     try:
-        active = await api.redis.zrange(keys.ACTIVE, 0, -1)
-        async with api.redis.pipeline(transaction=False) as pipe:
-            for raw in active:
-                pipe.llen(keys.inbox(raw.decode() if isinstance(raw, bytes) else str(raw)))
-            pipe.zcard(keys.PENDING_APPROVALS)
-            *lengths, pending = await pipe.execute()
+        queued, pending = await ctx.runtime.queue_depth()
     except RedisError as exc:
         logger.warning("metrics: redis unavailable: %s", exc)
         return [Gauge("facio_redis_up", "Whether Redis answered this scrape.", 0)]
     return [
         Gauge("facio_redis_up", "Whether Redis answered this scrape.", 1),
-        Gauge(
-            "facio_queue_depth", "Turns waiting in the inboxes of active sessions.", sum(lengths)
-        ),
+        Gauge("facio_queue_depth", "Turns waiting in the inboxes of active sessions.", queued),
         Gauge("facio_approvals_pending", "Approvals waiting for a decision.", pending),
     ]
 
 
 async def prometheus(request: web.Request) -> web.Response:
     """The Prometheus text exposition of this gateway's counters and the queue gauges."""
-    api = state(request)
-    text = api.metrics.render(await _gauges(api))
+    ctx = context(request)
+    text = ctx.metrics.render(await _gauges(ctx))
     return web.Response(body=text.encode(), headers={"Content-Type": CONTENT_TYPE})

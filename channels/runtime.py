@@ -1,0 +1,240 @@
+"""The runtime as the gateway's channels see it: one client, the one door into ``workers``.
+
+Channels (the platforms and the HTTP API) never run the agent (DESIGN.md rule
+7): they queue turns, stop them, decide approvals, read what the workers
+published, and keep a little state of their own in Redis. Everything they
+need from the runtime is a method here, so a channel is written against this
+one object and no module under ``channels/`` imports ``workers`` but this
+one. The types a channel handles (approval records, decisions, decide
+outcomes) are re-exported from here too.
+
+    runtime = await RuntimeClient.connect("redis://127.0.0.1:6379")
+    submitted = await runtime.submit(inbound)
+    result = await runtime.decide(approval_id, Decision.APPROVE, "@alice")
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal, cast
+
+from arq.connections import ArqRedis
+from redis.asyncio import Redis
+
+from core.inbound import Inbound
+from core.messages import Message
+from core.wire import WireEvent
+from workers import keys
+from workers.approval_record import (
+    ABANDONED_BY,
+    API_OPERATOR,
+    ApprovalRecord,
+    DecideOutcome,
+    DecideResult,
+    Decision,
+    InvalidDecisionError,
+    parse_decision,
+)
+from workers.approvals import ApprovalStore
+from workers.codec import read_event, text
+from workers.decisions import decide
+from workers.inbox import SEEN_TTL, Submitted, request_stop, submit
+from workers.lease import Lease
+from workers.outbox import Outbox
+from workers.outbox_reader import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader
+from workers.queue import ArqJobQueue
+from workers.runtime import worker_id
+from workers.stores import RedisSessionStore, forget_session
+from workers.worker import connect
+
+__all__ = [
+    "ABANDONED_BY",
+    "API_OPERATOR",
+    "CLAIM_IDLE",
+    "MAX_AGE",
+    "SEEN_TTL",
+    "ApprovalRecord",
+    "DecideOutcome",
+    "DecideResult",
+    "Decision",
+    "Entry",
+    "InvalidDecisionError",
+    "Lease",
+    "OutboxReader",
+    "RuntimeClient",
+    "StoredEvent",
+    "Submitted",
+    "parse_decision",
+    "text",
+    "worker_id",
+]
+
+KEY_PREFIX = keys.PREFIX
+"""Every Redis key of facio starts with it; a channel's own keys are ``facio:<channel>:…``."""
+
+StoredEvent = tuple[str, dict[str, Any] | None, str]
+"""An entry of a session's event stream: its id, the event (None: unreadable), the raw JSON."""
+
+
+class RuntimeClient:
+    """Turns, approvals, sessions and events, on the gateway's Redis (see the module docstring).
+
+    ``redis`` is arq's pool (bytes replies); channels may also keep state of
+    their own in it, under :meth:`key`.
+    """
+
+    def __init__(self, redis: ArqRedis) -> None:
+        self.redis = redis
+        self.queue = ArqJobQueue(redis)
+        self.approvals = ApprovalStore(redis)
+        self.outbox = Outbox(redis)
+        self.sessions = RedisSessionStore(redis)
+
+    @classmethod
+    async def connect(cls, url: str) -> RuntimeClient:
+        """A client on a new pool to ``url`` (closed by :meth:`aclose`)."""
+        return cls(await connect(url))
+
+    async def aclose(self) -> None:
+        await self.redis.aclose()
+
+    @staticmethod
+    def key(channel: str, *parts: str | int) -> str:
+        """A key of a channel's own state: ``facio:<channel>:<part>:<part>…``."""
+        return ":".join([KEY_PREFIX + channel, *(str(p) for p in parts)])
+
+    # turns -----------------------------------------------------------------
+
+    async def submit(
+        self, inbound: Inbound, *, command: Literal["message", "reset"] = "message"
+    ) -> Submitted:
+        """Queue ``inbound`` as a turn of its session (deduped by its ``event_id``).
+
+        Shielded: a caller cancelled between queueing and scheduling must not
+        leave a turn queued with no drain job.
+        """
+        return await asyncio.shield(submit(self.redis, inbound, self.queue, command=command))
+
+    async def busy(self, session_key: str) -> bool:
+        """Is a turn of the session running, queued or parked?"""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.exists(keys.lease(session_key))
+            pipe.llen(keys.inbox(session_key))
+            pipe.exists(keys.parked(session_key))
+            leased, queued, parked = await pipe.execute()
+        return bool(leased or queued or parked)
+
+    async def stop(self, session_key: str) -> None:
+        """Cancel the session's running or parked turn (``/stop``)."""
+        await request_stop(self.redis, session_key, self.queue)
+
+    async def claim_event(self, channel: str, event_id: str, ttl: int = SEEN_TTL) -> bool:
+        """True the first time a platform event is seen: for events that are not turns
+        (clicks, commands, refusals), which :meth:`submit` does not dedupe itself."""
+        return bool(await self.redis.set(keys.seen(channel, event_id), "1", nx=True, ex=ttl))
+
+    # approvals -------------------------------------------------------------
+
+    async def approval(self, approval_id: str) -> ApprovalRecord | None:
+        return await self.approvals.get(approval_id)
+
+    async def pending_approvals(self, session_key: str | None = None) -> list[ApprovalRecord]:
+        """Pending approvals that can still be decided, oldest first."""
+        return await self.approvals.pending(session_key=session_key)
+
+    async def decide(
+        self, approval_id: str, decision: Decision, who: str, *, operator: bool = False
+    ) -> DecideResult:
+        """Decide through the one compare-and-set; rules, announcement and resume follow.
+
+        Shielded: once the compare-and-set ran, the rest must happen even if
+        the caller (a click handler, an HTTP request) is cancelled.
+        """
+        return await asyncio.shield(
+            decide(
+                self.redis,
+                self.approvals,
+                self.queue,
+                self.outbox,
+                approval_id,
+                decision,
+                who,
+                operator=operator,
+            )
+        )
+
+    # sessions --------------------------------------------------------------
+
+    async def history(self, session_key: str) -> list[Message]:
+        return await self.sessions.load(session_key)
+
+    async def session_keys(self) -> list[str]:
+        return await self.sessions.keys()
+
+    async def known(self, session_key: str) -> bool:
+        """Has the session a history (even an empty one, after a reset)?"""
+        member = self.redis.sismember(keys.SESSIONS, session_key)
+        return bool(await cast(Awaitable[int], member))
+
+    async def has_work(self, session_key: str) -> bool:
+        """Has the session a history, queued turns or a drain job?"""
+        sk = session_key
+        return bool(await self.redis.exists(keys.history(sk), keys.inbox(sk), keys.sched(sk)))
+
+    async def forget(self, session_key: str) -> None:
+        """Drop the history and the session's rules at once (nothing runs)."""
+        await asyncio.shield(forget_session(self.redis, session_key))
+
+    # events ----------------------------------------------------------------
+
+    def reader(self) -> Redis:
+        """A client on a connection of its own, for blocking reads (close it after use)."""
+        return Redis(connection_pool=self.redis.connection_pool, single_connection_client=True)
+
+    async def last_event_id(self, session_key: str, reader: Redis | None = None) -> str:
+        """The id of the session's newest event, ``0-0`` when it has none."""
+        newest = await (reader or self.redis).xrevrange(keys.events(session_key), count=1)
+        return text(newest[0][0]) if newest else "0-0"
+
+    async def read_events(
+        self, reader: Redis, session_key: str, after: str, *, block: float, count: int = 100
+    ) -> list[StoredEvent]:
+        """The session's events after ``after``, waiting up to ``block`` seconds for one."""
+        reply = await reader.xread(
+            {keys.events(session_key): after}, count=count, block=max(int(block * 1000), 1)
+        )
+        found: list[StoredEvent] = []
+        for _stream, entries in reply or []:
+            for raw_id, fields in entries:
+                entry_id = text(raw_id)
+                raw = fields.get(b"data", fields.get("data"))
+                found.append((entry_id, read_event(entry_id, fields), text(raw) if raw else ""))
+        return found
+
+    def outbox_reader(
+        self,
+        consumer: str,
+        render: Callable[[WireEvent], Awaitable[None]],
+        *,
+        max_age: float = MAX_AGE,
+        claim_idle: float = CLAIM_IDLE,
+    ) -> OutboxReader:
+        """This gateway's reader of the outbox (one consumer of the ``gateway`` group)."""
+        return OutboxReader(self.redis, consumer, render, max_age=max_age, claim_idle=claim_idle)
+
+    # upkeep ----------------------------------------------------------------
+
+    def lease(self, key: str, ttl: float, *, name: str = "") -> Lease:
+        """A single-holder lease on ``key`` (one poller or socket per bot token)."""
+        return Lease(self.redis, key, ttl, name=name)
+
+    async def queue_depth(self) -> tuple[int, int]:
+        """Turns waiting in the inboxes of active sessions, and pending approvals."""
+        active = await self.redis.zrange(keys.ACTIVE, 0, -1)
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for raw in active:
+                pipe.llen(keys.inbox(text(raw)))
+            pipe.zcard(keys.PENDING_APPROVALS)
+            *lengths, pending = await pipe.execute()
+        return sum(lengths), int(pending)

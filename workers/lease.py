@@ -1,0 +1,100 @@
+"""Single-holder leases in Redis: a key holding its owner's token, with a TTL.
+
+Two kinds of holder use them, through the same two scripts:
+
+- a worker draining a session (``facio:lease:{sk}``, :mod:`workers.drain`): taken
+  by the ACQUIRE script of :mod:`workers.scripts` together with its job check;
+- a gateway holding a platform connection only one may hold per bot token
+  (Telegram's long polling, Slack's Socket Mode, Discord's gateway websocket):
+  :class:`Lease` — the holder renews every third of the TTL, the others stand
+  by and take over within the TTL once it stops.
+
+Renewing and releasing are compare-and-set on the owner token, so a holder
+that was paused past its TTL (and replaced) can neither extend nor delete
+the new holder's lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+__all__ = ["RELEASE", "RENEW", "Lease", "release", "renew"]
+
+logger = logging.getLogger(__name__)
+
+# KEYS: lease   ARGV: owner, ttl_ms   → 1 renewed, 0 not ours (any more)
+RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+"""
+
+# KEYS: lease   ARGV: owner   → 1 released, 0 not ours
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+async def renew(redis: Redis, key: str, owner: str, ttl: float) -> bool:
+    """Extend ``key`` by ``ttl`` seconds if ``owner`` still holds it."""
+    reply = await redis.register_script(RENEW)(keys=[key], args=[owner, str(int(ttl * 1000))])
+    return int(reply) == 1
+
+
+async def release(redis: Redis, key: str, owner: str) -> bool:
+    """Delete ``key`` if ``owner`` still holds it."""
+    return int(await redis.register_script(RELEASE)(keys=[key], args=[owner])) == 1
+
+
+class Lease:
+    """One process's claim on ``key`` among processes sharing a Redis."""
+
+    def __init__(self, redis: Redis, key: str, ttl: float, *, name: str = "") -> None:
+        self.redis = redis
+        self.key = key
+        self.ttl = ttl
+        self.name = name or key
+        """How log lines call it (``telegram polling``)."""
+        self.owner = uuid.uuid4().hex
+
+    async def acquire(self, report: Callable[[str], None]) -> None:
+        """Wait until the lease is ours; ``report`` hears how standing by goes
+        (``"ok"``: another process holds it, which is healthy)."""
+        while True:
+            try:
+                if await self.redis.set(self.key, self.owner, nx=True, px=int(self.ttl * 1000)):
+                    return
+                report("ok")
+            except RedisError as exc:
+                report(f"Redis unavailable: {type(exc).__name__}")
+            await asyncio.sleep(self.ttl / 6)
+
+    async def keep(self) -> None:
+        """Renew every third of the TTL; return when the lease is lost.
+
+        A renewal that fails on Redis is logged and tried again at the next
+        beat: the lease is lost only when another owner holds the key.
+        """
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                if not await renew(self.redis, self.key, self.owner, self.ttl):
+                    return
+            except RedisError:
+                logger.warning("cannot renew the %s lease", self.name, exc_info=True)
+
+    async def release(self) -> None:
+        """Give the lease up (if it is still ours); a Redis error is logged, the TTL ends it."""
+        try:
+            await release(self.redis, self.key, self.owner)
+        except RedisError as exc:
+            logger.info("could not release the %s lease: %s", self.name, exc)
