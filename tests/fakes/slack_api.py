@@ -117,9 +117,10 @@ async def read_params(request: web.Request) -> tuple[dict[str, Any], bool]:
 def _need(params: dict[str, Any], *names: str) -> None:
     for name in names:
         if params.get(name) in (None, ""):
-            raise ApiError("invalid_arguments", response_metadata={"messages": [
-                f"[ERROR] missing required field: {name}"
-            ]})  # fmt: skip
+            raise ApiError(
+                "invalid_arguments",
+                response_metadata={"messages": [f"[ERROR] missing required field: {name}"]},
+            )
 
 
 class WebApi:

@@ -163,8 +163,12 @@ class ChatMethods:
             message.record(via)
             self._store(message)
             wire = message.wire()
-        event = {**wire, "channel": channel.id, "event_ts": message.ts,
-                 "channel_type": channel.channel_type}  # fmt: skip
+        event = {
+            **wire,
+            "channel": channel.id,
+            "event_ts": message.ts,
+            "channel_type": channel.channel_type,
+        }
         self._bot_event(channel, event)
         return message
 
@@ -294,10 +298,15 @@ class ChatMethods:
         with self._lock:
             self._state.ephemerals.append(
                 Ephemeral(
-                    channel.id, hook.user, text, tuple(blocks or ()), thread, "response_url",
+                    channel.id,
+                    hook.user,
+                    text,
+                    tuple(blocks or ()),
+                    thread,
+                    "response_url",
                     time.time(),
                 )
-            )  # fmt: skip
+            )
         return 200, "ok"
 
     def _respond_delete(self, channel: Channel, original: Message | None) -> tuple[int, str]:

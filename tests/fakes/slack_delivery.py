@@ -86,8 +86,9 @@ class Deliveries:
     _lock: threading.Lock
     _loop: asyncio.AbstractEventLoop | None
 
-    def __init__(self, *, ack_timeout: float = 3.0,
-                 retry_delays: tuple[float, ...] = SLACK_RETRY_DELAYS) -> None:  # fmt: skip
+    def __init__(
+        self, *, ack_timeout: float = 3.0, retry_delays: tuple[float, ...] = SLACK_RETRY_DELAYS
+    ) -> None:
         self.ack_timeout = ack_timeout
         self.retry_delays = retry_delays
         self.request_url: str | None = None
@@ -103,8 +104,9 @@ class Deliveries:
             self.request_url = url
             self.interactivity_url = interactivity_url or url
 
-    def set_redelivery(self, ack_timeout: float = 3.0,
-                       retry_delays: tuple[float, ...] = SLACK_RETRY_DELAYS) -> None:  # fmt: skip
+    def set_redelivery(
+        self, ack_timeout: float = 3.0, retry_delays: tuple[float, ...] = SLACK_RETRY_DELAYS
+    ) -> None:
         """How long an ack may take and when unacknowledged events come again."""
         with self._lock:
             self.ack_timeout = ack_timeout

@@ -149,10 +149,15 @@ async def post_interactive(
 
 
 async def url_verification(
-    url: str, secret: str, challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
+    url: str,
+    secret: str,
+    challenge: str = "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P",
     **options: Any,
-) -> HttpReply:  # fmt: skip
+) -> HttpReply:
     """The challenge Slack sends when a Request URL is saved; the app must echo it."""
-    callback = {"token": "Jhj5dZrVaK7ZwHHjRyZWjbDl", "challenge": challenge,
-                "type": "url_verification"}  # fmt: skip
+    callback = {
+        "token": "Jhj5dZrVaK7ZwHHjRyZWjbDl",
+        "challenge": challenge,
+        "type": "url_verification",
+    }
     return await post_event(url, callback, secret, **options)

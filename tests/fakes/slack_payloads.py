@@ -143,8 +143,9 @@ def file_share_event(
     event = message_event(
         user, channel, text, ts=ts, thread_ts=thread_ts, parent_user_id=parent_user_id
     )
-    event.update({"subtype": "file_share", "files": files, "upload": False,
-                  "display_as_bot": False})  # fmt: skip
+    event.update(
+        {"subtype": "file_share", "files": files, "upload": False, "display_as_bot": False}
+    )
     return event
 
 

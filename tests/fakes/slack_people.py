@@ -120,8 +120,15 @@ class People:
                 raise ValueError(f"{user.name} is not in {channel.name}: they cannot post there")
             thread = self._thread_of(channel, thread_ts)
             parent = self._state.messages.get(channel.id, {}).get(thread or "")
-            message = Message(channel.id, self.timestamps.next(), user.id, text, rich_text(text),
-                              thread_ts=thread, client_msg_id=str(uuid.uuid4()))  # fmt: skip
+            message = Message(
+                channel.id,
+                self.timestamps.next(),
+                user.id,
+                text,
+                rich_text(text),
+                thread_ts=thread,
+                client_msg_id=str(uuid.uuid4()),
+            )
             if files:
                 message.subtype = "file_share"
                 message.files = [f.wire(self.url) for f in files]
@@ -135,15 +142,17 @@ class People:
         if files:
             event = file_share_event(user, channel, text, message.files, **common)
         else:
-            event = message_event(user, channel, text, client_msg_id=message.client_msg_id,
-                                  **common)  # fmt: skip
+            event = message_event(
+                user, channel, text, client_msg_id=message.client_msg_id, **common
+            )
         deliveries = []
         if self._subscribed(channel, "message"):
             deliveries.append(self.push_event(event))
         mentioned = f"<@{BOT_USER_ID}>" in text and channel.kind != "im"
         if mentioned and self._subscribed(channel, "app_mention"):
-            mention = app_mention_event(user, channel, text, client_msg_id=message.client_msg_id,
-                                        **common)  # fmt: skip
+            mention = app_mention_event(
+                user, channel, text, client_msg_id=message.client_msg_id, **common
+            )
             deliveries.append(self.push_event(mention))
         return Said(message.ts, tuple(deliveries))
 
@@ -157,8 +166,9 @@ class People:
             message.text, message.blocks = text, rich_text(text)
             message.edited = {"user": user.id, "ts": self.timestamps.next()}
             message.record("person")
-            event = message_changed_event(channel, message.wire(), previous,
-                                          ts=self.timestamps.next())  # fmt: skip
+            event = message_changed_event(
+                channel, message.wire(), previous, ts=self.timestamps.next()
+            )
         if not self._subscribed(channel, "message"):
             return None
         return self.push_event(event)
@@ -189,8 +199,9 @@ class People:
             block_id, element = self._button(wire.get("blocks", []), action_id, value)
             hook = ResponseUrl(secrets.token_hex(12), channel.id, ts, user.id, message.thread_ts)
             self._state.response_urls[hook.id] = hook
-        payload = block_actions(user, channel, wire, element, block_id,
-                                response_url=f"{self.url}/response/{hook.id}")  # fmt: skip
+        payload = block_actions(
+            user, channel, wire, element, block_id, response_url=f"{self.url}/response/{hook.id}"
+        )
         return self.push_interactive(payload)
 
     @staticmethod

@@ -133,8 +133,14 @@ class SocketMode:
             self._connections.append(connection)
             count = sum(c.open for c in self._connections)
         if count > self.max_connections:
-            await self._frame(connection, {"type": "disconnect", "reason": "too_many_websockets",
-                                           "debug_info": {"host": _HOST}})  # fmt: skip
+            await self._frame(
+                connection,
+                {
+                    "type": "disconnect",
+                    "reason": "too_many_websockets",
+                    "debug_info": {"host": _HOST},
+                },
+            )
             await self._closed(connection)
             return ws
         await self._frame(connection, self._hello(count))
