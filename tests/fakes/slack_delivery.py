@@ -25,7 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from tests.fakes.slack_http import event_body, interactive_body, post_signed
+from tests.fakes.slack_http import Signing, command_body, event_body, interactive_body, post_signed
 
 __all__ = ["Attempt", "Deliveries", "Delivery"]
 
@@ -93,16 +93,24 @@ class Deliveries:
         self.retry_delays = retry_delays
         self.request_url: str | None = None
         self.interactivity_url: str | None = None
+        self.signing: Signing = "valid"
         self._deliveries: list[Delivery] = []
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
 
     # --- what tests use ----------------------------------------------------
 
-    def set_request_url(self, url: str | None, interactivity_url: str | None = None) -> None:
-        """Deliver over HTTP to ``url`` (Socket Mode off); ``None``: Socket Mode again."""
+    def set_request_url(
+        self, url: str | None, interactivity_url: str | None = None, *, signing: Signing = "valid"
+    ) -> None:
+        """Deliver over HTTP to ``url`` (Socket Mode off); ``None``: Socket Mode again.
+
+        ``signing`` other than ``valid`` makes every request a forgery (see
+        :mod:`tests.fakes.slack_http`): an impostor posting to the app.
+        """
         with self._lock:
             self.request_url = url
             self.interactivity_url = interactivity_url or url
+            self.signing = signing
 
     def set_redelivery(
         self, ack_timeout: float = 3.0, retry_delays: tuple[float, ...] = SLACK_RETRY_DELAYS
@@ -111,6 +119,15 @@ class Deliveries:
         with self._lock:
             self.ack_timeout = ack_timeout
             self.retry_delays = retry_delays
+
+    def redeliver(self, delivery: Delivery) -> None:
+        """Send ``delivery`` again now, as Slack's next retry of it (same payload and
+        ``event_id``; ``retry_attempt`` or ``X-Slack-Retry-Num`` one more)."""
+        assert self._loop is not None
+        with self._lock:
+            retry = len(delivery.attempts)
+        send = self._over_socket if delivery.mode == "socket" else self._over_http
+        asyncio.run_coroutine_threadsafe(send(delivery, retry), self._loop)
 
     def deliveries(self, kind: str | None = None) -> list[Delivery]:
         with self._lock:
@@ -190,13 +207,11 @@ class Deliveries:
     async def _over_http(self, delivery: Delivery, retry: int) -> bool:
         with self._lock:
             url = self.request_url if delivery.type == "events_api" else self.interactivity_url
-            timeout = self.ack_timeout
+            timeout, signing = self.ack_timeout, self.signing
             previous = delivery.attempts[-1].error if delivery.attempts else None
         assert url is not None
-        if delivery.type == "events_api":
-            body, content_type = event_body(delivery.payload)
-        else:
-            body, content_type = interactive_body(delivery.payload)
+        encode = {"events_api": event_body, "interactive": interactive_body}
+        body, content_type = encode.get(delivery.type, command_body)(delivery.payload)
         attempt = Attempt(retry, time.perf_counter())
         with self._lock:
             delivery.attempts.append(attempt)
@@ -205,8 +220,9 @@ class Deliveries:
             body,
             content_type,
             self.signing_secret,
+            signing=signing,
             retry_num=retry or None,
-            retry_reason=previous,
+            retry_reason=previous or ("http_timeout" if retry else None),
             timeout=timeout,
         )
         ok = 200 <= reply.status < 300

@@ -33,6 +33,7 @@ import aiohttp
 __all__ = [
     "HttpReply",
     "Signing",
+    "command_body",
     "event_body",
     "interactive_body",
     "post_event",
@@ -102,6 +103,11 @@ def interactive_body(payload: dict[str, Any]) -> tuple[bytes, str]:
     """An interactivity request body: ``payload=<JSON>`` form-encoded."""
     form = urllib.parse.urlencode({"payload": json.dumps(payload)})
     return form.encode(), "application/x-www-form-urlencoded"
+
+
+def command_body(payload: dict[str, Any]) -> tuple[bytes, str]:
+    """A slash command request body: its fields form-encoded (no JSON)."""
+    return urllib.parse.urlencode(payload).encode(), "application/x-www-form-urlencoded"
 
 
 async def post_signed(

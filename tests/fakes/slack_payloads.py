@@ -23,11 +23,13 @@ from typing import Any
 
 from tests.fakes.slack_workspace import (
     APP_ID,
+    BOT_ID,
     BOT_USER_ID,
     TEAM_DOMAIN,
     TEAM_ID,
     Channel,
     User,
+    bot_profile,
 )
 
 __all__ = [
@@ -41,7 +43,9 @@ __all__ = [
     "message_deleted_event",
     "message_event",
     "new_event_id",
+    "own_message_event",
     "rich_text",
+    "slash_command",
 ]
 
 VERIFICATION_TOKEN = "Jhj5dZrVaK7ZwHHjRyZWjbDl"
@@ -146,6 +150,27 @@ def file_share_event(
     event.update(
         {"subtype": "file_share", "files": files, "upload": False, "display_as_bot": False}
     )
+    return event
+
+
+def own_message_event(
+    channel: Channel, text: str, *, ts: str, thread_ts: str | None = None
+) -> dict[str, Any]:
+    """A message the app's own bot posted, as its ``message`` event comes back."""
+    event: dict[str, Any] = {
+        "user": BOT_USER_ID,
+        "type": "message",
+        "ts": ts,
+        "bot_id": BOT_ID,
+        "app_id": APP_ID,
+        "text": text,
+        "team": TEAM_ID,
+        "bot_profile": bot_profile(),
+        "channel": channel.id,
+        "event_ts": ts,
+        "channel_type": channel.channel_type,
+    }
+    _threaded(event, thread_ts, BOT_USER_ID)
     return event
 
 
@@ -283,4 +308,25 @@ def block_actions(
         "state": {"values": {}},
         "response_url": response_url,
         "actions": [action],
+    }
+
+
+def slash_command(
+    user: User, channel: Channel, command: str, text: str = "", *, response_url: str
+) -> dict[str, Any]:
+    """A slash command (``/facio status``) as Slack posts it: flat string fields."""
+    return {
+        "token": VERIFICATION_TOKEN,
+        "team_id": user.team_id,
+        "team_domain": TEAM_DOMAIN,
+        "channel_id": channel.id,
+        "channel_name": "directmessage" if channel.kind == "im" else channel.name,
+        "user_id": user.id,
+        "user_name": user.name,
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": f"{int(time.time())}.{secrets.token_hex(16)}",
     }

@@ -29,6 +29,7 @@ from tests.fakes.slack_payloads import (
     message_changed_event,
     message_event,
     rich_text,
+    slash_command,
 )
 from tests.fakes.slack_workspace import (
     BOT_USER_ID,
@@ -212,6 +213,16 @@ class People:
             if element.get("action_id") == action_id and value in (None, element.get("value")):
                 return block_id, element
         raise LookupError(f"no button {action_id!r} ({value!r}) on that message to click")
+
+    def command(self, user: User, channel: Channel, command: str, text: str = "") -> Delivery:
+        """``user`` runs the slash command ``command`` in ``channel``."""
+        with self._lock:
+            hook = ResponseUrl(secrets.token_hex(12), channel.id, "", user.id, None)
+            self._state.response_urls[hook.id] = hook
+        payload = slash_command(
+            user, channel, command, text, response_url=f"{self.url}/response/{hook.id}"
+        )
+        return self._dispatch("slash_commands", payload)
 
     def add_file(
         self,

@@ -126,7 +126,7 @@ class SocketMode:
             self._state.tickets.discard(ticket)
         if not known:
             return web.Response(status=401, text="invalid_ticket")
-        ws = web.WebSocketResponse(autoping=False, max_msg_size=0)
+        ws = web.WebSocketResponse(autoping=False, max_msg_size=0, timeout=1.0)
         await ws.prepare(request)
         with self._lock:
             connection = Connection(next(self._ids), time.perf_counter(), ws, request)

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from slack_bolt.async_app import AsyncAck, AsyncRespond
 
+from tests.fakes.slack_payloads import own_message_event
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.fakes.bolt_support import new_app, socket_mode
 
@@ -102,7 +103,7 @@ async def test_a_click_is_acked_and_answered_through_its_response_url(slack: Fak
 
 
 async def test_an_unacked_event_comes_again_with_retry_attempt() -> None:
-    with FakeSlack(ack_timeout=0.3, retry_delays=(0.0, 0.0)) as slack:
+    with FakeSlack(ack_timeout=0.15, retry_delays=(0.0, 0.0)) as slack:
         alice = slack.add_user("alice")
         dm = slack.dm(alice)
         app = new_app(slack)
@@ -214,3 +215,48 @@ async def test_events_wait_for_a_connection() -> None:
         async with socket_mode(app, slack):
             await slack.until(lambda: said.deliveries[0].acked)
     assert got == ["sent while the app was down"]
+
+
+async def test_a_redelivered_event_keeps_its_event_id(slack: FakeSlack) -> None:
+    alice = slack.add_user("alice")
+    app = new_app(slack)
+    seen: list[tuple[str, list[str]]] = []
+
+    @app.event("message")
+    async def on_message(body: dict[str, Any], request: Any) -> None:
+        seen.append((body["event_id"], request.headers.get("x-slack-retry-num", [])))
+
+    async with socket_mode(app, slack):
+        (delivery,) = slack.say(alice, slack.dm(alice), "once").deliveries
+        await slack.until(lambda: delivery.acked)
+        slack.redeliver(delivery)
+        await slack.until(lambda: len(seen) == 2)
+    assert seen == [(delivery.event_id, ["0"]), (delivery.event_id, ["1"])]
+
+
+async def test_slash_commands_and_the_bots_own_messages(slack: FakeSlack) -> None:
+    alice = slack.add_user("alice")
+    dm = slack.dm(alice)
+    app = new_app(slack)
+    messages: list[dict[str, Any]] = []
+
+    @app.command("/facio")
+    async def facio(ack: AsyncAck, respond: AsyncRespond, command: dict[str, Any]) -> None:
+        await ack()
+        await respond(f"status of {command['text']}: fine")
+
+    @app.event("message")
+    async def on_message(event: dict[str, Any]) -> None:
+        messages.append(event)
+
+    async with socket_mode(app, slack):
+        run = slack.command(alice, dm, "/facio", "workers")
+        await slack.until(lambda: run.acked and slack.ephemerals(dm.id, alice.id))
+        await app.client.chat_postMessage(channel=dm.id, text="from the bot")
+        own = slack.push_event(own_message_event(dm, "pushed", ts=slack.timestamps.next()))
+        await slack.until(lambda: own.acked and all(d.acked for d in slack.deliveries()))
+    assert slack.ephemerals(dm.id, alice.id)[0].text == "status of workers: fine"
+    assert run.payload["command"] == "/facio" and run.type == "slash_commands"
+    assert messages == []  # bolt acks and drops its own bot's messages
+    echoed = [d for d in slack.deliveries() if d.payload.get("event", {}).get("bot_id")]
+    assert [d.payload["event"]["text"] for d in echoed] == ["from the bot", "pushed"]
