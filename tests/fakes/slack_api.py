@@ -17,8 +17,8 @@ a scope the bot token lacks → ``missing_scope`` with ``needed``/``provided``;
 a malformed JSON body → ``invalid_json``.
 
 The chat methods are :mod:`tests.fakes.slack_chat`; this module has
-``auth.test``, ``users.info``, ``conversations.info``, ``files.info``,
-``apps.connections.open`` and ``assistant.threads.setStatus``.
+``auth.test``, ``users.info``, ``conversations.info|open|history|replies``,
+``files.info``, ``apps.connections.open`` and ``assistant.threads.setStatus``.
 """
 
 from __future__ import annotations
@@ -71,6 +71,7 @@ class MethodSpec:
     """``bot`` (``xoxb-``) or ``app`` (``xapp-``)."""
 
 
+_HISTORY = ("channels:history", "groups:history", "im:history", "mpim:history")
 SPECS: dict[str, MethodSpec] = {
     "auth.test": MethodSpec(),
     "chat.postMessage": MethodSpec(("chat:write",)),
@@ -82,10 +83,14 @@ SPECS: dict[str, MethodSpec] = {
     "assistant.threads.setStatus": MethodSpec(("chat:write", "assistant:write")),
     "users.info": MethodSpec(("users:read",)),
     "conversations.info": MethodSpec(("channels:read", "groups:read", "im:read", "mpim:read")),
+    "conversations.open": MethodSpec(("im:write", "mpim:write")),
+    "conversations.history": MethodSpec(_HISTORY),
+    "conversations.replies": MethodSpec(_HISTORY),
     "files.info": MethodSpec(("files:read",)),
     "apps.connections.open": MethodSpec(("connections:write",), token="app"),
 }
 _READ_SCOPE = {"channel": "channels:read", "group": "groups:read", "im": "im:read"}
+_HISTORY_SCOPE = {"channel": "channels:history", "group": "groups:history", "im": "im:history"}
 
 
 def flag(value: Any) -> bool:
@@ -213,6 +218,57 @@ class WebApi:
         if scope not in self.scopes:
             self._missing(scope)
         return {"channel": wire}
+
+    async def _m_conversations_open(self, params: dict[str, Any]) -> dict[str, Any]:
+        users = [u for u in str(params.get("users") or "").split(",") if u]
+        if len(users) != 1:
+            raise ApiError("users_list_not_supplied" if not users else "not_supported")
+        with self._lock:
+            if users[0] not in self._state.users:
+                raise ApiError("user_not_found")
+            channel = self._im_with(users[0])
+            wire = channel.wire() if flag(params.get("return_im")) else {"id": channel.id}
+        return {"no_op": True, "already_open": True, "channel": wire}
+
+    def _readable(self, channel_id: Any) -> Channel:
+        channel = self._visible(channel_id)
+        if BOT_USER_ID not in channel.members:
+            raise ApiError("not_in_channel")
+        scope = _HISTORY_SCOPE.get(channel.kind, "mpim:history")
+        if scope not in self.scopes:
+            self._missing(scope)
+        return channel
+
+    async def _m_conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Top-level messages, newest first (one page: no cursor)."""
+        with self._lock:
+            channel = self._readable(params.get("channel"))
+            stored = self._state.messages.get(channel.id, {}).values()
+            found = [m.wire() for m in stored if not m.deleted and m.thread_ts in (None, m.ts)]
+        found.sort(key=lambda m: m["ts"], reverse=True)
+        return {
+            "messages": found,
+            "has_more": False,
+            "pin_count": 0,
+            "response_metadata": {"next_cursor": ""},
+        }
+
+    async def _m_conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A thread: its parent, then the replies, oldest first."""
+        with self._lock:
+            channel = self._readable(params.get("channel"))
+            stored = self._state.messages.get(channel.id, {})
+            parent = stored.get(str(params.get("ts") or ""))
+            if parent is None:
+                raise ApiError("thread_not_found")
+            root = parent.thread_ts or parent.ts
+            found = [
+                m.wire()
+                for m in stored.values()
+                if not m.deleted and (m.ts == root or m.thread_ts == root)
+            ]
+        found.sort(key=lambda m: m["ts"])
+        return {"messages": found, "has_more": False, "response_metadata": {"next_cursor": ""}}
 
     async def _m_files_info(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

@@ -60,6 +60,7 @@ DEFAULT_SCOPES = (
     "groups:read",
     "im:history",
     "im:read",
+    "im:write",
     "mpim:history",
     "mpim:read",
     "reactions:write",

@@ -363,3 +363,32 @@ async def test_server_errors_html_and_a_dropped_connection(
         await client.chat_postMessage(channel=general.id, text="hi")
     assert slack.sent(general.id) == []
     assert (await client.chat_postMessage(channel=general.id, text="hi"))["ok"]
+
+
+async def test_history_replies_and_opening_a_dm(
+    slack: FakeSlack, people: tuple[User, User, Channel]
+) -> None:
+    alice, _, general = people
+    client = _client(slack)
+    question = slack.say(alice, general, "question")
+    answer = await client.chat_postMessage(channel=general.id, text="answer", thread_ts=question.ts)
+    slack.say(alice, general, "thanks", thread_ts=answer["ts"])
+    history = (await client.conversations_history(channel=general.id))["messages"]
+    assert [m["text"] for m in history] == ["question"] and history[0]["reply_count"] == 2
+    thread = (await client.conversations_replies(channel=general.id, ts=question.ts))["messages"]
+    assert [m["text"] for m in thread] == ["question", "answer", "thanks"]
+    opened = await client.conversations_open(users=alice.id)
+    assert opened["channel"]["id"] == slack.dm(alice).id
+    outside = slack.add_channel("random", members=[alice], bot_member=False)
+    refused = client.conversations_history(channel=outside.id)
+    assert (await _error(refused))["error"] == "not_in_channel"
+
+
+async def test_the_token_may_be_a_form_field_but_not_a_json_field(slack: FakeSlack) -> None:
+    anonymous = AsyncWebClient(base_url=slack.api_url)
+    form = await anonymous.api_call("auth.test", data={"token": slack.bot_token})
+    assert form["user_id"] == slack.bot_user_id
+    async with aiohttp.ClientSession() as http:  # slack_sdk moves it to the header itself
+        body = {"token": slack.bot_token}
+        async with http.post(f"{slack.api_url}auth.test", json=body) as reply:
+            assert (reply.status, await reply.json()) == (200, {"ok": False, "error": "not_authed"})
