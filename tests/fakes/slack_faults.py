@@ -138,7 +138,7 @@ class Faults:
             queue = self._state.failures.get(method)
             if not queue:
                 return None
-            failure = queue[0]
+            failure: Failure = queue[0]
             failure.times -= 1
             if failure.times <= 0:
                 queue.pop(0)

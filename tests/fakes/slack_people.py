@@ -190,6 +190,8 @@ class People:
         versions), as a client that has not redrawn the card yet would.
         """
         with self._lock:
+            if user.id not in channel.members:
+                raise ValueError(f"{user.name} is not in {channel.name}: they cannot see the card")
             message = self._state.messages[channel.id][ts]
             if message.deleted:
                 raise LookupError("that message is deleted: nobody can click it")

@@ -37,11 +37,11 @@ def new_app(slack: FakeSlack, **options: Any) -> AsyncApp:
 async def socket_mode(app: AsyncApp, slack: FakeSlack) -> AsyncIterator[AsyncSocketModeHandler]:
     """``app`` connected over Socket Mode (``connect_async``), closed afterwards."""
     handler = AsyncSocketModeHandler(app, slack.app_token, ping_interval=PING_INTERVAL)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]  # bolt leaves it untyped
     try:
         yield handler
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
 
 
 @contextlib.asynccontextmanager

@@ -19,7 +19,7 @@ from tests.fakes.slack_payloads import own_message_event
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.fakes.bolt_support import new_app, socket_mode
 
-CARD = [
+CARD: list[dict[str, Any]] = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "Run `ls`?"}},
     {
         "type": "actions",
