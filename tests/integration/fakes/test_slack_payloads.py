@@ -41,12 +41,8 @@ def test_no_events_from_where_the_bot_is_not_and_none_it_did_not_subscribe_to() 
         (mention,) = said.deliveries
         assert mention.payload["event"]["type"] == "app_mention"
         assert "channel_type" not in mention.payload["event"]
-        assert (
-            slack.say(alice, slack.dm(alice), f"<@{slack.bot_user_id}> hi")
-            .deliveries[0]
-            .payload["event"]["type"]
-            == "message"
-        )  # no app_mention in a DM
+        (in_dm,) = slack.say(alice, slack.dm(alice), f"<@{slack.bot_user_id}> hi").deliveries
+        assert in_dm.payload["event"]["type"] == "message"  # no app_mention in a DM
 
 
 def test_another_bots_message(slack: FakeSlack) -> None:
