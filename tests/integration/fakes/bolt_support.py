@@ -21,10 +21,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.fakes.slack_server import FakeSlack
 
-__all__ = ["PING_INTERVAL", "http_app", "new_app", "socket_mode"]
+__all__ = ["FAST_PING", "http_app", "new_app", "socket_mode"]
 
-PING_INTERVAL = 0.2
-"""slack_sdk's Socket Mode ping interval in these tests (10 s in bolt by default)."""
+FAST_PING = 0.3
+"""A ping interval that notices a dead connection within a test (bolt's default is 10 s).
+
+slack_sdk's monitor looks at the connection every ``ping_interval`` and
+aiohttp's heartbeat (also ``ping_interval``) wants each pong within half of
+it: too short an interval reconnects a merely slow connection.
+"""
 
 
 def new_app(slack: FakeSlack, **options: Any) -> AsyncApp:
@@ -34,9 +39,11 @@ def new_app(slack: FakeSlack, **options: Any) -> AsyncApp:
 
 
 @contextlib.asynccontextmanager
-async def socket_mode(app: AsyncApp, slack: FakeSlack) -> AsyncIterator[AsyncSocketModeHandler]:
+async def socket_mode(
+    app: AsyncApp, slack: FakeSlack, ping_interval: float = 5.0
+) -> AsyncIterator[AsyncSocketModeHandler]:
     """``app`` connected over Socket Mode (``connect_async``), closed afterwards."""
-    handler = AsyncSocketModeHandler(app, slack.app_token, ping_interval=PING_INTERVAL)
+    handler = AsyncSocketModeHandler(app, slack.app_token, ping_interval=ping_interval)
     await handler.connect_async()  # type: ignore[no-untyped-call]  # bolt leaves it untyped
     try:
         yield handler

@@ -143,7 +143,7 @@ async def test_an_event_the_app_failed_or_was_too_slow_for_comes_again_with_retr
         if len(seen) == 1:
             return web.Response(status=500)
         if len(seen) == 2:
-            await asyncio.sleep(0.6)
+            await asyncio.sleep(1.5)
         return web.Response(status=200)
 
     server = web.Application()
@@ -153,7 +153,7 @@ async def test_an_event_the_app_failed_or_was_too_slow_for_comes_again_with_retr
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     try:
-        with FakeSlack(ack_timeout=0.3, retry_delays=(0.0, 0.0, 0.0)) as slack:
+        with FakeSlack(ack_timeout=0.5, retry_delays=(0.0, 0.0, 0.0)) as slack:
             slack.set_request_url(f"http://127.0.0.1:{runner.addresses[0][1]}/events")
             alice = slack.add_user("alice")
             started = time.monotonic()

@@ -17,7 +17,7 @@ from slack_bolt.async_app import AsyncAck, AsyncRespond
 
 from tests.fakes.slack_payloads import own_message_event
 from tests.fakes.slack_server import FakeSlack
-from tests.integration.fakes.bolt_support import new_app, socket_mode
+from tests.integration.fakes.bolt_support import FAST_PING, new_app, socket_mode
 
 CARD: list[dict[str, Any]] = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "Run `ls`?"}},
@@ -145,22 +145,22 @@ async def test_a_refresh_or_a_dropped_connection_is_followed_by_a_new_one(
     async def on_message(event: dict[str, Any]) -> None:
         got.append(event["text"])
 
-    async with socket_mode(app, slack):
+    async with socket_mode(app, slack, FAST_PING):
         slack.disconnect("refresh_requested")
         await slack.until(lambda: len(slack.connections(open_only=False)) == 2)
         slack.drop_connections()
-        await slack.until(lambda: len(slack.connections(open_only=False)) == 3, timeout=5)
+        await slack.until(lambda: len(slack.connections(open_only=False)) >= 3, timeout=5)
         await slack.until(lambda: len(slack.connections()) == 1, timeout=5)
         said = slack.say(alice, dm, "still there?")
         await slack.until(lambda: said.deliveries[0].acked)
     assert got == ["still there?"]
-    assert len(slack.calls("apps.connections.open")) == 3
+    assert len(slack.calls("apps.connections.open")) >= 3
     assert slack.connections(open_only=False)[0].sent[-1]["reason"] == "refresh_requested"
 
 
 async def test_a_stale_connection_without_pongs_is_replaced(slack: FakeSlack) -> None:
     app = new_app(slack)
-    async with socket_mode(app, slack):
+    async with socket_mode(app, slack, FAST_PING):
         await slack.until(lambda: slack.connections() and slack.connections()[0].pings)
         slack.mute_pongs()
         await slack.until(lambda: len(slack.connections(open_only=False)) >= 2, timeout=5)
