@@ -60,6 +60,8 @@ class Connection:
     """Pings the app sent."""
     pongs: int = 0
     """Pongs the app sent back to :meth:`SocketMode.ping`."""
+    ready: bool = False
+    """Said hello: envelopes may go to it."""
 
     @property
     def open(self) -> bool:
@@ -91,7 +93,7 @@ class SocketMode:
         self, reason: str = "refresh_requested", *, close_after: float | None = 1.0
     ) -> None:
         """Send every open connection a ``disconnect``; close it after ``close_after`` s."""
-        for connection in self.connections():
+        for connection in self.ready_connections():
             self._on_loop(self._disconnect(connection, reason, close_after))
 
     def drop_connections(self) -> None:
@@ -106,7 +108,7 @@ class SocketMode:
 
     def ping(self) -> None:
         """Ping every open connection; pongs are counted in :attr:`Connection.pongs`."""
-        for connection in self.connections():
+        for connection in self.ready_connections():
             self._on_loop(connection.ws.ping(b"fake-slack-ping"))
 
     # --- the server side -----------------------------------------------------
@@ -127,11 +129,11 @@ class SocketMode:
         if not known:
             return web.Response(status=401, text="invalid_ticket")
         ws = web.WebSocketResponse(autoping=False, max_msg_size=0, timeout=1.0)
-        await ws.prepare(request)
-        with self._lock:
+        with self._lock:  # known before the app sees the handshake done
             connection = Connection(next(self._ids), time.perf_counter(), ws, request)
             self._connections.append(connection)
             count = sum(c.open for c in self._connections)
+        await ws.prepare(request)
         if count > self.max_connections:
             await self._frame(
                 connection,
@@ -144,6 +146,8 @@ class SocketMode:
             await self._closed(connection)
             return ws
         await self._frame(connection, self._hello(count))
+        with self._lock:
+            connection.ready = True
         assert self._opened is not None
         async with self._opened:
             self._opened.notify_all()
@@ -199,12 +203,17 @@ class SocketMode:
             connection.sent.append(frame)
         await connection.ws.send_str(json.dumps(frame))
 
+    def ready_connections(self) -> list[Connection]:
+        """The open connections that got their ``hello`` (``await slack.until(...)`` on it
+        after ``connect_async()``: the app's handshake can finish before the hello)."""
+        return [c for c in self.connections() if c.ready]
+
     async def _send_envelope(self, frame: dict[str, Any]) -> int:
         assert self._opened is not None
         while True:
             async with self._opened:
-                await self._opened.wait_for(lambda: bool(self.connections()))
-            live = self.connections()
+                await self._opened.wait_for(lambda: bool(self.ready_connections()))
+            live = self.ready_connections()
             if not live:
                 continue
             connection = live[next(self._turn) % len(live)]

@@ -115,6 +115,7 @@ async def test_an_unacked_event_comes_again_with_retry_attempt() -> None:
             return await next()
 
         async with socket_mode(app, slack):
+            await slack.until(slack.ready_connections)
             slack.disconnect("warning", close_after=None)  # noise the client must ignore
             said = slack.say(alice, dm, "hello")
             (delivery,) = said.deliveries
@@ -146,8 +147,10 @@ async def test_a_refresh_or_a_dropped_connection_is_followed_by_a_new_one(
         got.append(event["text"])
 
     async with socket_mode(app, slack, FAST_PING):
+        await slack.until(slack.ready_connections)
         slack.disconnect("refresh_requested")
         await slack.until(lambda: len(slack.connections(open_only=False)) == 2)
+        await slack.until(slack.ready_connections)
         slack.drop_connections()
         await slack.until(lambda: len(slack.connections(open_only=False)) >= 3, timeout=5)
         await slack.until(lambda: len(slack.connections()) == 1, timeout=5)
@@ -180,6 +183,7 @@ async def test_envelopes_are_spread_over_connections_each_to_one(slack: FakeSlac
         got.append(event["text"])
 
     async with socket_mode(app, slack), socket_mode(app, slack):
+        await slack.until(lambda: len(slack.ready_connections()) == 2)
         assert [c.sent[0]["num_connections"] for c in slack.connections()] == [1, 2]
         said = [slack.say(alice, dm, f"m{i}") for i in range(6)]
         await slack.until(lambda: all(s.deliveries[0].acked for s in said))
