@@ -4,7 +4,7 @@ Order where it matters, concurrency where it does not: events of one session
 are rendered one at a time, in stream order (a streamed answer grows by
 edits, an approval card follows the text before it); different sessions run
 side by side, so a flood wait in one Telegram chat never delays another.
-Each session gets a *lane* (a queue and a task) that ends when it is idle.
+Each session gets a *lane* (:class:`channels.lanes.Lanes`).
 
 At-least-once (docs/runtime.md "Outbox"): an entry is acknowledged after its
 channel rendered it. A render that raises is logged, counted and
@@ -23,7 +23,7 @@ session's event stream over SSE; ``cli``, ``cron``) are acknowledged as is.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import logging
 import time
 from collections.abc import Mapping
@@ -32,18 +32,17 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 
 from channels.base import Channel
+from channels.lanes import Lanes, cancel_and_wait
 from channels.metrics import Metrics
 from channels.runtime import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader, RuntimeClient
 from core.wire import WireEvent
 
-__all__ = ["CLAIM_EVERY", "LANE_IDLE", "MAX_IN_FLIGHT", "OutboxConsumer", "OutboxTimings"]
+__all__ = ["CLAIM_EVERY", "MAX_IN_FLIGHT", "OutboxConsumer", "OutboxTimings"]
 
 logger = logging.getLogger(__name__)
 
 CLAIM_EVERY = 30.0
 """Seconds between looks for entries a dead gateway left pending."""
-LANE_IDLE = 30.0
-"""Seconds a session's lane waits for more events before its task ends."""
 MAX_IN_FLIGHT = 1000
 """Entries read but not yet rendered, across sessions: the reader waits beyond it."""
 LOCAL_CHANNELS = frozenset({"cli", "cron", ""})
@@ -68,16 +67,6 @@ class OutboxTimings:
     """Seconds after which an entry is acknowledged without being rendered."""
 
 
-Decoded = tuple[str, WireEvent | None]
-"""An entry's id and its event (None: nothing to render, acknowledged as is)."""
-
-
-class _Lane:
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[Decoded] = asyncio.Queue()
-        self.task: asyncio.Task[None] | None = None
-
-
 class OutboxConsumer:
     """A gateway service: reads the outbox and renders it through the channels."""
 
@@ -94,7 +83,6 @@ class OutboxConsumer:
         claim_every: float = CLAIM_EVERY,
         claim_idle: float = CLAIM_IDLE,
         max_age: float = MAX_AGE,
-        lane_idle: float = LANE_IDLE,
         max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self.channels = dict(channels)
@@ -104,12 +92,9 @@ class OutboxConsumer:
         )
         self.block_ms = block_ms
         self.claim_every = claim_every
-        self.lane_idle = lane_idle
-        self._slots = asyncio.Semaphore(max_in_flight)
-        self._lanes: dict[str, _Lane] = {}
+        self.lanes: Lanes[str] = Lanes("outbox", max_queued=max_in_flight)
         self._task: asyncio.Task[None] | None = None
         self._unknown: set[str] = set()
-        self._in_flight = 0
         self.rendered = metrics.counter(
             "facio_outbox_rendered_total", "Outbox events rendered, by channel.", ("channel",)
         )
@@ -125,24 +110,13 @@ class OutboxConsumer:
 
     async def stop(self) -> None:
         """Stop reading; events already read get a moment to finish, the rest stay pending."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-        lanes = [lane.task for lane in self._lanes.values() if lane.task is not None]
-        for task in lanes:
-            task.cancel()
-        await asyncio.gather(*lanes, return_exceptions=True)
-        self._lanes.clear()
+        await cancel_and_wait(self._task)
+        self._task = None
+        await self.lanes.close(grace=0)
 
     async def idle(self, timeout: float = 10.0) -> None:
         """Wait until every event read so far was handled (tests, benchmarks)."""
-        deadline = time.monotonic() + timeout
-        while self._in_flight:
-            if time.monotonic() > deadline:
-                raise TimeoutError("outbox lanes did not drain")
-            await asyncio.sleep(0.01)
+        await self.lanes.idle(timeout)
 
     async def _run(self) -> None:
         next_claim = 0.0
@@ -164,40 +138,25 @@ class OutboxConsumer:
                 await asyncio.sleep(RETRY_DELAY)
 
     async def _dispatch(self, entries: list[Entry]) -> None:
-        for entry in entries:
-            await self._slots.acquire()
-            self._in_flight += 1
-            event = OutboxReader.decode(*entry)
+        for entry_id, fields in entries:
+            event = OutboxReader.decode(entry_id, fields)
             session_key = event.session_key if event is not None else ""
-            lane = self._lanes.get(session_key)
-            if lane is None or lane.task is None or lane.task.done():
-                lane = self._lanes[session_key] = _Lane()
-                lane.task = asyncio.create_task(self._drive(session_key, lane))
-            lane.queue.put_nowait((entry[0], event))
+            await self.lanes.put(session_key, functools.partial(self._handle, entry_id, event))
 
-    async def _drive(self, session_key: str, lane: _Lane) -> None:
-        while True:
+    async def _handle(self, entry_id: str, event: WireEvent | None) -> None:
+        session_key = event.session_key if event is not None else ""
+        try:
+            await self.reader.deliver(entry_id, event)
+        except RedisError:
+            # not acknowledged: it stays pending and is claimed again later
+            logger.warning("outbox: Redis failed while handling %s", entry_id, exc_info=True)
+            self.metrics.errors.inc()
+        except Exception:  # the render boundary: channel code, log it and move on
+            logger.exception("outbox: rendering %s for %s failed", entry_id, session_key)
             try:
-                entry_id, event = await asyncio.wait_for(lane.queue.get(), self.lane_idle)
-            except TimeoutError:
-                if lane.queue.empty() and self._lanes.get(session_key) is lane:
-                    del self._lanes[session_key]
-                return
-            try:
-                await self.reader.deliver(entry_id, event)
-            except RedisError:
-                # not acknowledged: it stays pending and is claimed again later
-                logger.warning("outbox: Redis failed while handling %s", entry_id, exc_info=True)
-                self.metrics.errors.inc()
-            except Exception:  # the render boundary: channel code, log it and move on
-                logger.exception("outbox: rendering %s for %s failed", entry_id, session_key)
-                try:
-                    await self.reader.ack(entry_id)
-                except RedisError as exc:  # left pending: rendered again after a claim
-                    logger.warning("outbox: could not acknowledge %s: %s", entry_id, exc)
-            finally:
-                self._in_flight -= 1
-                self._slots.release()
+                await self.reader.ack(entry_id)
+            except RedisError as exc:  # left pending: rendered again after a claim
+                logger.warning("outbox: could not acknowledge %s: %s", entry_id, exc)
 
     async def _render(self, event: WireEvent) -> None:
         channel = self.channels.get(event.channel)

@@ -1,19 +1,20 @@
 """The Telegram channel: a personal assistant in Telegram, approvals as inline buttons.
 
-The pattern the Slack and Discord channels follow; details in docs/telegram.md.
+Translation on top of the shared chat layer; details in docs/telegram.md.
 
 | module | concern |
 | --- | --- |
 | :mod:`.adapter` | the :class:`~channels.base.Channel` the gateway runs; wiring |
-| :mod:`.poller`, :mod:`.lease`, :mod:`.webhook` | receiving updates (long polling, webhook) |
-| :mod:`.receive`, :mod:`.commands`, :mod:`.files` | update → turn, commands, files |
-| :mod:`.lanes` | slow updates in per-chat lanes; background replies |
-| :mod:`.access`, :mod:`.route` | allowFrom, group rules, deciders; session keys, targets |
-| :mod:`.render`, :mod:`.stream`, :mod:`.presence` | outbox events → messages, edits, typing |
-| :mod:`.approvals`, :mod:`.clicks`, :mod:`.cards` | approval cards, button clicks |
+| :mod:`.platform` | the chat layer's calls as Bot API calls (a ``ChatPlatform``) |
+| :mod:`.translate` | updates → :class:`~channels.chat.Incoming`: sessions, mentions, commands |
+| :mod:`.poller`, :mod:`.webhook` | receiving updates (long polling, webhook) |
+| :mod:`.cards`, :mod:`.files` | approval cards and their buttons; downloading files |
 | :mod:`.markdown`, :mod:`.formatted`, :mod:`.split` | Markdown → entities, 4,096-unit parts |
 | :mod:`.send`, :mod:`.errors` | calling the Bot API: flood waits, fallback, one error mapping |
 | :mod:`.doctor` | ``facio doctor``'s Telegram check |
+
+Everything that is not Telegram — access, commands, streaming, cards and
+clicks, lanes — is the shared chat layer, :mod:`channels.chat`.
 """
 
 from __future__ import annotations

@@ -1,87 +1,71 @@
-"""Where each approval card is, and how to name the people who click, in Redis.
+"""An approval card as a Telegram message: entities for its text, inline buttons.
 
-An ``approval_decided`` event may come from a click in this gateway, one in
-another gateway, the HTTP API or the expiry sweeper, possibly after a
-restart: the card's chat and message id are therefore kept in Redis
-(``facio:telegram:card:{id}``) until a day after the approval expires.
+The buttons carry a typed, packed payload — :class:`ApprovalClick`, the
+approval id and the choice, nothing else (DESIGN.md rule 3) — checked
+against Telegram's 64-byte limit when packed. The text is the shared
+layout (:func:`channels.chat.cards.card_content`) drawn with entities: the
+tool's name in bold, each argument block a ``pre`` entity with its
+language, the note in italic; cut to :data:`ARGS_BUDGET` UTF-16 units (what
+Telegram counts: an emoji is two) so the card and its outcome line always fit.
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
-from typing import Any, cast
+from collections.abc import Sequence
 
-from redis.asyncio import Redis
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from channels.runtime import ABANDONED_BY, API_OPERATOR, text
-from channels.telegram import keys
-from channels.telegram.approvals import outcome_text
+from channels.chat.cards import CardView, card_content
+from channels.chat.platform import Button
+from channels.runtime import Decision
+from channels.telegram.formatted import Formatted, TextBuilder, utf16_len
 
-__all__ = ["CARD_MARGIN", "NAME_TTL", "Card", "CardStore"]
+__all__ = ["ARGS_BUDGET", "ApprovalClick", "draw_card", "keyboard"]
 
-CARD_MARGIN = 24 * 3600
-"""Seconds a card's location is kept after its approval expires."""
-NAME_TTL = 7 * 24 * 3600
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    chat_id: int
-    message_id: int
-    thread_id: int | None = None
-    requested_by: str = ""
+ARGS_BUDGET = 3000
+"""UTF-16 units of arguments a card shows; the rest is summarized in a note."""
 
 
-class CardStore:
-    """Approval cards' locations and clickers' display names."""
+class ApprovalClick(CallbackData, prefix="ap"):
+    """A button's payload: ``ap:<approval id>:<choice>`` (≤ 64 bytes)."""
 
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
+    id: str
+    choice: Decision
 
-    async def put(self, approval_id: str, card: Card, expires_at: float) -> None:
-        fields = {
-            "chat_id": str(card.chat_id),
-            "message_id": str(card.message_id),
-            "thread_id": str(card.thread_id or ""),
-            "requested_by": card.requested_by,
-        }
-        ttl = max(int(expires_at - time.time()), 0) + CARD_MARGIN
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(keys.card(approval_id), mapping=fields)
-            pipe.expire(keys.card(approval_id), ttl)
-            await pipe.execute()
 
-    async def get(self, approval_id: str) -> Card | None:
-        raw = await cast(Any, self.redis.hgetall(keys.card(approval_id)))
-        if not raw:
-            return None
-        fields = {text(k): text(v) for k, v in raw.items()}
-        thread = fields.get("thread_id")
-        return Card(
-            int(fields["chat_id"]),
-            int(fields["message_id"]),
-            int(thread) if thread else None,
-            fields.get("requested_by", ""),
-        )
+def keyboard(rows: Sequence[Sequence[Button]]) -> InlineKeyboardMarkup:
+    """The buttons as an inline keyboard, each carrying its packed :class:`ApprovalClick`."""
 
-    async def remember_name(self, identity: str, shown: str) -> None:
-        """How to show ``identity`` (a ``decided_by`` value) on a card."""
-        if identity != shown:
-            await self.redis.set(keys.name(identity), shown, ex=NAME_TTL)
+    def button(item: Button) -> InlineKeyboardButton:
+        data = ApprovalClick(id=item.approval_id, choice=item.choice).pack()
+        return InlineKeyboardButton(text=item.label, callback_data=data)
 
-    async def name_of(self, identity: str) -> str:
-        """``@alice`` for a remembered id; ``@usernames`` as they are; else ``user <id>``."""
-        if identity.startswith("@"):
-            return identity
-        remembered = await self.redis.get(keys.name(identity))
-        return text(remembered) if remembered is not None else f"user {identity}"
+    return InlineKeyboardMarkup(inline_keyboard=[[button(b) for b in row] for row in rows])
 
-    async def outcome(self, decision: str, status: str, decided_by: str) -> str:
-        """The card's outcome line for a decision by ``decided_by`` (a person, the API, or
-        facio itself when the turn stopped)."""
-        if decided_by == API_OPERATOR:
-            return outcome_text(decision, status, "", via_api=True)
-        if decided_by == ABANDONED_BY:
-            return outcome_text(decision, status, "", stopped=True)
-        return outcome_text(decision, status, await self.name_of(decided_by))
+
+def draw_card(view: CardView, budget: int = ARGS_BUDGET) -> Formatted:
+    """The card's text with its entities (and its outcome line once decided)."""
+    content = card_content(view, budget, utf16_len)
+    out = TextBuilder()
+    out.add(content.title)
+    start = out.length
+    out.add(content.tool_name)
+    out.span("bold", start)
+    out.add("\n")
+    for line in content.lines:
+        out.add(f"{line}\n")
+    for block in content.blocks:
+        if block.name:
+            out.add(f"{block.name}:\n")
+        if block.body:
+            start = out.length
+            out.add(block.body)
+            out.span("pre", start, lang=block.language)
+            out.add("\n")
+    if content.note:
+        start = out.length
+        out.add(content.note)
+        out.span("italic", start)
+    card = out.build()
+    return card + Formatted("\n\n" + content.outcome) if content.outcome else card

@@ -1,6 +1,6 @@
 """The Telegram channel's errors, and the one place aiogram's are mapped to them.
 
-    TelegramChannelError (FacioError)
+    TelegramChannelError (channels.chat.errors.ChatError)
     ├── TokenRefused         401: Telegram does not know the token — fix the config
     ├── PollingConflict      409 on getUpdates: another program polls this token
     ├── TelegramUnreachable  no usable answer (network, timeouts, 5xx, a body that is not
@@ -51,7 +51,7 @@ from aiogram.exceptions import (
 )
 from pydantic import ValidationError
 
-from core.errors import FacioError
+from channels.chat.errors import ChatError
 
 __all__ = [
     "CALL_FAILURES",
@@ -84,7 +84,7 @@ _SHOWN = 80
 """Characters of an unusable body quoted in the error."""
 
 
-class TelegramChannelError(FacioError):
+class TelegramChannelError(ChatError):
     """Base of the errors the Telegram channel raises."""
 
 

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 import httpx
 
+from core.backoff import backoff_delay
 from core.providers.errors import ProviderError, RateLimitError
 
 __all__ = ["RetryPolicy", "parse_retry_after"]
@@ -48,8 +49,7 @@ class RetryPolicy:
         """
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             return min(error.retry_after, self.max_delay)
-        ceiling = min(self.max_delay, self.base_delay * 2.0**attempt)
-        return ceiling / 2 + self.jitter() * ceiling / 2
+        return backoff_delay(attempt, self.base_delay, self.max_delay, self.jitter)
 
 
 def parse_retry_after(headers: httpx.Headers) -> float | None:

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 from redis.asyncio import Redis
 
-from channels.telegram.approvals import STOPPED_LINE
-from channels.telegram.clicks import EXPIRED, FORBIDDEN, GONE, UNKNOWN_BUTTON
+from channels.chat.cards import STOPPED_LINE
+from channels.chat.clicks import EXPIRED, FORBIDDEN, GONE, UNKNOWN_BUTTON
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.telegram_updates import callback, group_chat, message_update
 from tests.integration.telegram.support import (

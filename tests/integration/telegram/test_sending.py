@@ -11,18 +11,20 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
-from channels.telegram.cards import CardStore
+from channels.chat.cards import CardStore
+from channels.chat.presence import Typing
+from channels.chat.render import Renderer
+from channels.chat.stream import Streams
+from channels.runtime import RuntimeClient
 from channels.telegram.errors import FormattingRefused, RequestRefused
 from channels.telegram.markdown import render_markdown
-from channels.telegram.presence import Typing
-from channels.telegram.render import Renderer
+from channels.telegram.platform import TelegramPlatform
 from channels.telegram.send import ChatTarget, Sender
-from channels.telegram.stream import Streams
 from core.wire import ErrorEvent
 from tests.fakes.telegram_server import FakeTelegram
-from workers.approvals import ApprovalStore
 
 CHAT = ChatTarget(100)
 BOLD = render_markdown("**bold** move")
@@ -117,11 +119,16 @@ async def test_identical_edits_are_not_sent(tg: FakeTelegram, bot: Bot) -> None:
 async def test_a_blocked_bot_is_logged_with_the_chat_and_not_retried(
     tg: FakeTelegram, bot: Bot, redis: Redis, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="channels.telegram")
+    caplog.set_level(logging.INFO, logger="channels")
     tg.fail("sendMessage", 403, "Forbidden: bot was blocked by the user", times=10)
-    sender = Sender(bot)
+    platform = TelegramPlatform(Sender(bot))
+    runtime = RuntimeClient(ArqRedis(connection_pool=redis.connection_pool))
     renderer = Renderer(
-        sender, Streams(redis, sender), Typing(sender), CardStore(redis), ApprovalStore(redis)
+        platform,
+        runtime,
+        Streams(runtime, platform),
+        Typing(platform),
+        CardStore(runtime, platform.name),
     )
     event = ErrorEvent(session_key="telegram:100", reply_to={"chat_id": "100"}, message="boom")
     await renderer.render(event)

@@ -11,13 +11,24 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
-from channels.telegram.send import ChatTarget, Sender
-from channels.telegram.stream import Streams
+from channels.chat.platform import Target
+from channels.chat.stream import Streams
+from channels.runtime import RuntimeClient
+from channels.telegram.formatted import Formatted
+from channels.telegram.platform import TelegramPlatform
+from channels.telegram.send import Sender
 from tests.fakes.telegram_server import FakeTelegram
 
-CHAT = ChatTarget(100)
+CHAT = Target("100")
+
+
+def streams_on(redis: Redis, sender: Sender, interval: float) -> Streams[Formatted]:
+    """Streams as a gateway's Telegram channel has them."""
+    runtime = RuntimeClient(ArqRedis(connection_pool=redis.connection_pool))
+    return Streams(runtime, TelegramPlatform(sender), interval=interval)
 
 
 @pytest.fixture
@@ -42,7 +53,7 @@ def _texts(tg: FakeTelegram) -> list[str]:
 async def test_edits_are_throttled_and_a_pause_still_shows_everything(
     tg: FakeTelegram, redis: Redis, sender: Sender
 ) -> None:
-    streams = Streams(redis, sender, interval=0.3)
+    streams = streams_on(redis, sender, 0.3)
     for i in range(10):
         await streams.chunk("t1", "main", CHAT, f"w{i} ")
         await asyncio.sleep(0.05)
@@ -61,10 +72,10 @@ async def test_edits_are_throttled_and_a_pause_still_shows_everything(
 async def test_a_restarted_gateway_continues_the_same_message(
     tg: FakeTelegram, redis: Redis, sender: Sender
 ) -> None:
-    before = Streams(redis, sender, interval=0.0)
+    before = streams_on(redis, sender, 0.0)
     await before.chunk("t2", "main", CHAT, "part one")
     await tg.until(lambda: _texts(tg) == ["part one"])
-    after = Streams(redis, sender, interval=0.0)  # a new gateway: state from Redis
+    after = streams_on(redis, sender, 0.0)  # a new gateway: state from Redis
     await after.chunk("t2", "main", CHAT, ", part two")
     assert _texts(tg) == ["part one, part two"]
     await after.final("t2", "main", CHAT, "part one, part two, and the end.")
@@ -76,7 +87,7 @@ async def test_a_restarted_gateway_continues_the_same_message(
 async def test_the_final_text_is_authoritative(
     tg: FakeTelegram, redis: Redis, sender: Sender
 ) -> None:
-    streams = Streams(redis, sender, interval=0.0)
+    streams = streams_on(redis, sender, 0.0)
     await streams.chunk("t3", "main", CHAT, "x" * 5000)  # two messages while streaming
     assert len(_texts(tg)) == 2
     await streams.final("t3", "main", CHAT, "Short after all.")

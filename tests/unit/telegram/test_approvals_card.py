@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from channels.telegram.approvals import (
-    ARGS_BUDGET,
-    STOPPED_LINE,
-    ApprovalClick,
-    card_text,
-    keyboard,
-    outcome_text,
-)
-from channels.telegram.formatted import MESSAGE_LIMIT, utf16_len
+from channels.chat.cards import STOPPED_LINE, CardView, outcome_text
+from channels.chat.render import approval_buttons
+from channels.runtime import Decision
+from channels.telegram.cards import ARGS_BUDGET, ApprovalClick, draw_card
+from channels.telegram.cards import keyboard as draw_keyboard
+from channels.telegram.formatted import MESSAGE_LIMIT, Formatted, utf16_len
 from core.events import new_approval_id
-from workers.approval_record import Decision
+
+
+def card_text(tool_name: str, tool_args: dict[str, Any], **view: Any) -> Formatted:
+    return draw_card(CardView(tool_name, tool_args, **view))
+
+
+def keyboard(approval_id: str) -> Any:
+    return draw_keyboard(approval_buttons(approval_id))
 
 
 def test_buttons_carry_only_the_id_and_the_choice() -> None:

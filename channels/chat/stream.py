@@ -1,13 +1,13 @@
 """A streamed answer: one message (or a few) that grows by edits.
 
 The first chunk of a step sends a message; later chunks edit it, at most
-once per ``interval`` (at least :data:`GROUP_INTERVAL` in groups: Telegram
-allows about one message a second per chat and twenty a minute per group).
+once per ``interval`` (at least the platform's group interval in group chats).
 A chunk that arrives too early is held and written by a timer when the
-interval is up, so a pause in the stream never leaves text unshown. Past
-4,096 UTF-16 units the answer continues in a new message
-(:func:`~channels.telegram.split.split_message`); a message is edited only
-when its part changed, so Telegram never sees an edit that changes nothing.
+interval is up, so a pause in the stream never leaves text unshown. Past the
+platform's message limit the answer continues in a new message (the
+platform's :meth:`~channels.chat.platform.ChatPlatform.markdown` splits it);
+a message is edited only when its part changed, so the platform never sees
+an edit that changes nothing.
 
 The ``response`` event carries the step's whole text: its render is
 authoritative — every part is set to the final text, new parts are sent,
@@ -15,7 +15,7 @@ leftovers deleted — whatever the chunks did before.
 
 State is small and recoverable: per ``(turn, agent)`` the text so far, the
 message ids and a fingerprint of what each shows, in Redis
-(``facio:telegram:stream:…``, one hour). A gateway restarted mid-answer
+(``facio:<platform>:stream:…``, one hour). A gateway restarted mid-answer
 picks the same messages up instead of starting new ones, and the final
 render fixes whatever chunks were lost in between.
 """
@@ -30,22 +30,17 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Generic
 
-from redis.asyncio import Redis
+from channels.chat.errors import ChatError
+from channels.chat.log import platform_log
+from channels.chat.platform import ChatPlatform, MessageRef, PartT, Target
+from channels.runtime import RuntimeClient, text
 
-from channels.runtime import text as as_text
-from channels.telegram import keys
-from channels.telegram.errors import TelegramChannelError
-from channels.telegram.markdown import render_markdown
-from channels.telegram.send import ChatTarget, Sender
-from channels.telegram.split import split_message
-
-__all__ = ["GROUP_INTERVAL", "STREAM_TTL", "Streams"]
+__all__ = ["STREAM_TTL", "Streams"]
 
 logger = logging.getLogger(__name__)
 
-GROUP_INTERVAL = 3.0
-"""Seconds between edits in a group chat, at least."""
 STREAM_TTL = 3600
 MAX_STREAMS = 1000
 """Streams kept in memory; older ones are reloaded from Redis if they ever continue."""
@@ -54,9 +49,9 @@ MAX_STREAMS = 1000
 @dataclass
 class _Stream:
     key: str
-    target: ChatTarget
+    target: Target
     text: str = ""
-    ids: list[int] = field(default_factory=list)
+    ids: list[str] = field(default_factory=list)
     shown: list[str] = field(default_factory=list)
     last_write: float = -1e9
     finished: bool = False
@@ -67,48 +62,56 @@ class _Stream:
         return json.dumps({"text": self.text, "ids": self.ids, "shown": self.shown})
 
 
-class Streams:
-    """The answers streaming in this gateway, per turn and agent."""
+class Streams(Generic[PartT]):
+    """The answers streaming in this gateway on one platform, per turn and agent."""
 
     def __init__(
         self,
-        redis: Redis,
-        sender: Sender,
+        runtime: RuntimeClient,
+        platform: ChatPlatform[PartT],
         *,
-        interval: float = 1.0,
+        interval: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.redis = redis
-        self.sender = sender
-        self.interval = interval
+        """``interval``: seconds between edits (the platform's default when None)."""
+        self.runtime = runtime
+        self.platform = platform
+        self.interval = platform.limits.edit_interval if interval is None else interval
         self.clock = clock
+        self.log = platform_log(logger, platform.name)
         self._streams: OrderedDict[str, _Stream] = OrderedDict()
         self._timers: set[asyncio.Task[None]] = set()
 
-    def _interval(self, target: ChatTarget) -> float:
-        return max(self.interval, GROUP_INTERVAL) if target.chat_id < 0 else self.interval
+    def _key(self, turn_id: str, agent_id: str) -> str:
+        return self.runtime.key(self.platform.name, "stream", turn_id, agent_id)
 
-    async def _get(self, turn_id: str, agent_id: str, target: ChatTarget) -> _Stream:
-        key = keys.stream(turn_id, agent_id)
+    def _interval(self, target: Target) -> float:
+        if target.group:
+            return max(self.interval, self.platform.limits.group_edit_interval)
+        return self.interval
+
+    async def _get(self, turn_id: str, agent_id: str, target: Target) -> _Stream:
+        key = self._key(turn_id, agent_id)
         stream = self._streams.get(key)
         if stream is None:
             stream = _Stream(key, target)
-            raw = await self.redis.get(key)
+            raw = await self.runtime.redis.get(key)
             if raw is not None:
-                saved = json.loads(as_text(raw))
-                stream.text, stream.ids, stream.shown = saved["text"], saved["ids"], saved["shown"]
+                saved = json.loads(text(raw))
+                stream.text, stream.shown = saved["text"], saved["shown"]
+                stream.ids = [str(i) for i in saved["ids"]]
             self._streams[key] = stream
             while len(self._streams) > MAX_STREAMS:
                 self._streams.popitem(last=False)
         self._streams.move_to_end(key)
         return stream
 
-    async def chunk(self, turn_id: str, agent_id: str, target: ChatTarget, content: str) -> None:
+    async def chunk(self, turn_id: str, agent_id: str, target: Target, content: str) -> None:
         """Append a chunk; write now if the interval allows, else let a timer do it."""
         stream = await self._get(turn_id, agent_id, target)
         async with stream.lock:
             stream.text += content
-            await self.redis.set(stream.key, stream.dump(), ex=STREAM_TTL)
+            await self.runtime.redis.set(stream.key, stream.dump(), ex=STREAM_TTL)
             wait = stream.last_write + self._interval(target) - self.clock()
             if wait <= 0:
                 await self._write(stream)
@@ -125,7 +128,7 @@ class Streams:
             if not stream.finished:
                 await self._write(stream)
 
-    async def final(self, turn_id: str, agent_id: str, target: ChatTarget, content: str) -> None:
+    async def final(self, turn_id: str, agent_id: str, target: Target, content: str) -> None:
         """The step's whole text: make the messages show exactly it, then forget the stream."""
         stream = await self._get(turn_id, agent_id, target)
         async with stream.lock:
@@ -133,37 +136,38 @@ class Streams:
             stream.text = content
             await self._write(stream, final=True)
         self._streams.pop(stream.key, None)
-        await self.redis.delete(stream.key)
+        await self.runtime.redis.delete(stream.key)
 
     async def _write(self, stream: _Stream, *, final: bool = False) -> None:
         """Bring the messages in line with the text (send, edit, delete)."""
-        parts = split_message(render_markdown(stream.text))
+        parts = self.platform.markdown(stream.text)
         target = stream.target
         try:
             for index, part in enumerate(parts):
                 if index < len(stream.ids):
                     if stream.shown[index] != part.key():
-                        await self.sender.edit(target.chat_id, stream.ids[index], part)
+                        await self.platform.edit(MessageRef(target.chat, stream.ids[index]), part)
                         stream.shown[index] = part.key()
                 else:
-                    sent = await self.sender.send(target, part)
-                    stream.ids.append(sent.message_id)
+                    sent = await self.platform.send(target, part)
+                    stream.ids.append(sent.id)
                     stream.shown.append(part.key())
             while final and parts and len(stream.ids) > len(parts):
-                await self.sender.delete(target.chat_id, stream.ids.pop())
+                await self.platform.delete(MessageRef(target.chat, stream.ids.pop()))
                 stream.shown.pop()
-        except TelegramChannelError as exc:
-            logger.warning("telegram: streaming the answer in %s failed: %s", target, exc)
+        except ChatError as exc:
+            self.log.warning("streaming the answer in %s failed: %s", target, exc)
         finally:
             stream.last_write = self.clock()
             if not final:
-                await self.redis.set(stream.key, stream.dump(), ex=STREAM_TTL)
+                await self.runtime.redis.set(stream.key, stream.dump(), ex=STREAM_TTL)
 
     async def discard(self, turn_id: str) -> None:
         """The turn is over: forget its streams (an answer cut short keeps what it showed)."""
-        for key in [k for k in self._streams if k.startswith(keys.stream(turn_id, ""))]:
+        prefix = self._key(turn_id, "")
+        for key in [k for k in self._streams if k.startswith(prefix)]:
             self._streams.pop(key).finished = True
-            await self.redis.delete(key)
+            await self.runtime.redis.delete(key)
 
     async def close(self) -> None:
         for timer in list(self._timers):

@@ -1,0 +1,77 @@
+"""``/new``, ``/stop``, ``/help`` (and ``/start``), on any platform.
+
+The platform says whether a message is a command and for whom
+(:class:`Command`: Telegram reads its ``bot_command`` entity and
+``/new@otherbot``; elsewhere :func:`parse_text_command` reads the text, since
+slash commands do not run in Slack threads). Commands that are not ours to
+run (``/weather``) go to the agent as text.
+
+``/new`` is queued like a message (a ``reset`` turn), so it never cuts into
+a running turn; ``/stop`` cancels the running or parked turn — the chat then
+shows "⏹ Stopped." from the turn's end event.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from channels.runtime import RuntimeClient
+from core.inbound import Inbound
+
+__all__ = [
+    "COMMANDS",
+    "NOTHING_TO_STOP",
+    "Command",
+    "help_text",
+    "parse_text_command",
+    "run_command",
+]
+
+COMMANDS = frozenset({"start", "help", "new", "stop"})
+NOTHING_TO_STOP = "Nothing is running."
+_TEXT_COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@(\S+))?(?=\s|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    name: str
+    """Lower-case, without the slash or the ``@bot`` part."""
+    args: str
+    mine: bool = True
+    """False when addressed to another bot (``/new@otherbot``)."""
+
+
+def parse_text_command(text: str, bot_name: str = "") -> Command | None:
+    """The command ``text`` starts with (``/stop``, ``/new@facio_bot please``), if any."""
+    found = _TEXT_COMMAND.match(text.strip())
+    if found is None:
+        return None
+    name, addressee = found.group(1), found.group(2)
+    mine = not addressee or (bool(bot_name) and addressee.lower() == bot_name.lower())
+    return Command(name.lower(), text.strip()[found.end() :].strip(), mine)
+
+
+def help_text(bot: str, platform: str, user_id: str, group_hint: str) -> str:
+    """What ``/help`` says: what the bot does, its commands, and the person's id."""
+    return (
+        f"I'm {bot}, an AI assistant. Write to me and I answer; when I want to run a tool "
+        "that needs your consent, I ask with buttons: Approve, Reject, Allow for session "
+        "or Always allow.\n\n"
+        "/new: start a new conversation\n"
+        "/stop: stop what I'm doing\n"
+        "/help: this message\n\n"
+        f"{group_hint} Your {platform} user id is {user_id}."
+    )
+
+
+async def run_command(command: Command, inbound: Inbound, runtime: RuntimeClient) -> bool:
+    """Run ``/new`` or ``/stop``: True when there is nothing to reply (the turn's
+    events will say it), False when ``/stop`` found nothing running."""
+    if command.name == "new":
+        await runtime.submit(inbound, command="reset")
+        return True  # the worker's session_reset event says it
+    if not await runtime.busy(inbound.session_key):
+        return False
+    await runtime.stop(inbound.session_key)
+    return True  # turn_finished (cancelled) says it
