@@ -52,6 +52,9 @@ from aiohttp import WSMsgType, web
 __all__ = ["Connection", "Gateway", "Identify", "Intents", "Session", "World"]
 
 
+_TRACE = ['["gateway-prd-fake-1",{"micros":1000,"calls":[]}]']
+
+
 class Intents:
     GUILDS = 1 << 0
     GUILD_MEMBERS = 1 << 1
@@ -195,10 +198,14 @@ class Gateway:
             await self._close(session.connection, code)
 
     def drop(self) -> None:
-        """Cut every live connection without a close frame (a network failure)."""
+        """Cut every live connection without a close frame (a network failure); from now
+        on their sessions keep what is dispatched for the client's RESUME."""
         for session in self.live():
-            assert session.connection is not None
-            transport = session.connection.request.transport
+            connection = session.connection
+            assert connection is not None
+            session.connection = None
+            connection.close_code = 1006
+            transport = connection.request.transport
             if transport is not None:
                 transport.abort()
 
@@ -344,7 +351,7 @@ class Gateway:
                 if frame["s"] > seq:
                     await self._send(connection, frame)
             session.seq += 1
-            resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": None}
+            resumed = {"op": 0, "t": "RESUMED", "s": session.seq, "d": {"_trace": _TRACE}}
             session.sent.append(resumed)
             await self._send(connection, resumed)
         return True

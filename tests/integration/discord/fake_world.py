@@ -1,0 +1,60 @@
+"""Shared set-up of the fake Discord's own tests: a started fake, a small world, a client.
+
+The client is a real ``discord.Client`` pointed at the fake with
+:func:`tests.fakes.discord_client.discord_endpoints`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import discord
+
+from tests.fakes.discord_client import FastClient, channel_intents
+from tests.fakes.discord_objects import Channel, Guild, User
+from tests.fakes.discord_server import FakeDiscord
+
+__all__ = ["World", "make_world", "running"]
+
+
+@dataclass
+class World:
+    fake: FakeDiscord
+    alice: User
+    bob: User
+    team: Guild
+    general: Channel
+
+
+def make_world(fake: FakeDiscord) -> World:
+    alice = fake.add_user("alice")
+    bob = fake.add_user("bob")
+    team = fake.add_guild("Team", members=[alice, bob])
+    return World(fake, alice, bob, team, fake.add_channel(team, "general"))
+
+
+def new_client(**options: Any) -> FastClient:
+    options.setdefault("guild_ready_timeout", 0.05)
+    return FastClient(intents=options.pop("intents", channel_intents()), **options)
+
+
+@contextlib.asynccontextmanager
+async def running(fake: FakeDiscord, client: discord.Client) -> AsyncIterator[discord.Client]:
+    """``client`` logged in to ``fake`` and ready (READY and every GUILD_CREATE seen)."""
+    task = asyncio.create_task(client.start(fake.token))
+    ready = asyncio.create_task(client.wait_until_ready())
+    try:
+        done, _ = await asyncio.wait({task, ready}, timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            task.result()  # raises what start raised
+        assert ready in done, "the client did not get ready"
+        yield client
+    finally:
+        ready.cancel()
+        await client.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
