@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import discord
 
 from tests.fakes.discord_client import FastClient, channel_intents
 from tests.fakes.discord_objects import Channel, Guild, User
 from tests.fakes.discord_server import FakeDiscord
 
-__all__ = ["World", "make_world", "running"]
+__all__ = ["World", "button", "call", "make_world", "new_client", "row", "running"]
 
 
 @dataclass
@@ -58,3 +59,30 @@ async def running(fake: FakeDiscord, client: discord.Client) -> AsyncIterator[di
         await client.close()
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 5)
+
+
+async def call(
+    http: aiohttp.ClientSession,
+    fake: FakeDiscord,
+    method: str,
+    path: str,
+    *,
+    json: Any = None,
+    auth: str | None = "",
+    data: Any = None,
+) -> tuple[int, Any]:
+    headers = {} if auth is None else {"Authorization": auth or f"Bot {fake.token}"}
+    async with http.request(
+        method, fake.api_base + path, json=json, data=data, headers=headers
+    ) as reply:
+        body = await reply.json(content_type=None) if reply.status != 204 else None
+        assert reply.headers.get("Content-Type") in (None, "application/json")
+        return reply.status, body
+
+
+def row(*buttons: dict[str, Any]) -> dict[str, Any]:
+    return {"type": 1, "components": list(buttons)}
+
+
+def button(custom_id: str, label: str = "Go", style: int = 1) -> dict[str, Any]:
+    return {"type": 2, "style": style, "label": label, "custom_id": custom_id}

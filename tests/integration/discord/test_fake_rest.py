@@ -10,9 +10,7 @@ import pytest
 
 from tests.fakes.discord_objects import role
 from tests.fakes.discord_server import FakeDiscord
-from tests.integration.discord.fake_world import World, make_world
-
-Reply = tuple[int, Any]
+from tests.integration.discord.fake_world import World, button, call, make_world, row
 
 
 @pytest.fixture
@@ -26,40 +24,6 @@ def world() -> Iterator[World]:
 async def http() -> AsyncIterator[aiohttp.ClientSession]:
     async with aiohttp.ClientSession() as session:
         yield session
-
-
-async def call(
-    http: aiohttp.ClientSession,
-    fake: FakeDiscord,
-    method: str,
-    path: str,
-    *,
-    json: Any = None,
-    auth: str | None = "",
-    data: Any = None,
-) -> Reply:
-    headers = {} if auth is None else {"Authorization": auth or f"Bot {fake.token}"}
-    async with http.request(
-        method, fake.api_base + path, json=json, data=data, headers=headers
-    ) as reply:
-        body = await reply.json(content_type=None) if reply.status != 204 else None
-        assert reply.headers.get("Content-Type") in (None, "application/json")
-        return reply.status, body
-
-
-def form_error(path: tuple[str, ...], code: str, message: str) -> dict[str, Any]:
-    tree: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
-    for key in reversed(path):
-        tree = {key: tree}
-    return {"code": 50035, "errors": tree, "message": "Invalid Form Body"}
-
-
-def row(*buttons: dict[str, Any]) -> dict[str, Any]:
-    return {"type": 1, "components": list(buttons)}
-
-
-def button(custom_id: str, label: str = "Go", style: int = 1) -> dict[str, Any]:
-    return {"type": 2, "style": style, "label": label, "custom_id": custom_id}
 
 
 async def test_the_bot_token_is_required(world: World, http: aiohttp.ClientSession) -> None:
