@@ -75,6 +75,13 @@ class RestApi:
             "email": None,
         }
 
+    async def _get_user(self, call: Call) -> Any:
+        with self._lock:
+            found = self._state.users.get(int(call.params["user_id"]))
+        if found is None:
+            raise ApiError(404, 10013, "Unknown User")
+        return found.wire()
+
     async def _get_application(self, call: Call) -> Any:
         return {
             "id": str(self.application_id),

@@ -277,6 +277,7 @@ class FakeDiscord(People, Faults):
     def _route_table(self) -> list[tuple[str, str, re.Pattern[str], Handler, bool]]:
         table: list[tuple[str, str, Handler, bool]] = [
             ("GET", "/users/@me", self._get_me, True),
+            ("GET", "/users/{user_id}", self._get_user, True),
             ("GET", "/oauth2/applications/@me", self._get_application, True),
             ("GET", "/applications/@me", self._get_application, True),
             ("GET", "/gateway", self._get_gateway, False),
