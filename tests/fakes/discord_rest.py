@@ -1,4 +1,4 @@
-"""The bot's REST routes of the fake Discord (``/api/v10``, ``Authorization: Bot <token>``).
+"""The fake Discord's channel and message routes (``/api/v10``, ``Authorization: Bot …``).
 
 Each handler takes the recorded :class:`~tests.fakes.discord_state.Call` (path
 parameters, query, JSON body, uploaded files) and returns the JSON to answer
@@ -10,11 +10,11 @@ as with Discord.
 
 from __future__ import annotations
 
-import threading
 import time
 from typing import Any
 
-from tests.fakes.discord_gateway import Gateway, Intents
+from tests.fakes.discord_application import ApplicationApi
+from tests.fakes.discord_gateway import Intents
 from tests.fakes.discord_messages import (
     apply_edit,
     event_payload,
@@ -23,7 +23,7 @@ from tests.fakes.discord_messages import (
     require_message,
 )
 from tests.fakes.discord_objects import Channel, ChannelType, User, dm_channel, snowflake
-from tests.fakes.discord_state import Call, State, Typing
+from tests.fakes.discord_state import Call, Typing
 from tests.fakes.discord_validation import ApiError, FormErrors, check_message
 
 __all__ = ["NONCE_WINDOW", "RestApi", "message_intent"]
@@ -36,94 +36,8 @@ def message_intent(channel: Channel) -> int:
     return Intents.DIRECT_MESSAGES if channel.is_dm else Intents.GUILD_MESSAGES
 
 
-class RestApi:
-    """The bot's routes; the state they share is set up by the server."""
-
-    bot: User
-    application_id: int
-    application_flags: int
-    port: int
-    gateway: Gateway
-    _lock: threading.Lock
-    _state: State
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def api_base(self) -> str:
-        return f"{self.url}/api/v10"
-
-    @property
-    def gateway_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/gateway"
-
-    @property
-    def resume_gateway_url(self) -> str:
-        return f"ws://127.0.0.1:{self.port}/resume"
-
-    # --- who am I ----------------------------------------------------------
-
-    async def _get_me(self, call: Call) -> Any:
-        return {
-            **self.bot.wire(),
-            "verified": True,
-            "mfa_enabled": False,
-            "flags": 0,
-            "locale": "en-US",
-            "email": None,
-        }
-
-    async def _get_user(self, call: Call) -> Any:
-        with self._lock:
-            found = self._state.users.get(int(call.params["user_id"]))
-        if found is None:
-            raise ApiError(404, 10013, "Unknown User")
-        return found.wire()
-
-    async def _get_application(self, call: Call) -> Any:
-        return {
-            "id": str(self.application_id),
-            "name": self.bot.username,
-            "icon": None,
-            "description": "",
-            "type": None,
-            "bot": self.bot.wire(),
-            "bot_public": True,
-            "bot_require_code_grant": False,
-            "verify_key": "0" * 64,
-            "flags": self.application_flags,
-            "owner": {
-                "id": "1",
-                "username": "owner",
-                "discriminator": "0",
-                "global_name": "Owner",
-                "avatar": None,
-                "public_flags": 0,
-            },
-            "team": None,
-            "summary": "",
-            "rpc_origins": [],
-            "interactions_endpoint_url": None,
-            "redirect_uris": [],
-            "approximate_guild_count": len(self._state.guilds),
-        }
-
-    async def _get_gateway(self, call: Call) -> Any:
-        return {"url": self.gateway_url}
-
-    async def _get_gateway_bot(self, call: Call) -> Any:
-        return {
-            "url": self.gateway_url,
-            "shards": 1,
-            "session_start_limit": {
-                "total": 1000,
-                "remaining": 1000 - len(self.gateway.identifies),
-                "reset_after": 86_400_000,
-                "max_concurrency": 1,
-            },
-        }
+class RestApi(ApplicationApi):
+    """The bot's channel and message routes; the state they share is set up by the server."""
 
     # --- channels ----------------------------------------------------------
 
@@ -344,51 +258,6 @@ class RestApi:
             "THREAD_CREATE", {**data, "newly_created": True}, Intents.GUILDS
         )
         return data
-
-    async def _get_commands(self, call: Call) -> Any:
-        self._check_application(call)
-        with self._lock:
-            return list(self._state.commands)
-
-    async def _put_commands(self, call: Call) -> Any:
-        self._check_application(call)
-        made = []
-        errors = FormErrors()
-        for index, command in enumerate(call.body or []):
-            name = str(command.get("name") or "")
-            if not 1 <= len(name) <= 32 or name != name.lower():
-                errors.add(
-                    (index, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid"
-                )
-            description = str(command.get("description") or "")
-            if command.get("type", 1) == 1 and not 1 <= len(description) <= 100:
-                errors.add(
-                    (index, "description"),
-                    "BASE_TYPE_BAD_LENGTH",
-                    "Must be between 1 and 100 in length.",
-                )
-            made.append(
-                {
-                    "id": str(snowflake()),
-                    "application_id": str(self.application_id),
-                    "version": str(snowflake()),
-                    "type": 1,
-                    "default_member_permissions": None,
-                    "dm_permission": True,
-                    "nsfw": False,
-                    "contexts": None,
-                    "integration_types": [0],
-                    **command,
-                }
-            )
-        errors.raise_if_any()
-        with self._lock:
-            self._state.commands = made
-        return made
-
-    def _check_application(self, call: Call) -> None:
-        if int(call.params["application_id"]) != self.application_id:
-            raise ApiError(403, 50001, "Missing Access")
 
     # --- files -------------------------------------------------------------
 

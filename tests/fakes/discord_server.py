@@ -22,7 +22,8 @@ an in-process ``discord.Client`` and a ``facio up`` subprocess can all use it:
 fresh connect. ``GET /gateway`` and ``/gateway/bot`` advertise ``gateway_url``.
 Attachments are served at ``http://127.0.0.1:<port>/attachments/…`` (a CDN).
 
-What is modelled, route by route: :mod:`tests.fakes.discord_rest`,
+What is modelled, route by route: :mod:`tests.fakes.discord_application`,
+:mod:`tests.fakes.discord_rest`,
 :mod:`tests.fakes.discord_interactions`, :mod:`tests.fakes.discord_gateway`;
 checks: :mod:`tests.fakes.discord_validation`; faults and rate limits:
 :mod:`tests.fakes.discord_faults`; what people do: :mod:`tests.fakes.discord_people`.
