@@ -157,10 +157,10 @@ class Faults:
         if failure.delay:
             await asyncio.sleep(failure.delay)
             return None
-        if failure.drop:
+        if failure.drop:  # the answer below is never written
             if request.transport is not None:
                 request.transport.abort()
-            raise ConnectionResetError("dropped by the fake")
+            return web.Response(status=503)
         if failure.status == 429:
             assert failure.retry_after is not None
             return rate_limited(key, failure.retry_after, global_=failure.global_)

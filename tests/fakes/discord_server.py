@@ -378,7 +378,8 @@ class FakeDiscord(People, Faults):
             await self._read_body(request, call)
             faulty = await self._faulty(request, call.key)
             if faulty is not None:
-                call.status = faulty.status
+                dropped = request.transport is None or request.transport.is_closing()
+                call.status = 0 if dropped else faulty.status
                 return faulty
             major = params.get("channel_id") or params.get("webhook_token") or ""
             headers, wait = self._bucket_headers(call.key, major)

@@ -35,6 +35,7 @@ class Call:
     """(content type, bytes) of each uploaded file."""
     at: float = field(default_factory=time.perf_counter)
     status: int = 0
+    """The answer's HTTP status (0: the connection was dropped, or no answer yet)."""
 
     @property
     def key(self) -> str:

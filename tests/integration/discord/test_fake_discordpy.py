@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import aiohttp
 import discord
 import pytest
 
@@ -214,6 +215,20 @@ async def test_a_429_is_waited_out(world: World) -> None:
     assert (limited.status, passed.status) == (429, 200)
     assert passed.at - limited.at >= 0.5
     assert [m["content"] for m in fake.sent(world.general.id)] == ["after the limit"]
+
+
+async def test_a_500_is_retried_but_a_dropped_connection_is_not(world: World) -> None:
+    fake = world.fake
+    async with running(fake, new_client()) as client:
+        channel = client.get_channel(world.general.id)
+        assert isinstance(channel, discord.TextChannel)
+        fake.fail(MESSAGES, 500)
+        await channel.send("retried")  # discord.py sleeps 1 s, then tries again
+        fake.drop(MESSAGES)
+        with pytest.raises(aiohttp.ServerDisconnectedError):  # Linux's ECONNRESET is 104, not 54
+            await channel.send("lost")
+    assert [c.status for c in fake.calls(MESSAGES)] == [500, 200, 0]
+    assert [m["content"] for m in fake.sent(world.general.id)] == ["retried"]
 
 
 async def test_a_dropped_socket_is_resumed_with_the_missed_events(world: World) -> None:

@@ -244,6 +244,7 @@ async def test_a_500_a_drop_and_a_slow_answer(world: World, http: aiohttp.Client
     fake.drop(MESSAGES)
     with pytest.raises(aiohttp.ServerDisconnectedError):
         await call(http, fake, "POST", path, json={"content": "x"})
+    assert fake.calls(MESSAGES)[-1].status == 0
     fake.slow(MESSAGES, 0.3)
     started = time.perf_counter()
     assert (await call(http, fake, "POST", path, json={"content": "late"}))[0] == 200
