@@ -91,6 +91,20 @@ class Approve(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"ok:(?P<
             interaction.client.dispatch("refused", exc)
 
 
+async def test_a_click_in_a_dm(world: World) -> None:
+    fake, client = world.fake, new_client()
+    client.add_dynamic_items(Approve)
+    async with running(fake, client):
+        person = await client.fetch_user(world.alice.id)
+        view = discord.ui.View(timeout=None)
+        view.add_item(discord.ui.Button(label="OK", custom_id="ok:dm"))
+        card = await person.send("Approve?", view=view)
+        click = fake.click(fake.message(card.id), "ok:dm", world.alice)
+        assert (await fake.answered(click)).type == 7
+    assert "user" in fake.interaction(click).payload
+    assert fake.message(card.id)["content"] == "approved"
+
+
 async def test_two_connections_of_one_token_both_answer_and_one_is_refused(world: World) -> None:
     fake, refused = world.fake, asyncio.Queue[discord.HTTPException]()
     first, second = new_client(), new_client()
