@@ -226,8 +226,10 @@ class Gateway:
         )
         try:
             async for msg in socket:
-                if msg.type is not WSMsgType.TEXT:
+                if msg.type is WSMsgType.BINARY:  # the client sends JSON text
                     await self._close(connection, 4002)
+                    break
+                if msg.type is not WSMsgType.TEXT:
                     break
                 if not await self._receive(connection, msg.data):
                     break
