@@ -44,6 +44,7 @@ from workers.lease import Lease
 from workers.outbox import Outbox
 from workers.outbox_reader import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader
 from workers.queue import ArqJobQueue
+from workers.redis_calls import hdel, hgetall, hset
 from workers.runtime import worker_id
 from workers.stores import RedisSessionStore, forget_session
 from workers.worker import connect
@@ -65,6 +66,9 @@ __all__ = [
     "RuntimeClient",
     "StoredEvent",
     "Submitted",
+    "hdel",
+    "hgetall",
+    "hset",
     "parse_decision",
     "text",
     "worker_id",

@@ -1,7 +1,7 @@
 """facio's core: the agent loop, events, providers, tools, approvals,
 permissions, sessions and config models.
 
-The SDK class ``Facio`` lives in ``core.sdk`` and is re-exported by the
+The SDK class ``Facio`` lives in ``bots.sdk`` and is re-exported by the
 ``facio`` package; it is not imported here because it builds on ``bots``,
 which builds on this package.
 """

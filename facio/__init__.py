@@ -6,6 +6,7 @@ The front door: the SDK and the event types, re-exported from ``core``.
     result = await Facio.from_config("config.json").run("hello")
 """
 
+from bots.sdk import Facio, RunResult
 from core.agent import Agent, AgentSettings
 from core.events import (
     ApprovalRequest,
@@ -19,7 +20,6 @@ from core.events import (
 )
 from core.hooks import Hook, RunContext, ToolCallInfo
 from core.permissions import PermissionManager
-from core.sdk import Facio, RunResult
 from core.tools import Tool, ToolContext, tool
 
 __all__ = [

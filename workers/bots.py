@@ -7,9 +7,9 @@ from dataclasses import replace
 import httpx
 from redis.asyncio import Redis
 
+from bots.sdk import Facio
 from core.config import FacioConfig
 from core.errors import ConfigError
-from core.sdk import Facio
 from workers.stores import RedisPermissionStore, RedisSessionStore
 
 APPROVAL_BACKSTOP = 5.0

@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from workers import keys, scripts
 from workers.inbox import JobQueue, TurnRequest, new_id, schedule
 from workers.lease import renew
+from workers.redis_calls import lindex
 from workers.turn import Outcome, TurnRunner
 
 logger = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ class Drainer:
     async def _loop(self, session_key: str, job_id: str, holder: str) -> Result:
         inbox = keys.inbox(session_key)
         while True:
-            raw = await self.redis.lindex(inbox, 0)  # type: ignore[misc]
+            raw = await lindex(self.redis, inbox, 0)
             if raw is None:
                 if await self._close(session_key, job_id, park=False) == 1:
                     continue  # a message arrived as we were closing

@@ -59,12 +59,12 @@ class Outbox:
 
     async def publish(self, event: wire.Envelope) -> None:
         """Append ``event`` (its :meth:`~core.wire.Envelope.to_wire` JSON) to both streams."""
-        fields = {"data": json.dumps(event.to_wire(), ensure_ascii=False)}
+        fields: dict[Any, Any] = {"data": json.dumps(event.to_wire(), ensure_ascii=False)}
         async with self.redis.pipeline(transaction=True) as pipe:
             oldest = int((time.time() - OUTBOX_RETENTION) * 1000)
-            pipe.xadd(keys.OUTBOX, fields, minid=str(oldest), approximate=False)  # type: ignore[arg-type]
+            pipe.xadd(keys.OUTBOX, fields, minid=str(oldest), approximate=False)
             stream = keys.events(event.session_key)
-            pipe.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)  # type: ignore[arg-type]
+            pipe.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)
             pipe.expire(stream, EVENTS_TTL)
             await pipe.execute()
 

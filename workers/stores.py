@@ -23,6 +23,7 @@ from core.errors import CorruptSessionError, SessionStoreError
 from core.messages import Message, message_from_json, message_to_json
 from workers import keys
 from workers.codec import text
+from workers.redis_calls import lrange, sadd, smembers
 
 
 def _texts(values: Iterable[bytes | str]) -> set[str]:
@@ -74,7 +75,7 @@ class RedisSessionStore:
         _check_key(session_key)
         key = keys.history(session_key)
         try:
-            items: list[bytes | str] = await self.redis.lrange(key, 0, -1)  # type: ignore[misc]
+            items = await lrange(self.redis, key, 0, -1)
         except RedisError as exc:
             raise SessionStoreError(f"cannot read the history of {session_key!r}: {exc}") from exc
         messages: list[Message] = []
@@ -129,9 +130,7 @@ class RedisSessionStore:
 
     async def keys(self) -> list[str]:
         try:
-            members: set[bytes | str] = await self.redis.smembers(  # type: ignore[misc]
-                keys.SESSIONS
-            )
+            members = await smembers(self.redis, keys.SESSIONS)
         except RedisError as exc:
             raise SessionStoreError(f"cannot list sessions: {exc}") from exc
         try:
@@ -153,20 +152,20 @@ class RedisPermissionStore:
         self.bot = bot
 
     async def _members(self, key: str) -> set[str]:
-        members: set[bytes | str] = await self.redis.smembers(key)  # type: ignore[misc]
+        members = await smembers(self.redis, key)
         return _texts(members)
 
     async def load_always(self) -> set[str]:
         return await self._members(keys.perm_always(self.bot))
 
     async def add_always(self, tool_name: str) -> None:
-        await self.redis.sadd(keys.perm_always(self.bot), tool_name)  # type: ignore[misc]
+        await sadd(self.redis, keys.perm_always(self.bot), tool_name)
 
     async def load_session(self, session_key: str) -> set[str]:
         return await self._members(keys.perm_session(session_key))
 
     async def add_session(self, session_key: str, tool_name: str) -> None:
-        await self.redis.sadd(keys.perm_session(session_key), tool_name)  # type: ignore[misc]
+        await sadd(self.redis, keys.perm_session(session_key), tool_name)
 
     async def clear_session(self, session_key: str) -> None:
         """Forget the session's rules (the session was reset)."""

@@ -54,6 +54,7 @@ from channels.chat.log import platform_log
 from channels.chat.platform import ChatPlatform, Person, Target
 from channels.context import GatewayContext
 from channels.lanes import Background, Lanes
+from channels.runtime import hdel, hgetall, hset
 from core.backoff import Backoff
 from core.inbound import Attachment, Inbound
 
@@ -227,7 +228,7 @@ class Intake:
 
     async def _lane_done(self, event_id: str) -> None:
         self._in_lanes.discard(event_id)
-        await self.ctx.redis.hdel(self._lane_key, event_id)  # type: ignore[misc]
+        await hdel(self.ctx.redis, self._lane_key, event_id)
 
     async def replay(self) -> None:
         """Handle the updates a stop (or crash) left in lanes, oldest first: the platform
@@ -237,7 +238,7 @@ class Intake:
         if self.redeliver is None:
             return
         try:
-            left = await self.ctx.redis.hgetall(self._lane_key)  # type: ignore[misc]
+            left = await hgetall(self.ctx.redis, self._lane_key)
         except RedisError as exc:
             self.log.warning("updates cut short by the last stop not read: %s", exc)
             return
@@ -245,7 +246,7 @@ class Intake:
             if event_id in self._in_lanes:
                 continue
             try:
-                if not await self.ctx.redis.hdel(self._lane_key, event_id):  # type: ignore[misc]
+                if not await hdel(self.ctx.redis, self._lane_key, event_id):
                     continue  # another gateway took it
             except RedisError as exc:
                 self.log.warning("replay stopped, Redis unavailable: %s", exc)
@@ -262,7 +263,7 @@ class Intake:
                 self.log.warning("replaying update %s failed, kept: %s", event_id, exc)
                 with contextlib.suppress(RedisError):
                     entry = json.dumps({"at": time.time(), "raw": value})
-                    await self.ctx.redis.hset(self._lane_key, event_id, entry)  # type: ignore[misc]
+                    await hset(self.ctx.redis, self._lane_key, event_id, entry)
                 return
             except Exception:  # the loop boundary, as in a poller: log it, go on
                 self.log.exception("replaying update %s failed; skipped", event_id)

@@ -41,7 +41,7 @@ logger = logging.getLogger(__name__)
 STOPPED = "⏹ Stopped."
 RESET = "🆕 Started over: the conversation so far is forgotten."
 
-Handler = Callable[[Any, Target], Awaitable[None]]
+Handler = Callable[[Any, Any], Awaitable[None]]
 
 
 def approval_buttons(approval_id: str) -> list[list[Button]]:
@@ -87,7 +87,7 @@ class Renderer(Generic[PartT]):
         if handler is None:
             return
         target = self.platform.target_of(event)
-        if target is None:
+        if target is None and not isinstance(event, wire.ApprovalDecidedEvent):
             self.log.warning("no chat for %s of %s", event.type, event.session_key)
             return
         try:
@@ -133,8 +133,10 @@ class Renderer(Generic[PartT]):
         card = CardLocation(sent.chat, sent.id, target.thread, asker)
         await self.cards.put(event.approval_id, card, event.expires_at)
 
-    async def _decided(self, event: wire.ApprovalDecidedEvent, target: Target) -> None:
-        if event.status == "approved":
+    async def _decided(self, event: wire.ApprovalDecidedEvent, target: Target | None) -> None:
+        """Edit the card wherever it is (its location is kept); whoever decided, the
+        event knows only the record, so it may carry no chat of its own."""
+        if event.status == "approved" and target is not None:
             self.typing.start(event.session_key, target)  # the turn goes on
         card = await self.cards.get(event.approval_id)
         if card is None:

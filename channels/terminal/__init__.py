@@ -7,7 +7,7 @@
     chat.py      the chat loop and its /commands
     oneshot.py   one message, one turn, an exit code
 
-Both take a ready :class:`core.sdk.Facio` (the caller owns and closes it), so
+Both take a ready :class:`bots.sdk.Facio` (the caller owns and closes it), so
 they run the same agent, tools and permission rules as the SDK.
 """
 

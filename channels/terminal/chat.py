@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from bots.sdk import Facio
 from channels.terminal.approval import ask_approval
 from channels.terminal.console import Console, LineReader
 from channels.terminal.render import Renderer
@@ -18,7 +19,6 @@ from channels.terminal.turn import TurnRunner, play_turn, sigint_handler
 from core.agent import Agent
 from core.errors import FacioError
 from core.events import ApprovalRequest
-from core.sdk import Facio
 
 __all__ = ["DEFAULT_SESSION", "PROMPT", "TerminalChat", "run_chat"]
 

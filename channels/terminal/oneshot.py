@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 
+from bots.sdk import Facio
 from channels.terminal.approval import ask_approval
 from channels.terminal.chat import DEFAULT_SESSION
 from channels.terminal.console import Console, LineReader
@@ -20,7 +21,6 @@ from channels.terminal.render import Renderer
 from channels.terminal.turn import TurnRunner, play_turn, sigint_handler
 from core.events import ApprovalRequest
 from core.providers.errors import ProviderError
-from core.sdk import Facio
 
 __all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "run_once"]
 

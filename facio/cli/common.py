@@ -6,9 +6,9 @@ import argparse
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from bots.sdk import Facio
 from channels.terminal import DEFAULT_SESSION
 from channels.terminal.oneshot import EXIT_INTERRUPTED
-from core.sdk import Facio
 
 __all__ = ["add_bot_options", "with_facio"]
 

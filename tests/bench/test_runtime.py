@@ -40,9 +40,9 @@ import pytest
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
+from bots.sdk import Facio
 from core.config import load_config
 from core.inbound import Inbound
-from core.sdk import Facio
 from core.sessions import MemorySessionStore
 from tests.bench.runtime_footprint import idle_cpu, memory_per_session
 from tests.bench.runtime_report import print_report

@@ -30,7 +30,7 @@ def test_the_cli_and_the_sdk_import_no_heavy_package() -> None:
 def test_a_bot_without_mcp_servers_does_not_import_mcp(tmp_path: Path) -> None:
     statement = (
         "from pathlib import Path; from core.config import parse_config; "
-        "from core.sdk import Facio; "
+        "from bots.sdk import Facio; "
         "Facio(parse_config({'bots': {'main': {'preset': 'assistant'}}, "
         f"'agent': {{'model': 'scripted:demo'}}}}, base_dir=Path({str(tmp_path)!r}), env={{}}))"
     )

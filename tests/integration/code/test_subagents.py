@@ -10,10 +10,10 @@ from pathlib import Path
 
 import psutil
 
+from bots.sdk import Facio
 from core import ApprovalRequest, CodeExecutionOutput, Response
 from core.code import CodeToolset
 from core.config import parse_config
-from core.sdk import Facio
 from tests.integration.code.support import of_type, turn
 from tests.integration.mcp.support import FAKE
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bots.toolbox import resolve_tools
 from core import Agent, AgentSettings, MemorySessionStore, Tool
 from core.code import CodeToolset
 from core.config import parse_config
 from core.errors import ConfigError
 from core.mcp import McpToolset
 from core.providers.scripted import ScriptedProvider
-from core.tools.catalog import resolve_tools
 from tests.unit.agent.helpers import collect, script
 
 

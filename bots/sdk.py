@@ -19,7 +19,9 @@ from types import TracebackType
 
 import httpx
 
-from bots import builtin_scripts, resolve_bot
+from bots.presets import builtin_scripts
+from bots.resolve import resolve_bot
+from bots.toolbox import resolve_tools
 from core.agent import Agent, AgentSettings
 from core.agent.subagent import SUBAGENT_TOOL, ChildToolsets, SubagentTool
 from core.config import FacioConfig, load_config
@@ -33,7 +35,6 @@ from core.permissions.store import FilePermissionStore, PermissionStore
 from core.providers.base import Provider
 from core.providers.factory import build_provider
 from core.sessions import JsonlSessionStore, MemorySessionStore, SessionStore
-from core.tools.catalog import resolve_tools
 from core.tools.tool import Tool, ToolContext
 from core.tools.toolset import SessionToolset, Toolset
 

@@ -43,7 +43,7 @@ def resolve_tools(
     """The tools ``names`` select; ConfigError naming ``bots.<bot>.tools`` for unknown ones.
 
     ``subagent_task`` is only flagged (``BotTools.subagents``): the subagent
-    tool needs the bot's model, so :class:`core.sdk.Facio` adds it.
+    tool needs the bot's model, so :class:`bots.sdk.Facio` adds it.
     The code tools (``ipybox_execute_ipython_cell``, ``ipybox_reset``) come
     from one :class:`~core.code.CodeToolset` built from ``config`` (its
     workspace, ``code`` section and ``ptcServers``), which they require.

@@ -1,0 +1,154 @@
+"""A turn's approvals while it runs: record them, hold them, and let them go.
+
+Each :class:`~core.events.ApprovalRequest` the agent yields becomes a durable
+record (:meth:`ApprovalHold.record`: the existing one when a retried step
+asks again, so a click on the first card still counts). The worker then
+holds it in process (:meth:`ApprovalHold.watch`) for ``approvalHold`` seconds:
+a decision within that time resumes the agent at once; otherwise the step
+asks to park. Approvals raised inside running code (not parkable) are held
+until their own expiry: only this process runs that code. When the approval's
+deadline comes first the record is expired here, announced, and the agent
+told no.
+
+When a turn stops without its approvals decided (stopped, failed, retried
+elsewhere after a crash), :meth:`ApprovalHold.abandon` rejects them on the
+record (``decided_by`` "facio") and announces it, so their cards say so and
+a late click cannot approve what will never run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from redis.exceptions import RedisError
+
+from core.events import ApprovalRequest
+from workers.approval_record import ABANDONED_BY, ApprovalRecord, Decision
+from workers.approvals import ApprovalStore
+from workers.decisions import announce
+from workers.inbox import TurnRequest
+from workers.outbox import Outbox
+from workers.turn_state import TurnState, TurnStates
+
+__all__ = ["HOLD_RETRY", "ApprovalHold"]
+
+logger = logging.getLogger(__name__)
+
+HOLD_RETRY = 1.0
+"""Seconds between tries while Redis does not answer a held approval's wait."""
+
+
+class ApprovalHold:
+    """The approvals of the turns running in one worker (see the module docstring)."""
+
+    def __init__(self, approvals: ApprovalStore, outbox: Outbox, states: TurnStates) -> None:
+        self.approvals = approvals
+        self.outbox = outbox
+        self.states = states
+
+    async def record(
+        self, event: ApprovalRequest, request: TurnRequest, timeout: float
+    ) -> ApprovalRecord:
+        """The durable record of ``event``: the existing one after a retry, else a new one."""
+        turn_id = request.turn_id
+        if event.parkable:
+            existing = await self.states.approval_of(turn_id, event.tool_call_id)
+            if existing is not None:
+                record = await self.approvals.get(existing)
+                if record is not None:
+                    return record
+        inbound = request.inbound
+        record = self.approvals.new_record(
+            session_key=inbound.session_key,
+            turn_id=turn_id,
+            tool_call_id=event.tool_call_id,
+            tool_name=event.tool_name,
+            tool_args=event.tool_args,
+            deciders=tuple(dict.fromkeys((inbound.user_id, *inbound.approvers))),
+            timeout=timeout,
+            agent_id=event.agent_id,
+            bot=inbound.bot,
+            parkable=event.parkable,
+        )
+        await self.approvals.create(record)
+        if event.parkable:
+            await self.states.add_approval(turn_id, event.tool_call_id, record.approval_id)
+        else:  # raised by running code: new each time, never resumed elsewhere
+            await self.states.add_inner(turn_id, record.approval_id)
+        return record
+
+    async def pending(self, state: TurnState) -> bool:
+        """True while an approval of the turn's step is still undecided."""
+        for approval_id in state.approvals.values():
+            record = await self.approvals.get(approval_id)
+            if record is not None and record.status == "pending":
+                return True
+        return False
+
+    async def decisions(self, state: TurnState) -> dict[str, bool]:
+        """The step's decided approvals: tool call id → granted."""
+        decisions: dict[str, bool] = {}
+        for tool_call_id, approval_id in state.approvals.items():
+            record = await self.approvals.get(approval_id)
+            if record is not None and record.status != "pending":
+                decisions[tool_call_id] = record.status == "approved"
+        return decisions
+
+    async def abandon(self, state: TurnState, *, inner_only: bool = False) -> None:
+        """Reject the turn's approvals still pending (only those raised in code, when
+        ``inner_only``: nothing waits for them any more), and say so."""
+        ids = list(state.inner) if inner_only else [*state.approvals.values(), *state.inner]
+        for approval_id in ids:
+            result = await self.approvals.decide(
+                approval_id, Decision.REJECT, ABANDONED_BY, operator=True
+            )
+            if result.decided and result.record is not None:
+                await announce(self.outbox, result.record)
+
+    async def wait(self, approval_id: str, budget: float) -> ApprovalRecord | None:
+        """The decided record within ``budget`` seconds, else None; Redis trouble is waited out.
+
+        A dropped connection (Redis restarting, a blip) ends the blocked read
+        with an error; giving up there would leave the turn waiting for the
+        agent's own timer while the person's click goes unheard.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + budget
+        while (left := deadline - loop.time()) > 0:
+            try:
+                return await self.approvals.wait(approval_id, left)
+            except RedisError as exc:
+                logger.warning("holding approval %s: Redis unavailable (%s)", approval_id, exc)
+                await asyncio.sleep(min(HOLD_RETRY, left))
+        return None
+
+    async def watch(
+        self, event: ApprovalRequest, record: ApprovalRecord, hold: float, park: asyncio.Event
+    ) -> None:
+        """Hold ``event`` for ``hold`` seconds; decide it, or ask the turn to park.
+
+        When the approval's own deadline comes first, the record is expired
+        here — not left "pending" for the sweeper while the agent has already
+        given up — so a late click is told "expired" instead of winning a
+        decision that nothing acts on.
+        """
+        if not record.parkable:
+            hold = record.expires_at - time.time()  # held here until it expires
+        budget = min(hold, record.expires_at - time.time())
+        decided = await self.wait(record.approval_id, budget)
+        if decided is None and time.time() >= record.expires_at:
+            try:
+                decided = await self.approvals.expire_if_due(record.approval_id)
+            except RedisError as exc:  # undecided as far as we know: park, or never run
+                logger.warning("could not expire approval %s: %s", record.approval_id, exc)
+            if decided is not None and decided.status == "expired":
+                await announce(self.outbox, decided)
+        if decided is None or decided.status == "pending":
+            if record.parkable:
+                park.set()
+            else:
+                event.approve(False)  # the record could not be expired: never run unasked
+            return
+        event.approve(decided.status == "approved")
