@@ -71,13 +71,18 @@ def chat(args: list[str]) -> int:
     return _exec_facio("chat", args)
 
 
+TEST_WORKERS = ["-n", "3", "--dist", "worksteal"]
+"""pytest-xdist: most tests wait on processes and sockets, so three workers keep two cores
+busy (``python3 dev.py test -n 0`` runs them one by one)."""
+
+
 def test(args: list[str]) -> int:
     _install("dev")
     for step in (
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
         [str(BIN / "mypy")],
-        [str(PY), "-m", "pytest", "-q", "-m", "not bench", *args],
+        [str(PY), "-m", "pytest", "-q", "-m", "not bench", *TEST_WORKERS, *args],
     ):
         code = _run(*step)
         if code:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -54,6 +55,10 @@ async def test_stop_cancels_the_running_turn_only(
         await send(pool, inbound("hello"))
         done = await wait_for(redis, "turn_finished", count=2)
         assert "cancelled" not in done[1]
+        # the turn's end is published before its inbox item is popped: let the pop happen
+        deadline = time.perf_counter() + 10
+        while await redis.exists(keys.inbox("api:test")) and time.perf_counter() < deadline:
+            await asyncio.sleep(0.01)
     responses = [e["content"] for e in await outbox(redis) if e["type"] == "response"]
     assert responses == ["quick"]
     assert not await redis.exists(keys.inbox("api:test"))
