@@ -5,10 +5,12 @@ record (:meth:`ApprovalHold.record`: the existing one when a retried step
 asks again, so a click on the first card still counts). The worker then
 holds it in process (:meth:`ApprovalHold.watch`) for ``approvalHold`` seconds:
 a decision within that time resumes the agent at once; otherwise the step
-asks to park. Approvals raised inside running code (not parkable) are held
-until their own expiry: only this process runs that code. When the approval's
-deadline comes first the record is expired here, announced, and the agent
-told no.
+asks to park. It parks at once when the worker is under *pressure* — every
+job slot taken while work waits in the queue — so turns waiting for a person
+never keep other sessions from starting. Approvals raised inside running code
+(not parkable) are held until their own expiry: only this process runs that
+code. When the approval's deadline comes first the record is expired here,
+announced, and the agent told no.
 
 When a turn stops without its approvals decided (stopped, failed, retried
 elsewhere after a crash), :meth:`ApprovalHold.abandon` rejects them on the
@@ -19,6 +21,7 @@ a late click cannot approve what will never run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -43,10 +46,18 @@ HOLD_RETRY = 1.0
 class ApprovalHold:
     """The approvals of the turns running in one worker (see the module docstring)."""
 
-    def __init__(self, approvals: ApprovalStore, outbox: Outbox, states: TurnStates) -> None:
+    def __init__(
+        self,
+        approvals: ApprovalStore,
+        outbox: Outbox,
+        states: TurnStates,
+        pressure: asyncio.Event | None = None,
+    ) -> None:
         self.approvals = approvals
         self.outbox = outbox
         self.states = states
+        self.pressure = pressure or asyncio.Event()
+        """Set by the worker while every slot is taken and work waits: holds park."""
 
     async def record(
         self, event: ApprovalRequest, request: TurnRequest, timeout: float
@@ -124,6 +135,27 @@ class ApprovalHold:
                 await asyncio.sleep(min(HOLD_RETRY, left))
         return None
 
+    async def _wait_unless_pressed(
+        self, record: ApprovalRecord, budget: float
+    ) -> ApprovalRecord | None:
+        """:meth:`wait`, cut short (None) when a parkable hold must free its slot."""
+        if not record.parkable:
+            return await self.wait(record.approval_id, budget)
+        waiting = asyncio.create_task(self.wait(record.approval_id, budget))
+        pressed = asyncio.create_task(self.pressure.wait())
+        try:
+            await asyncio.wait({waiting, pressed}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            pressed.cancel()
+            if not waiting.done():
+                waiting.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await waiting
+        if waiting.cancelled():
+            logger.info("approval %s parks: the worker's slots are all taken", record.approval_id)
+            return None
+        return waiting.result()
+
     async def watch(
         self, event: ApprovalRequest, record: ApprovalRecord, hold: float, park: asyncio.Event
     ) -> None:
@@ -137,7 +169,7 @@ class ApprovalHold:
         if not record.parkable:
             hold = record.expires_at - time.time()  # held here until it expires
         budget = min(hold, record.expires_at - time.time())
-        decided = await self.wait(record.approval_id, budget)
+        decided = await self._wait_unless_pressed(record, budget)
         if decided is None and time.time() >= record.expires_at:
             try:
                 decided = await self.approvals.expire_if_due(record.approval_id)

@@ -3,10 +3,12 @@
 One arq job per session at a time (docs/runtime.md, rule 1). The job takes
 the session's lease, runs the turn at the head of the inbox, pops it only
 when the turn is finished (a crash leaves it at the head for the retry), and
-closes the session atomically when the inbox is empty. The lease is renewed
-while the job runs; if it is ever lost (a pause long enough for another
-worker to take over), the job stops at once rather than run the session
-twice.
+closes the session atomically when the inbox is empty. The worker's
+:class:`~workers.lease.LeaseKeeper` renews the lease (with every other lease
+of the process, in one call); if it is ever lost (a pause long enough for
+another worker to take over), the job stops at once rather than run the
+session twice. ``/stop`` reaches the running turn through the worker's
+:class:`~workers.stops.StopWatcher`: nothing polls per turn.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from redis.exceptions import RedisError
 
 from workers import keys, scripts
 from workers.inbox import JobQueue, TurnRequest, new_id, schedule
-from workers.lease import renew
+from workers.lease import LeaseKeeper
+from workers.queue import QUEUE_NAME
 from workers.redis_calls import lindex
+from workers.stops import StopWatcher
 from workers.turn import Outcome, TurnRunner
 
 logger = logging.getLogger(__name__)
@@ -32,9 +36,6 @@ logger = logging.getLogger(__name__)
 LEASE_TTL = 15.0
 """Seconds a lease outlives its holder: another worker takes over within this plus
 the reaper's period when a worker dies."""
-
-STOP_POLL = 0.2
-"""Seconds between checks for ``/stop`` while a turn runs."""
 
 Result = Literal["done", "parked", "skipped", "lost"]
 
@@ -57,6 +58,8 @@ class Drainer:
     runner: TurnRunner
     worker_id: str
     queue: JobQueue
+    keeper: LeaseKeeper
+    stops: StopWatcher
     lease_ttl: float = LEASE_TTL
 
     @property
@@ -68,17 +71,18 @@ class Drainer:
         acquired = await scripts.run(
             self.redis,
             scripts.ACQUIRE,
-            [keys.sched(session_key), keys.lease(session_key)],
+            [keys.sched(session_key), keys.lease(session_key), QUEUE_NAME],
             [job_id, holder, self._ttl_ms],
         )
         if acquired != 1:
             logger.debug("drain %s for %s skipped (%s)", job_id, session_key, acquired)
             return "skipped"
+        lease = keys.lease(session_key)
         work = asyncio.create_task(self._loop(session_key, job_id, holder))
-        keeper = asyncio.create_task(self._keep_lease(session_key, holder))
+        lost = asyncio.create_task(self.keeper.hold(lease, holder).wait())
         try:
             try:
-                await asyncio.wait({work, keeper}, return_when=asyncio.FIRST_COMPLETED)
+                await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:
                 # The worker is shutting down: stop the turn (the lease still
                 # kept meanwhile), then hand the session back at once instead
@@ -95,14 +99,22 @@ class Drainer:
             await stop_task(work)
             return "lost"
         finally:
-            keeper.cancel()
+            self.keeper.release(lease)
+            lost.cancel()
             work.cancel()  # a no-op once it has ended
 
     async def _run_stoppable(self, request: TurnRequest, holder: str) -> Outcome:
-        """Run the turn; cancel it when a ``/stop`` for it arrives."""
+        """Run the turn; cancel it when a ``/stop`` for it arrives (workers.stops).
+
+        A stop requested before the watch began is looked for once at the
+        start; one that a failed look misses is found by the next sweep.
+        """
+        session_key = request.inbound.session_key
+        stopped = self.stops.watch(session_key, request.enqueued_at)
         turn = asyncio.create_task(self.runner.run(request, holder))
-        stopper = asyncio.create_task(self._stop_requested(request))
+        stopper = asyncio.create_task(stopped.wait())
         try:
+            await self.stops.notified(session_key)
             await asyncio.wait({turn, stopper}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             # shutdown or a lost lease: the turn ends with this job, never
@@ -111,29 +123,12 @@ class Drainer:
             raise
         finally:
             stopper.cancel()
+            self.stops.unwatch(session_key)
         if turn.done():
             return turn.result()
         await stop_task(turn)
         await self.runner.cancelled(request)
         return "done"
-
-    async def _stop_requested(self, request: TurnRequest) -> None:
-        """Return once a stop was requested after this turn was queued.
-
-        Only a stop ends it: a poll that fails (Redis restarting, a dropped
-        connection) is tried again, so it never passes for the person's
-        ``/stop``; the turn's own Redis writes fail if Redis stays away.
-        """
-        key = keys.stop(request.inbound.session_key)
-        while True:
-            try:
-                value = await self.redis.get(key)
-                if value is not None and float(value) >= request.enqueued_at:
-                    await self.redis.delete(key)
-                    return
-            except RedisError as exc:
-                logger.warning("could not check %s for a stop (%s); trying again", key, exc)
-            await asyncio.sleep(STOP_POLL)
 
     async def _hand_back(self, session_key: str, job_id: str, holder: str) -> None:
         new_job = f"drain:{new_id()}"
@@ -146,28 +141,6 @@ class Drainer:
         if handed == 1:
             logger.info("handed %s back as %s", session_key, new_job)
             await self.queue.enqueue_drain(session_key, new_job)
-
-    async def _keep_lease(self, session_key: str, holder: str) -> None:
-        """Renew every third of the TTL; return (lease lost) when it is not ours any more.
-
-        A renewal that fails (Redis unreachable for a moment) is tried again at
-        the next beat; a second failure in a row gives the lease up while it
-        still has a third of its TTL to run, so the turn stops before another
-        worker can take the session over.
-        """
-        renewed_at = time.monotonic()
-        while True:
-            await asyncio.sleep(self.lease_ttl / 3)
-            try:
-                renewed = await renew(self.redis, keys.lease(session_key), holder, self.lease_ttl)
-            except RedisError as exc:
-                if time.monotonic() - renewed_at >= self.lease_ttl * 2 / 3:
-                    return
-                logger.warning("could not renew the lease of %s (%s)", session_key, exc)
-                continue
-            if not renewed:
-                return
-            renewed_at = time.monotonic()
 
     async def _close(self, session_key: str, job_id: str, *, park: bool) -> int:
         return await scripts.run(

@@ -100,10 +100,14 @@ async def request_stop(redis: Redis, session_key: str, queue: JobQueue) -> None:
     """Cancel the session's running (or parked) turn: ``/stop``.
 
     The flag holds the time of the request: it stops turns queued before it,
-    never a message sent after it. The drainer polls it while a turn runs; a
+    never a message sent after it. Workers hear of it on ``facio:stop`` (and
+    sweep the flags of their running turns now and then: workers.stops); a
     parked turn is woken so that it can be closed.
     """
-    await redis.set(keys.stop(session_key), str(time.time()), ex=STOP_TTL)
+    async with redis.pipeline(transaction=False) as pipe:
+        pipe.set(keys.stop(session_key), str(time.time()), ex=STOP_TTL)
+        pipe.publish(keys.STOP_CHANNEL, session_key)
+        await pipe.execute()
     if await redis.exists(keys.parked(session_key)):
         await redis.delete(keys.parked(session_key))
         await schedule(redis, session_key, queue)

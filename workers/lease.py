@@ -1,9 +1,12 @@
 """Single-holder leases in Redis: a key holding its owner's token, with a TTL.
 
-Two kinds of holder use them, through the same two scripts:
+Two kinds of holder use them, through the same scripts:
 
-- a worker draining a session (``facio:lease:{sk}``, :mod:`workers.drain`): taken
-  by the ACQUIRE script of :mod:`workers.scripts` together with its job check;
+- a worker draining sessions (``facio:lease:{sk}``, :mod:`workers.drain`): taken
+  by the ACQUIRE script of :mod:`workers.scripts` together with its job check,
+  and kept by the worker's one :class:`LeaseKeeper`, which renews every lease
+  the process holds in one call per beat — a thousand waiting turns cost one
+  Redis call every few seconds, not a thousand;
 - a gateway holding a platform connection only one may hold per bot token
   (Telegram's long polling, Slack's Socket Mode, Discord's gateway websocket):
   :class:`Lease` — the holder renews every third of the TTL, the others stand
@@ -18,13 +21,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-__all__ = ["RELEASE", "RENEW", "Lease", "release", "renew"]
+__all__ = ["RELEASE", "RENEW", "RENEW_MANY", "Lease", "LeaseKeeper", "release", "renew"]
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +40,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0
+"""
+
+# KEYS: leases   ARGV: ttl_ms, owner of each lease   → the (1-based) indexes no longer ours
+RENEW_MANY = """
+local lost = {}
+for i, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[i + 1] then
+    redis.call('PEXPIRE', key, ARGV[1])
+  else
+    lost[#lost + 1] = i
+  end
+end
+return lost
 """
 
 # KEYS: lease   ARGV: owner   → 1 released, 0 not ours
@@ -98,3 +116,73 @@ class Lease:
             await release(self.redis, self.key, self.owner)
         except RedisError as exc:
             logger.info("could not release the %s lease: %s", self.name, exc)
+
+
+@dataclass
+class _Held:
+    owner: str
+    lost: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class LeaseKeeper:
+    """Every lease one process holds, renewed together: one script call per beat.
+
+    :meth:`hold` registers a lease the caller just took and returns an event
+    set when it is lost — another owner holds the key (a pause past the TTL let
+    a reaper hand the session on), or renewals failed for two thirds of the TTL
+    in a row (Redis unreachable), so the holder stops while the lease still has
+    a third to run, before anyone else can take it over.
+    """
+
+    def __init__(self, redis: Redis, ttl: float, *, clock: Callable[[], float] = time.monotonic):
+        self.redis = redis
+        self.ttl = ttl
+        self.clock = clock
+        self._held: dict[str, _Held] = {}
+        self._renewed = clock()
+
+    def hold(self, key: str, owner: str) -> asyncio.Event:
+        """Keep ``key`` (just taken by ``owner``) until :meth:`release`; its lost event."""
+        held = self._held[key] = _Held(owner)
+        return held.lost
+
+    def release(self, key: str) -> None:
+        """Stop renewing ``key`` (the holder deletes or hands it back itself)."""
+        self._held.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._held)
+
+    async def renew_all(self) -> None:
+        """One beat: renew every held lease; mark lost the ones another owner holds."""
+        keys = list(self._held)
+        if not keys:
+            self._renewed = self.clock()
+            return
+        owners = [self._held[k].owner for k in keys]
+        try:
+            lost = await self.redis.register_script(RENEW_MANY)(
+                keys=keys, args=[str(int(self.ttl * 1000)), *owners]
+            )
+        except RedisError as exc:
+            if self.clock() - self._renewed >= self.ttl * 2 / 3:
+                logger.error("cannot renew leases for %.0f s (%s); giving them up", self.ttl, exc)
+                for key in keys:
+                    self._lose(key)
+            else:
+                logger.warning("could not renew %d lease(s) (%s); trying again", len(keys), exc)
+            return
+        self._renewed = self.clock()
+        for index in lost:
+            self._lose(keys[int(index) - 1])
+
+    def _lose(self, key: str) -> None:
+        held = self._held.pop(key, None)
+        if held is not None:
+            held.lost.set()
+
+    async def run(self) -> None:
+        """Renew every third of the TTL, until cancelled."""
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            await self.renew_all()

@@ -18,10 +18,12 @@ from arq.connections import ArqRedis
 from core.config import FacioConfig
 from workers.approvals import ApprovalStore
 from workers.bots import Bots
-from workers.drain import Drainer, Result
+from workers.drain import LEASE_TTL, Drainer, Result
+from workers.lease import LeaseKeeper
 from workers.maintenance import run_forever
 from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
+from workers.stops import StopWatcher
 from workers.turn import TurnRunner
 
 CTX_KEY = "facio"
@@ -42,21 +44,33 @@ class WorkerRuntime:
         self.bots = Bots(config, pool, self.client)
         self.approvals = ApprovalStore(pool)
         self.outbox = Outbox(pool)
-        self.runner = TurnRunner(pool, self.bots, self.approvals, self.outbox)
+        self.pressure = asyncio.Event()
+        """Every job slot taken while work waits in the queue: held approvals park."""
+        self.runner = TurnRunner(
+            pool, self.bots, self.approvals, self.outbox, pressure=self.pressure
+        )
         self.worker_id = worker_id()
-        self.drainer = Drainer(pool, self.runner, self.worker_id, queue=self.queue)
-        self._upkeep: asyncio.Task[None] | None = None
+        self.keeper = LeaseKeeper(pool, LEASE_TTL)
+        self.stops = StopWatcher(pool)
+        self.drainer = Drainer(
+            pool, self.runner, self.worker_id, self.queue, self.keeper, self.stops
+        )
+        self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        self._upkeep = asyncio.create_task(
-            run_forever(self.redis, self.approvals, self.queue, self.outbox)
-        )
+        """The process's own loops: upkeep, lease renewal, the stop sweep."""
+        self._tasks = [
+            asyncio.create_task(run_forever(self.redis, self.approvals, self.queue, self.outbox)),
+            asyncio.create_task(self.keeper.run(), name="lease-keeper"),
+            asyncio.create_task(self.stops.sweep_forever(), name="stop-sweep"),
+        ]
 
     async def stop(self) -> None:
-        if self._upkeep is not None:
-            self._upkeep.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._upkeep
+                await task
         await self.bots.aclose()
         await self.client.aclose()
 

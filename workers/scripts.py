@@ -38,16 +38,20 @@ end
 return 0
 """
 
-# KEYS: sched, lease   ARGV: job_id, holder, ttl_ms
+# KEYS: sched, lease, arq_queue   ARGV: job_id, holder, ttl_ms
 # → 1 lease held, 0 another worker holds it, -1 a newer job owns the session
+# Once held, the job leaves arq's queue: arq keeps a running job there until it
+# ends and walks the whole queue on every poll, so a thousand turns waiting on
+# a slow model would cost every poll thousands of calls. Recovery does not need
+# it there: the lease does (a lost worker's session is rescheduled by the reaper).
 ACQUIRE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then return 1 end
-if redis.call('GET', KEYS[2]) == ARGV[2] then
+if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
-  return 1
 end
-return 0
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1
 """
 
 # KEYS: inbox, sched, active, lease, parked   ARGV: job_id, session_key, park

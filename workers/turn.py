@@ -53,12 +53,21 @@ class TurnRunner:
     """Runs turns for the drain job, one instance per worker process: it only sequences
     (the turn's state is :mod:`workers.turn_state`, its approvals :mod:`workers.approval_hold`)."""
 
-    def __init__(self, redis: Redis, bots: Bots, approvals: ApprovalStore, outbox: Outbox) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        bots: Bots,
+        approvals: ApprovalStore,
+        outbox: Outbox,
+        *,
+        pressure: asyncio.Event | None = None,
+    ) -> None:
+        """``pressure`` is set by the worker while its slots are full and work waits."""
         self.redis = redis
         self.bots = bots
         self.outbox = outbox
         self.states = TurnStates(redis)
-        self.holds = ApprovalHold(approvals, outbox, self.states)
+        self.holds = ApprovalHold(approvals, outbox, self.states, pressure)
 
     async def pending_approvals(self, turn_id: str) -> bool:
         """True while an approval of this turn's step is still undecided."""

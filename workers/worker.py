@@ -20,14 +20,17 @@ import asyncio
 import contextlib
 import logging
 from asyncio import FIRST_COMPLETED
+from collections.abc import Coroutine
 from typing import Any
 
 from arq import Worker
 from arq.connections import ArqRedis, RedisSettings, create_pool, log_redis_info
+from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
 
 from core.config import FacioConfig
 from workers import keys
+from workers.codec import text
 from workers.queue import QUEUE_NAME, dumps, loads
 from workers.runtime import CTX_KEY, WorkerRuntime, drain_session
 
@@ -53,19 +56,25 @@ class FacioWorker(Worker):
         self._wake = asyncio.Event()
         self._subscribed = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[None]] = set()
 
     async def _listen(self) -> None:
         while True:
             pubsub = self.pool.pubsub()
             try:
-                await pubsub.subscribe(keys.WAKE_CHANNEL)
+                await pubsub.subscribe(keys.WAKE_CHANNEL, keys.STOP_CHANNEL)
                 async for message in pubsub.listen():
                     kind = message.get("type")
-                    if kind == "subscribe":
+                    channel = text(message.get("channel") or b"")
+                    if kind == "subscribe" and channel == keys.WAKE_CHANNEL:
                         # Redis confirmed it: no enqueue from now on goes unheard;
                         # poll once for those made while nobody listened.
                         self._subscribed.set()
                         self._wake.set()
+                    elif kind == "subscribe":  # stops sent while nobody listened
+                        self._spawn(self._runtime().stops.sweep())
+                    elif kind == "message" and channel == keys.STOP_CHANNEL:
+                        self._spawn(self._runtime().stops.notified(text(message["data"])))
                     elif kind == "message":
                         self._wake.set()
             except RedisError:
@@ -74,6 +83,16 @@ class FacioWorker(Worker):
             finally:
                 with contextlib.suppress(RedisError):
                     await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+    def _runtime(self) -> WorkerRuntime:
+        runtime: WorkerRuntime = self.ctx[CTX_KEY]
+        return runtime
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` beside the listener (a stop check must not hold the doorbell)."""
+        task = asyncio.create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def main(self) -> None:
         """arq's main loop, with the poll wait ending on a wake-up."""
@@ -98,6 +117,7 @@ class FacioWorker(Worker):
             while True:
                 try:
                     await self._poll_iteration()
+                    await self._measure_pressure()
                     if self.burst and await self._burst_done():
                         return
                 except RedisError as exc:
@@ -143,6 +163,22 @@ class FacioWorker(Worker):
             await self.pool.close(close_connection_pool=True)
             self._pool = None
 
+    async def _measure_pressure(self) -> None:
+        """Every slot taken while jobs wait in the queue: tell held approvals to park.
+
+        Running jobs leave arq's queue once they hold their session (workers.scripts
+        ACQUIRE), so what is left there waits for a slot.
+        """
+        pressure = self._runtime().pressure
+        if self.job_counter < self.max_jobs:
+            pressure.clear()
+            return
+        waiting = await self.pool.zcount(self.queue_name, "-inf", timestamp_ms())
+        if waiting:
+            pressure.set()
+        else:
+            pressure.clear()
+
     async def _wait_for_work(self) -> None:
         """Until a wake-up, ``poll_delay``, or — when every slot is taken — a job ends."""
         wake = asyncio.create_task(self._wake.wait())
@@ -171,12 +207,13 @@ def build_worker(
     *,
     burst: bool = False,
     handle_signals: bool = True,
-    max_jobs: int = 10,
+    max_jobs: int | None = None,
     poll_delay: float = POLL_DELAY,
 ) -> FacioWorker:
     """A worker on ``pool`` running ``config``'s bots.
 
-    ``poll_delay`` is the fallback poll (seconds) behind the wake-up doorbell.
+    ``max_jobs`` (sessions at once) defaults to ``worker.maxJobs``; ``poll_delay``
+    is the fallback poll (seconds) behind the wake-up doorbell.
     """
 
     async def startup(ctx: dict[str, Any]) -> None:
@@ -198,7 +235,7 @@ def build_worker(
         job_completion_wait=SHUTDOWN_GRACE,
         on_startup=startup,
         on_shutdown=shutdown,
-        max_jobs=max_jobs,
+        max_jobs=max_jobs if max_jobs is not None else config.worker.max_jobs,
         job_timeout=JOB_TIMEOUT,
         keep_result=60,
         poll_delay=poll_delay,

@@ -19,6 +19,7 @@ from core.config.models_code import CodeConfig
 from core.config.models_cron import CronJob
 from core.config.models_providers import ProviderConfig, custom_provider_problems
 from core.config.models_servers import McpServerConfig
+from core.config.models_worker import WorkerConfig
 from core.providers.catalog import KNOWN_PROVIDERS, split_model
 
 RESERVED_PTC_NAME = "ipybox"
@@ -138,6 +139,9 @@ class FacioConfig(ConfigModel):
 
     gateway: GatewayConfig = Field(default_factory=GatewayConfig)
     """HTTP gateway."""
+
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
+    """Worker processes: how many sessions each runs at once."""
 
     cron: list[CronJob] = Field(default_factory=list)
     """Scheduled prompts."""

@@ -35,13 +35,19 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
     parser.add_argument("--config", metavar="PATH", help="config.json to use")
     parser.add_argument("--burst", action="store_true", help="process the queued turns, then exit")
     parser.add_argument(
-        "--max-jobs", type=int, default=10, metavar="N", help="sessions drained at once (10)"
+        "--max-jobs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="sessions run at once (default: worker.maxJobs, 1000)",
     )
     parser.set_defaults(handler=run)
     return parser
 
 
-async def work(config: FacioConfig, redis_url: str, *, burst: bool, max_jobs: int = 10) -> int:
+async def work(
+    config: FacioConfig, redis_url: str, *, burst: bool, max_jobs: int | None = None
+) -> int:
     """Run one worker until the queue is empty (burst) or a signal stops it."""
     try:
         pool = await connect(redis_url)

@@ -13,8 +13,11 @@ from redis.asyncio import Redis
 from core.config import FacioConfig, parse_config
 from core.inbound import Inbound
 from workers import keys
+from workers.drain import LEASE_TTL, Drainer
 from workers.inbox import Submitted, submit
+from workers.lease import LeaseKeeper
 from workers.queue import ArqJobQueue
+from workers.stops import StopWatcher
 from workers.worker import build_worker, connect
 
 
@@ -39,6 +42,13 @@ async def run_burst(config: FacioConfig, url: str) -> None:
         await worker.main()
     finally:
         await worker.close()
+
+
+def drainer_of(redis: Redis, runner: Any, queue: Any, *, ttl: float = LEASE_TTL) -> Drainer:
+    """A drainer for ``runner`` (a real TurnRunner or a test double), as a worker has it."""
+    return Drainer(
+        redis, runner, "w1", queue, LeaseKeeper(redis, ttl), StopWatcher(redis), lease_ttl=ttl
+    )
 
 
 class Background:

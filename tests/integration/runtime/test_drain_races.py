@@ -12,6 +12,7 @@ import asyncio
 from redis.asyncio import Redis
 
 from core.inbound import Inbound
+from tests.integration.runtime.support import drainer_of
 from workers import keys
 from workers.approval_record import Decision
 from workers.approvals import ApprovalStore
@@ -81,7 +82,7 @@ async def _parked_turn(redis: Redis, queue: Recorder, window: str) -> tuple[Drai
     if window == "reparking":
         await redis.set(keys.parked(SESSION), "1")
     runner = ParkingRunner(redis, queue, record.approval_id, window)
-    return Drainer(redis, runner, "w1", queue), record.approval_id  # type: ignore[arg-type]
+    return drainer_of(redis, runner, queue), record.approval_id
 
 
 async def _check_resumable(redis: Redis, queue: Recorder) -> None:
@@ -142,7 +143,7 @@ async def test_a_drainer_that_lost_its_lease_does_not_pop_the_new_owners_turn(
     )
     (_, job), *_ = queue.jobs
     # a long lease: the keeper never notices within the test, only the fenced pop can
-    drainer = Drainer(redis, SlowRunner(redis), "w1", queue, lease_ttl=60)  # type: ignore[arg-type]
+    drainer = drainer_of(redis, SlowRunner(redis), queue, ttl=60)
     assert await drainer.drain(SESSION, job) == "lost"
     items = [
         TurnRequest.model_validate_json(i) for i in await redis.lrange(keys.inbox(SESSION), 0, -1)
@@ -169,7 +170,7 @@ async def test_enqueue_racing_the_close_never_strands_a_message(redis: Redis) ->
         first = Inbound(channel="api", session_key=session, user_id="u", text="a")
         await submit(redis, first, queue)
         (_, job), *_ = queue.jobs
-        drainer = Drainer(redis, Idle(), "w1", queue)  # type: ignore[arg-type]
+        drainer = drainer_of(redis, Idle(), queue)
         late = Inbound(channel="api", session_key=session, user_id="u", text="b")
         await asyncio.gather(drainer.drain(session, job), submit(redis, late, queue))
         waiting = await redis.llen(keys.inbox(session))

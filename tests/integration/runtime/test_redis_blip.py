@@ -20,6 +20,7 @@ from core.config import FacioConfig, parse_config
 from tests.integration.runtime.support import (
     Background,
     demo_config,
+    drainer_of,
     inbound,
     outbox,
     send,
@@ -30,7 +31,6 @@ from workers import keys
 from workers.approval_record import DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
-from workers.drain import Drainer
 from workers.inbox import TurnRequest, submit
 from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
@@ -135,7 +135,7 @@ async def test_a_drain_cancelled_while_redis_is_down_ends_cancelled(
         queue = Recorder()
         await submit(redis, inbound("hello"), queue)
         runner = Hanging()
-        drainer = Drainer(redis, runner, "w1", queue)  # type: ignore[arg-type]
+        drainer = drainer_of(redis, runner, queue)
         job = asyncio.create_task(drainer.drain("api:test", queue.job))
         await runner.running.wait()
         await server.stop()

@@ -1,0 +1,101 @@
+"""``/stop`` reaching the turns a worker runs, without polling per turn.
+
+A stop request (:func:`workers.inbox.request_stop`) is a key holding the
+request's time, ``facio:stop:{sk}`` (a minute), plus a message on the pub/sub
+channel ``facio:stop`` naming the session. Each worker listens on that channel
+(the same subscription as its wake-up doorbell) and checks the key of a
+session it runs when its name comes by. Messages can be missed while the
+subscription reconnects, so the worker also sweeps: after each
+(re)subscription and every :data:`SWEEP` seconds, one ``MGET`` of the keys of
+all the sessions it runs. A thousand running turns cost one call per sweep,
+not five thousand a second.
+
+Only a stop requested after the turn was queued ends it (the key holds the
+request's time), never a message sent after the stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from workers import keys
+from workers.codec import text
+
+__all__ = ["SWEEP", "StopWatcher"]
+
+logger = logging.getLogger(__name__)
+
+SWEEP = 5.0
+"""Seconds between sweeps of the stop keys of every running session (missed messages)."""
+
+
+@dataclass
+class _Watched:
+    enqueued_at: float
+    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class StopWatcher:
+    """The sessions running in this worker and their stop requests."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+        self._watched: dict[str, _Watched] = {}
+
+    def watch(self, session_key: str, enqueued_at: float) -> asyncio.Event:
+        """Track the turn running in ``session_key`` (queued at ``enqueued_at``); the event
+        is set when a stop for it arrives."""
+        watched = self._watched[session_key] = _Watched(enqueued_at)
+        return watched.stopped
+
+    def unwatch(self, session_key: str) -> None:
+        self._watched.pop(session_key, None)
+
+    def __len__(self) -> int:
+        return len(self._watched)
+
+    async def check(self, *session_keys: str) -> None:
+        """Look at the stop keys of these sessions (all running ones when none given)."""
+        names = list(session_keys) or list(self._watched)
+        names = [n for n in names if n in self._watched]
+        if not names:
+            return
+        values = await self.redis.mget([keys.stop(n) for n in names])
+        for name, value in zip(names, values, strict=True):
+            watched = self._watched.get(name)
+            if value is None or watched is None or watched.stopped.is_set():
+                continue
+            try:
+                requested = float(text(value))
+            except ValueError:
+                requested = 0.0
+            if requested >= watched.enqueued_at:
+                await self.redis.delete(keys.stop(name))
+                watched.stopped.set()
+
+    async def notified(self, session_key: str) -> None:
+        """A stop was announced for ``session_key`` (pub/sub): check it if it runs here."""
+        if session_key in self._watched:
+            try:
+                await self.check(session_key)
+            except RedisError as exc:  # the next sweep looks again
+                logger.warning("could not check a stop for %s: %s", session_key, exc)
+
+    async def sweep(self) -> None:
+        """Check every running session's stop key once (a failure is logged: the next
+        sweep looks again)."""
+        try:
+            await self.check()
+        except RedisError as exc:
+            logger.warning("could not sweep for stops (%s); trying again", exc)
+
+    async def sweep_forever(self, every: float = SWEEP) -> None:
+        """:meth:`sweep` every ``every`` seconds, until cancelled."""
+        while True:
+            await asyncio.sleep(every)
+            await self.sweep()
