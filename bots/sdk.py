@@ -123,22 +123,32 @@ class Facio:
         """Load config.json (lookup order of DESIGN.md when no path is given)."""
         return cls(load_config(config_path, workspace=workspace), bot=bot)
 
-    def permissions(self, session_key: str) -> PermissionManager:
+    def permissions(
+        self, session_key: str, *, store: PermissionStore | None = None
+    ) -> PermissionManager:
         return PermissionManager(
-            store=self.permission_store, session_key=session_key, defaults=self.spec.allow
+            store=store or self.permission_store, session_key=session_key, defaults=self.spec.allow
         )
 
     def agent(
-        self, session_key: str, *, hooks: Iterable[Hook] = (), user: str | None = None
+        self,
+        session_key: str,
+        *,
+        hooks: Iterable[Hook] = (),
+        user: str | None = None,
+        store: SessionStore | None = None,
+        permission_store: PermissionStore | None = None,
     ) -> Agent:
-        """An Agent on ``session_key`` with this bot's model, tools and rules."""
+        """An Agent on ``session_key`` with this bot's model, tools and rules; ``store`` and
+        ``permission_store`` replace the bot's for this agent (the runtime's turns read
+        the history and the rules once, with the turn's state, and write through the turn)."""
         return Agent(
             self.provider,
             settings=self.settings,
             tools=self.tools,
             session_key=session_key,
-            store=self.sessions,
-            permissions=self.permissions(session_key),
+            store=store or self.sessions,
+            permissions=self.permissions(session_key, store=permission_store),
             hooks=hooks,
             workspace=self.workspace,
             user=user,

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 
 from redis.exceptions import RedisError
 
@@ -34,6 +35,7 @@ from workers.decisions import announce
 from workers.inbox import TurnRequest
 from workers.outbox import Outbox
 from workers.turn_state import TurnState, TurnStates
+from workers.turn_writes import TurnWriter
 
 __all__ = ["HOLD_RETRY", "ApprovalHold"]
 
@@ -47,25 +49,26 @@ class ApprovalHold:
     """The approvals of the turns running in one worker (see the module docstring)."""
 
     def __init__(
-        self,
-        approvals: ApprovalStore,
-        outbox: Outbox,
-        states: TurnStates,
-        pressure: asyncio.Event | None = None,
+        self, approvals: ApprovalStore, outbox: Outbox, pressure: asyncio.Event | None = None
     ) -> None:
         self.approvals = approvals
         self.outbox = outbox
-        self.states = states
         self.pressure = pressure or asyncio.Event()
         """Set by the worker while every slot is taken and work waits: holds park."""
 
     async def record(
-        self, event: ApprovalRequest, request: TurnRequest, timeout: float
+        self,
+        event: ApprovalRequest,
+        request: TurnRequest,
+        state: TurnState,
+        writer: TurnWriter,
+        timeout: float,
     ) -> ApprovalRecord:
-        """The durable record of ``event``: the existing one after a retry, else a new one."""
-        turn_id = request.turn_id
+        """The durable record of ``event``: the existing one when a retried step asks
+        again (``state`` knows it), else a new one, noted in the turn's hash with the
+        writer's next write (the ``approval_request`` event that shows it)."""
         if event.parkable:
-            existing = await self.states.approval_of(turn_id, event.tool_call_id)
+            existing = state.approvals.get(event.tool_call_id)
             if existing is not None:
                 record = await self.approvals.get(existing)
                 if record is not None:
@@ -73,7 +76,7 @@ class ApprovalHold:
         inbound = request.inbound
         record = self.approvals.new_record(
             session_key=inbound.session_key,
-            turn_id=turn_id,
+            turn_id=request.turn_id,
             tool_call_id=event.tool_call_id,
             tool_name=event.tool_name,
             tool_args=event.tool_args,
@@ -85,9 +88,9 @@ class ApprovalHold:
         )
         await self.approvals.create(record)
         if event.parkable:
-            await self.states.add_approval(turn_id, event.tool_call_id, record.approval_id)
+            writer.set_fields(**{TurnStates.approval_field(event.tool_call_id): record.approval_id})
         else:  # raised by running code: new each time, never resumed elsewhere
-            await self.states.add_inner(turn_id, record.approval_id)
+            writer.set_fields(**{TurnStates.inner_field(record.approval_id): record.approval_id})
         return record
 
     async def pending(self, state: TurnState) -> bool:
@@ -107,10 +110,9 @@ class ApprovalHold:
                 decisions[tool_call_id] = record.status == "approved"
         return decisions
 
-    async def abandon(self, state: TurnState, *, inner_only: bool = False) -> None:
-        """Reject the turn's approvals still pending (only those raised in code, when
-        ``inner_only``: nothing waits for them any more), and say so."""
-        ids = list(state.inner) if inner_only else [*state.approvals.values(), *state.inner]
+    async def abandon(self, ids: Iterable[str]) -> None:
+        """Reject these approvals where still pending (nothing waits for them any more),
+        and say so."""
         for approval_id in ids:
             result = await self.approvals.decide(
                 approval_id, Decision.REJECT, ABANDONED_BY, operator=True

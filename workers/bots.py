@@ -23,6 +23,8 @@ class Bots:
         self.config = config
         self.redis = redis
         self.client = client
+        self.sessions = RedisSessionStore(redis)
+        """One history store (and its cache) for every bot of the worker."""
         self._bots: dict[str, Facio] = {}
 
     def get(self, name: str) -> Facio:
@@ -33,7 +35,7 @@ class Bots:
                 self.config,
                 bot=name,
                 client=self.client,
-                sessions=RedisSessionStore(self.redis),
+                sessions=self.sessions,
                 permission_store=RedisPermissionStore(self.redis, name),
             )
             # The approval record is the authority on expiry: the turn runner

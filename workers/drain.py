@@ -24,12 +24,14 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from workers import keys, scripts
+from workers.codec import text
 from workers.inbox import JobQueue, TurnRequest, new_id, schedule
 from workers.lease import LeaseKeeper
 from workers.queue import QUEUE_NAME
 from workers.redis_calls import lindex
 from workers.stops import StopWatcher
 from workers.turn import Outcome, TurnRunner
+from workers.turn_writes import LeaseLost
 
 logger = logging.getLogger(__name__)
 
@@ -68,17 +70,25 @@ class Drainer:
 
     async def drain(self, session_key: str, job_id: str) -> Result:
         holder = f"{self.worker_id}:{job_id}"
-        acquired = await scripts.run(
+        acquired = await scripts.run_list(
             self.redis,
             scripts.ACQUIRE,
-            [keys.sched(session_key), keys.lease(session_key), QUEUE_NAME],
+            [
+                keys.sched(session_key),
+                keys.lease(session_key),
+                QUEUE_NAME,
+                keys.inbox(session_key),
+                keys.parked(session_key),
+            ],
             [job_id, holder, self._ttl_ms],
         )
-        if acquired != 1:
-            logger.debug("drain %s for %s skipped (%s)", job_id, session_key, acquired)
+        if int(acquired[0]) != 1:
+            logger.debug("drain %s for %s skipped (%s)", job_id, session_key, acquired[0])
             return "skipped"
+        head = acquired[1] or None
+        parked = bool(acquired[2])
         lease = keys.lease(session_key)
-        work = asyncio.create_task(self._loop(session_key, job_id, holder))
+        work = asyncio.create_task(self._loop(session_key, job_id, holder, head, parked))
         lost = asyncio.create_task(self.keeper.hold(lease, holder).wait())
         try:
             try:
@@ -94,7 +104,11 @@ class Drainer:
                     logger.warning("could not hand %s back: %s", session_key, exc)
                 raise
             if work.done():
-                return work.result()
+                try:
+                    return work.result()
+                except LeaseLost as exc:  # a write was refused: another worker has it now
+                    logger.error("%s", exc)
+                    return "lost"
             logger.error("lost the lease of %s; stopping its turn", session_key)
             await stop_task(work)
             return "lost"
@@ -127,7 +141,7 @@ class Drainer:
         if turn.done():
             return turn.result()
         await stop_task(turn)
-        await self.runner.cancelled(request)
+        await self.runner.cancelled(request, holder)
         return "done"
 
     async def _hand_back(self, session_key: str, job_id: str, holder: str) -> None:
@@ -174,24 +188,44 @@ class Drainer:
             await schedule(self.redis, session_key, self.queue)
         return "parked"
 
-    async def _pop(self, session_key: str, holder: str, raw: bytes | str) -> bool:
-        """Take the finished turn off the inbox, if this drainer still holds the session."""
-        popped = await scripts.run(
+    async def _next(
+        self, session_key: str, job_id: str, holder: str, raw: bytes | str
+    ) -> tuple[Result | None, bytes | str | None]:
+        """Pop the finished turn and read the next (or close the session): ``(None,
+        next item)`` to go on, else how the drain ends."""
+        reply = await scripts.run_list(
             self.redis,
-            scripts.POP_HEAD,
-            [keys.lease(session_key), keys.inbox(session_key)],
-            [holder, raw.decode() if isinstance(raw, bytes) else raw],
+            scripts.NEXT,
+            [
+                keys.lease(session_key),
+                keys.inbox(session_key),
+                keys.sched(session_key),
+                keys.ACTIVE,
+                keys.parked(session_key),
+            ],
+            [holder, text(raw), job_id, session_key],
         )
-        if popped != 1:
+        code = int(reply[0])
+        if code == 1:
+            return None, reply[1]
+        if code == -1:
             logger.error("lost the lease of %s before popping its turn", session_key)
-        return popped == 1
+            return "lost", None
+        return "done", None
 
-    async def _loop(self, session_key: str, job_id: str, holder: str) -> Result:
+    async def _loop(
+        self,
+        session_key: str,
+        job_id: str,
+        holder: str,
+        raw: bytes | str | None,
+        parked: bool,
+    ) -> Result:
         inbox = keys.inbox(session_key)
         while True:
-            raw = await lindex(self.redis, inbox, 0)
             if raw is None:
                 if await self._close(session_key, job_id, park=False) == 1:
+                    raw = await lindex(self.redis, inbox, 0)
                     continue  # a message arrived as we were closing
                 return "done"
             try:
@@ -202,28 +236,35 @@ class Drainer:
                     pipe.rpush(keys.DEAD_LETTERS, raw)
                     pipe.lpop(inbox)
                     await pipe.execute()
+                raw = await lindex(self.redis, inbox, 0)
                 continue
-            if await self.redis.exists(keys.parked(session_key)):
+            if parked:
+                parked = False
                 if await self.runner.pending_approvals(request.turn_id):
                     return await self._park(session_key, job_id, request)
                 await self.redis.delete(keys.parked(session_key))
             if request.command == "reset":
-                await self.runner.reset(request)
-                if not await self._pop(session_key, holder, raw):
-                    return "lost"
-                continue
-            try:
-                outcome = await self._run_stoppable(request, holder)
-            except RedisError:
-                raise  # Redis is the queue itself: let arq and the reaper retry
-            except Exception as exc:
-                # The loop boundary: a turn that fails (model API down after its
-                # retries, a bug) is reported to the person and leaves the queue,
-                # so the session's next messages are not blocked behind it.
-                logger.exception("turn %s of %s failed", request.turn_id, session_key)
-                await self.runner.fail(request, exc)
-                outcome = "done"
-            if outcome == "parked":
-                return await self._park(session_key, job_id, request)
-            if not await self._pop(session_key, holder, raw):
-                return "lost"
+                await self.runner.reset(request, holder)
+            else:
+                outcome = await self._turn(request, holder)
+                if outcome == "parked":
+                    return await self._park(session_key, job_id, request)
+            ended, raw = await self._next(session_key, job_id, holder, raw)
+            if ended is not None:
+                return ended
+
+    async def _turn(self, request: TurnRequest, holder: str) -> Outcome:
+        """Run one turn; one that fails is reported to the person and ends ("done")."""
+        try:
+            return await self._run_stoppable(request, holder)
+        except RedisError:
+            raise  # Redis is the queue itself: let arq and the reaper retry
+        except LeaseLost:
+            raise  # not ours any more: the new owner runs it
+        except Exception as exc:
+            # The loop boundary: a turn that fails (model API down after its
+            # retries, a bug) is reported to the person and leaves the queue,
+            # so the session's next messages are not blocked behind it.
+            logger.exception("turn %s of %s failed", request.turn_id, request.inbound.session_key)
+            await self.runner.fail(request, holder, exc)
+            return "done"

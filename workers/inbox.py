@@ -18,6 +18,9 @@ from redis.asyncio import Redis
 from core.inbound import Inbound
 from workers import keys, scripts
 
+QUEUE_NAME = "arq:queue"
+"""arq's queue (a sorted set of job ids by the time they may start)."""
+
 SEEN_TTL = 15 * 60
 """Seconds an event id is remembered: Slack's last retry comes ~5 minutes later."""
 DRAIN_JOB = "drain_session"
@@ -40,10 +43,28 @@ class TurnRequest(BaseModel):
     never cuts into a running turn."""
 
 
+@dataclass(frozen=True)
+class StagedJob:
+    """A drain job as the queue stores it, written by the enqueue script itself, so that
+    queueing a turn and starting its job is one call: arq's job key and payload, its
+    expiry and its score (when it may start) in arq's queue."""
+
+    key: str
+    payload: bytes
+    expires_ms: int
+    score: int
+
+
 class JobQueue(Protocol):
     """Starts drain jobs (arq in production)."""
 
-    async def enqueue_drain(self, session_key: str, job_id: str) -> None: ...
+    async def enqueue_drain(self, session_key: str, job_id: str) -> None:
+        """Enqueue the job (after a script decided it is needed), and ring the doorbell."""
+        ...
+
+    def stage(self, session_key: str, job_id: str) -> StagedJob | None:
+        """The job for a script to write itself; None: call :meth:`enqueue_drain` after."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -65,32 +86,50 @@ async def submit(
     job_id = f"drain:{new_id()}"
     seen = keys.seen(inbound.channel, inbound.event_id) if inbound.event_id else ""
     sk = inbound.session_key
+    staged = queue.stage(sk, job_id)
     result = await scripts.run(
         redis,
         scripts.ENQUEUE,
-        [seen, keys.inbox(sk), keys.sched(sk), keys.ACTIVE],
-        [request.model_dump_json(), job_id, str(time.time()), sk, str(SEEN_TTL)],
+        [seen, keys.inbox(sk), keys.sched(sk), keys.ACTIVE, *_job_keys(staged)],
+        [
+            request.model_dump_json(),
+            job_id,
+            str(time.time()),
+            sk,
+            str(SEEN_TTL),
+            *_job_args(staged),
+        ],
     )
     if result < 0:
         return Submitted(turn_id="", duplicate=True)
-    if result == 1:
+    if result == 1 and staged is None:
         await queue.enqueue_drain(sk, job_id)
     return Submitted(turn_id=request.turn_id, duplicate=False)
+
+
+def _job_keys(staged: StagedJob | None) -> list[str]:
+    return [staged.key, QUEUE_NAME] if staged is not None else ["", ""]
+
+
+def _job_args(staged: StagedJob | None) -> list[str]:
+    if staged is None:
+        return ["", "0", "0", keys.WAKE_CHANNEL]
+    return [staged.payload.decode(), str(staged.expires_ms), str(staged.score), keys.WAKE_CHANNEL]
 
 
 async def schedule(redis: Redis, session_key: str, queue: JobQueue) -> bool:
     """Make sure a drain runs for ``session_key`` (after approvals were decided)."""
     job_id = f"drain:{new_id()}"
+    staged = queue.stage(session_key, job_id)
     done = await scripts.run(
         redis,
         scripts.SCHEDULE,
-        [keys.sched(session_key), keys.ACTIVE],
-        [job_id, str(time.time()), session_key],
+        [keys.sched(session_key), keys.ACTIVE, *_job_keys(staged)],
+        [job_id, str(time.time()), session_key, *_job_args(staged)],
     )
-    if done == 1:
+    if done == 1 and staged is None:
         await queue.enqueue_drain(session_key, job_id)
-        return True
-    return False
+    return done == 1
 
 
 STOP_TTL = 60

@@ -15,6 +15,16 @@ SESSIONS = PREFIX + "sessions"
 """Set of every session key with a stored history (for listing)."""
 
 
+OUTBOX_PARTITIONS = 1
+"""Outbox streams: a session's events all go to one (``outbox_stream``), so whoever
+reads that stream renders them in order."""
+
+
+def outbox_stream(session_key: str) -> str:
+    """The outbox stream of ``session_key``'s events."""
+    return OUTBOX
+
+
 def seen(channel: str, event_id: str) -> str:
     return f"{PREFIX}seen:{channel}:{event_id}"
 
@@ -33,6 +43,10 @@ def lease(session_key: str) -> str:
 
 def history(session_key: str) -> str:
     return f"{PREFIX}history:{session_key}"
+
+
+def histver(session_key: str) -> str:
+    return f"{PREFIX}histver:{session_key}"
 
 
 def turn(turn_id: str) -> str:

@@ -1,4 +1,10 @@
-"""arq as the job queue: JSON jobs (never pickle) and a wake-up on enqueue."""
+"""arq as the job queue: JSON jobs (never pickle) and a wake-up on enqueue.
+
+Drain jobs are usually written by facio's own enqueue scripts (``stage``: the
+same job key, payload and queue entry as arq's ``enqueue_job`` writes), so
+queueing a turn and starting its job is one Redis call; ``enqueue_drain`` is
+arq's own path, for the rest.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +12,14 @@ import json
 from typing import Any
 
 from arq.connections import ArqRedis
+from arq.constants import job_key_prefix
+from arq.jobs import serialize_job
+from arq.utils import timestamp_ms
 
 from workers import keys
-from workers.inbox import DRAIN_JOB
+from workers.inbox import DRAIN_JOB, QUEUE_NAME, StagedJob
 
-QUEUE_NAME = "arq:queue"
+__all__ = ["QUEUE_NAME", "ArqJobQueue", "dumps", "loads"]
 
 
 def dumps(data: dict[str, Any]) -> bytes:
@@ -32,6 +41,12 @@ class ArqJobQueue:
 
     def __init__(self, pool: ArqRedis) -> None:
         self.pool = pool
+
+    def stage(self, session_key: str, job_id: str) -> StagedJob:
+        """The drain job as arq's ``enqueue_job`` would write it, for a script to write."""
+        now = timestamp_ms()
+        payload = serialize_job(DRAIN_JOB, (session_key,), {}, None, now, serializer=dumps)
+        return StagedJob(job_key_prefix + job_id, payload, self.pool.expires_extra_ms, now)
 
     async def enqueue_drain(self, session_key: str, job_id: str) -> None:
         await self.pool.enqueue_job(DRAIN_JOB, session_key, _job_id=job_id)

@@ -11,47 +11,74 @@ goes on) or close happened first (``sched`` is gone, so the enqueue's
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from redis.asyncio import Redis
 
-# KEYS: seen, inbox, sched, active   ARGV: item, job_id, now, session_key, seen_ttl
-# → -1 duplicate event (nothing queued), 1 queued and a drain must be scheduled, 0 queued
-ENQUEUE = """
+# The drain job itself: when a script decides the session needs one, it writes it
+# into arq's queue as arq's enqueue_job would (the job key with its payload and
+# expiry, the id in arq's sorted set) and rings the workers' doorbell, in the same
+# call: queueing a turn is one round trip. With an empty job key the caller
+# enqueues it afterwards instead.
+# KEYS: job, arq_queue   ARGV (from the given index): payload, expires_ms, score, wake_channel
+_START_JOB = """
+local function start_job(k, a, job_id)
+  if KEYS[k] == '' then return end
+  redis.call('PSETEX', KEYS[k], ARGV[a + 1], ARGV[a])
+  redis.call('ZADD', KEYS[k + 1], ARGV[a + 2], job_id)
+  redis.call('PUBLISH', ARGV[a + 3], '1')
+end
+"""
+
+# KEYS: seen, inbox, sched, active, job, arq_queue
+# ARGV: item, job_id, now, session_key, seen_ttl, payload, expires_ms, score, wake_channel
+# → -1 duplicate event (nothing queued), 1 queued and a drain scheduled, 0 queued
+ENQUEUE = (
+    _START_JOB
+    + """
 if KEYS[1] ~= '' then
   if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[5]) then return -1 end
 end
 redis.call('RPUSH', KEYS[2], ARGV[1])
 if redis.call('SET', KEYS[3], ARGV[2], 'NX') then
   redis.call('ZADD', KEYS[4], ARGV[3], ARGV[4])
+  start_job(5, 6, ARGV[2])
   return 1
 end
 return 0
 """
+)
 
-# KEYS: sched, active   ARGV: job_id, now, session_key
+# KEYS: sched, active, job, arq_queue
+# ARGV: job_id, now, session_key, payload, expires_ms, score, wake_channel
 # → 1 when this call scheduled a drain (nobody owned the session), else 0
-SCHEDULE = """
+SCHEDULE = (
+    _START_JOB
+    + """
 if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
   redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+  start_job(3, 4, ARGV[1])
   return 1
 end
 return 0
 """
+)
 
-# KEYS: sched, lease, arq_queue   ARGV: job_id, holder, ttl_ms
-# → 1 lease held, 0 another worker holds it, -1 a newer job owns the session
+# KEYS: sched, lease, arq_queue, inbox, parked   ARGV: job_id, holder, ttl_ms
+# → {1, head item or false, parked (0/1)} lease held; {0} another worker holds it;
+#   {-1} a newer job owns the session
 # Once held, the job leaves arq's queue: arq keeps a running job there until it
 # ends and walks the whole queue on every poll, so a thousand turns waiting on
 # a slow model would cost every poll thousands of calls. Recovery does not need
 # it there: the lease does (a lost worker's session is rescheduled by the reaper).
 ACQUIRE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
-  if redis.call('GET', KEYS[2]) ~= ARGV[2] then return 0 end
+  if redis.call('GET', KEYS[2]) ~= ARGV[2] then return {0} end
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
 redis.call('ZREM', KEYS[3], ARGV[1])
-return 1
+return {1, redis.call('LINDEX', KEYS[4], 0), redis.call('EXISTS', KEYS[5])}
 """
 
 # KEYS: inbox, sched, active, lease, parked   ARGV: job_id, session_key, park
@@ -68,15 +95,27 @@ if ARGV[3] == '1' then redis.call('SET', KEYS[5], '1') else redis.call('DEL', KE
 return 0
 """
 
-# KEYS: lease, inbox   ARGV: holder, item
-# → 1 popped, 0 not ours any more (the lease changed hands, or the head is not
-# the item this holder ran): a drainer that lost its lease while it was paused
-# must not pop the turn of the worker that took over.
-POP_HEAD = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[2] then return 0 end
+# KEYS: lease, inbox, sched, active, parked   ARGV: holder, item, job_id, session_key
+# → {1, next item} popped, and the next turn waits; {0} popped, and the session was
+#   closed (the inbox is empty); {2} popped, but a newer job owns the session;
+#   {-1} not ours any more (the lease changed hands, or the head is not the item this
+#   holder ran: a drainer that lost its lease while it was paused must not pop the turn
+#   of the worker that took over): nothing popped
+# The finished turn leaves the inbox and the next one is read, or the session is
+# closed, in one step between turns: the race CLOSE closes (a message arriving as
+# the inbox empties) is closed here the same way, since both look at inbox and sched.
+NEXT = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
+if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[2] then return {-1} end
 redis.call('LPOP', KEYS[2])
-return 1
+local head = redis.call('LINDEX', KEYS[2], 0)
+if head then return {1, head} end
+if redis.call('GET', KEYS[3]) ~= ARGV[3] then return {2} end
+redis.call('DEL', KEYS[3])
+redis.call('ZREM', KEYS[4], ARGV[4])
+redis.call('DEL', KEYS[1])
+redis.call('DEL', KEYS[5])
+return {0}
 """
 
 # KEYS: sched, lease, active, arq_queue, arq_in_progress (of old_job)
@@ -121,8 +160,16 @@ return 1
 """
 
 
+async def run_list(
+    redis: Redis, script: str, keys: Sequence[str], args: Sequence[str]
+) -> list[Any]:
+    """Run one of the scripts that answer a list (ACQUIRE, NEXT)."""
+    reply = await redis.register_script(script)(keys=list(keys), args=list(args))
+    return list(reply)
+
+
 async def run(redis: Redis, script: str, keys: Sequence[str], args: Sequence[str]) -> int:
-    """Run one of these scripts; they all answer an integer.
+    """Run one of the scripts that answer an integer.
 
     ``register_script`` sends the script's SHA (EVALSHA) and loads the source
     only when the server does not know it yet, so the hot paths (enqueue,

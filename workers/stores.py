@@ -8,11 +8,20 @@ The keys are those of docs/runtime.md ("Redis keys"), named in :mod:`workers.key
 Bytes, not text: the Redis client is shared with arq, which needs
 ``decode_responses=False``, so replies arrive as bytes and are decoded here
 (UTF-8, strictly). A client made with ``decode_responses=True`` works too.
+
+Histories are kept incrementally: a store remembers the sessions it read
+lately (parsed) and reads only what was appended since, so a turn costs the
+same whatever the history's length. Appending never rewrites what is there;
+anything that does (a reset, a replace) bumps the session's history
+*version* (``facio:histver:{sk}``) in the same transaction, and a remembered
+history whose version changed is read again whole.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 from redis.asyncio import Redis
@@ -23,7 +32,7 @@ from core.errors import CorruptSessionError, SessionStoreError
 from core.messages import Message, message_from_json, message_to_json
 from workers import keys
 from workers.codec import text
-from workers.redis_calls import lrange, sadd, smembers
+from workers.redis_calls import sadd, smembers
 
 
 def _texts(values: Iterable[bytes | str]) -> set[str]:
@@ -39,6 +48,7 @@ def _stage(pipe: Pipeline, session_key: str, items: list[str], *, replace: bool)
     key = keys.history(session_key)
     if replace:
         pipe.delete(key)
+        pipe.incr(keys.histver(session_key))
     if items:
         pipe.rpush(key, *items)
     pipe.sadd(keys.SESSIONS, session_key)
@@ -50,9 +60,31 @@ async def forget_session(redis: Redis, session_key: str) -> None:
     _check_key(session_key)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.delete(keys.history(session_key))
+        pipe.incr(keys.histver(session_key))
         pipe.srem(keys.SESSIONS, session_key)
         pipe.delete(keys.perm_session(session_key))
         await pipe.execute()
+
+
+CACHED_SESSIONS = 256
+"""Histories a store remembers (the most recently used)."""
+
+
+@dataclass
+class _Cached:
+    version: str
+    messages: list[Message]
+
+
+@dataclass(frozen=True)
+class StagedLoad:
+    """A history read queued on a pipeline: its results are the pipeline's at
+    :attr:`at` and the next one (the version, then the items)."""
+
+    session_key: str
+    start: int
+    """Where the read began: 0, or the length of the remembered history."""
+    at: int
 
 
 class RedisSessionStore:
@@ -68,39 +100,91 @@ class RedisSessionStore:
     (connection lost, a key of the wrong type) raise :class:`SessionStoreError`.
     """
 
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, *, cache_size: int = CACHED_SESSIONS) -> None:
         self.redis = redis
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, _Cached] = OrderedDict()
 
-    async def load(self, session_key: str) -> list[Message]:
+    def stage_load(self, pipe: Pipeline, session_key: str, at: int) -> StagedLoad:
+        """Queue the reads of a history on ``pipe`` (its results at ``at`` and ``at + 1``):
+        only what came after the remembered part, when there is one."""
         _check_key(session_key)
-        key = keys.history(session_key)
-        try:
-            items = await lrange(self.redis, key, 0, -1)
-        except RedisError as exc:
-            raise SessionStoreError(f"cannot read the history of {session_key!r}: {exc}") from exc
+        cached = self._cache.get(session_key)
+        start = len(cached.messages) if cached is not None else 0
+        pipe.get(keys.histver(session_key))
+        pipe.lrange(keys.history(session_key), start, -1)
+        return StagedLoad(session_key, start, at)
+
+    async def finish_load(self, staged: StagedLoad, results: list[object]) -> list[Message]:
+        """The history from the pipeline's results (read again whole if it was rewritten)."""
+        sk = staged.session_key
+        raw_version, items = results[staged.at], results[staged.at + 1]
+        version = text(raw_version) if isinstance(raw_version, bytes | str) else ""
+        cached = self._cache.get(sk)
+        assert isinstance(items, list)
+        if staged.start == 0:
+            messages = self._parse(sk, items, 0)
+        elif cached is not None and cached.version == version:
+            messages = cached.messages + self._parse(sk, items, staged.start)
+        else:  # rewritten (reset) since it was remembered: read it all again
+            self._cache.pop(sk, None)
+            return await self.load(sk)
+        self.remember(sk, version, messages)
+        return list(messages)
+
+    def remember(self, session_key: str, version: str, messages: list[Message]) -> None:
+        """Keep ``messages`` as the history of ``session_key`` at ``version``."""
+        self._cache[session_key] = _Cached(version, list(messages))
+        self._cache.move_to_end(session_key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    def version_of(self, session_key: str) -> str | None:
+        """The version of the remembered history, None when none is remembered."""
+        cached = self._cache.get(session_key)
+        return cached.version if cached is not None else None
+
+    def forget(self, session_key: str) -> None:
+        """Drop what is remembered of ``session_key`` (it was written elsewhere)."""
+        self._cache.pop(session_key, None)
+
+    def _parse(self, session_key: str, items: list[bytes | str], offset: int) -> list[Message]:
         messages: list[Message] = []
-        for index, item in enumerate(items):
+        for index, item in enumerate(items, start=offset):
             try:
                 messages.append(message_from_json(item))
             except ValidationError as exc:
+                self._cache.pop(session_key, None)
                 raise CorruptSessionError(
-                    f"session {session_key!r}: item {index} of {key} is not a valid message "
-                    f"({exc.errors()[0]['msg']}); the history was not loaded so that nothing "
-                    "is lost — repair or remove that item"
+                    f"session {session_key!r}: item {index} of {keys.history(session_key)} is "
+                    f"not a valid message ({exc.errors()[0]['msg']}); the history was not "
+                    "loaded so that nothing is lost — repair or remove that item"
                 ) from exc
         return messages
+
+    async def load(self, session_key: str) -> list[Message]:
+        _check_key(session_key)
+        try:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                staged = self.stage_load(pipe, session_key, 0)
+                results = await pipe.execute()
+        except RedisError as exc:
+            raise SessionStoreError(f"cannot read the history of {session_key!r}: {exc}") from exc
+        return await self.finish_load(staged, results)
 
     async def append(self, session_key: str, messages: Sequence[Message]) -> None:
         _check_key(session_key)
         if not messages:
             return
         items = [message_to_json(m) for m in messages]  # before any write: all or nothing
+        self.forget(session_key)
         await self._write(session_key, items, replace=False)
 
     async def replace(self, session_key: str, messages: Sequence[Message]) -> None:
         """Set the whole history; an empty one still counts as a session (as on disk)."""
         _check_key(session_key)
         items = [message_to_json(m) for m in messages]
+        self.forget(session_key)
         await self._write(session_key, items, replace=True)
 
     @staticmethod
@@ -120,9 +204,11 @@ class RedisSessionStore:
 
     async def delete(self, session_key: str) -> None:
         _check_key(session_key)
+        self.forget(session_key)
         try:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.delete(keys.history(session_key))
+                pipe.incr(keys.histver(session_key))
                 pipe.srem(keys.SESSIONS, session_key)
                 await pipe.execute()
         except RedisError as exc:
@@ -172,4 +258,44 @@ class RedisPermissionStore:
         await self.redis.delete(keys.perm_session(session_key))
 
 
-__all__ = ["RedisPermissionStore", "RedisSessionStore", "forget_session"]
+class PreloadedPermissions:
+    """A bot's rules for one session, read with the turn's state (one round trip for
+    everything a turn reads); a rule added during the turn still goes to Redis."""
+
+    def __init__(self, rules: RedisPermissionStore, always: set[str], session: set[str]) -> None:
+        self.rules = rules
+        self.always = always
+        self.session = session
+
+    async def load_always(self) -> set[str]:
+        return set(self.always)
+
+    async def add_always(self, tool_name: str) -> None:
+        await self.rules.add_always(tool_name)
+        self.always.add(tool_name)
+
+    async def load_session(self, session_key: str) -> set[str]:
+        return set(self.session)
+
+    async def add_session(self, session_key: str, tool_name: str) -> None:
+        await self.rules.add_session(session_key, tool_name)
+        self.session.add(tool_name)
+
+    async def clear_session(self, session_key: str) -> None:
+        await self.rules.clear_session(session_key)
+        self.session.clear()
+
+
+def texts(values: Iterable[bytes | str]) -> set[str]:
+    """A Redis set reply as text."""
+    return _texts(values)
+
+
+__all__ = [
+    "PreloadedPermissions",
+    "RedisPermissionStore",
+    "RedisSessionStore",
+    "StagedLoad",
+    "forget_session",
+    "texts",
+]

@@ -1,9 +1,12 @@
 """Run one queued turn on a worker: the agent, its events, its approvals.
 
-The prompt is appended to the history in the same Redis transaction that
-marks the turn ``appended``, so a retried turn never appends it twice and
-never loses it; the agent then continues whatever the history shows
-unfinished (``Agent.stream(None)``).
+A turn reads Redis once — its state, the session's history (incrementally:
+:class:`~workers.stores.RedisSessionStore`) and the bot's rules, in one round
+trip — and writes through its :class:`~workers.turn_writes.TurnWriter`,
+fenced by its lease. The prompt is appended to the history in the same
+script call that marks the turn ``appended`` and publishes ``turn_started``,
+so a retried turn never appends it twice and never loses it; the agent then
+continues whatever the history shows unfinished (``Agent.stream(None)``).
 
 Approvals: each request becomes a durable record and an ``approval_request``
 event. The worker holds the step in process for ``approvalHold`` seconds; a
@@ -29,6 +32,7 @@ from typing import Literal
 
 from redis.asyncio import Redis
 
+from bots.sdk import Facio
 from core import wire
 from core.agent import Agent
 from core.agent.agent import closing_results
@@ -36,13 +40,16 @@ from core.config import AgentConfig
 from core.errors import FacioError
 from core.events import ApprovalRequest, Response, ToolOutput
 from core.messages import AssistantMessage, Message, ToolResult, UserMessage
+from workers import keys
 from workers.approval_hold import ApprovalHold
 from workers.approvals import ApprovalStore
 from workers.bots import Bots
 from workers.inbox import TurnRequest
-from workers.outbox import Outbox, TurnPublisher
-from workers.stores import RedisSessionStore, forget_session
-from workers.turn_state import TurnStates
+from workers.outbox import Outbox
+from workers.publisher import TurnHistory, TurnPublisher
+from workers.stores import PreloadedPermissions, RedisPermissionStore, forget_session, texts
+from workers.turn_state import TurnState, TurnStates
+from workers.turn_writes import TurnWriter
 
 logger = logging.getLogger(__name__)
 
@@ -51,7 +58,8 @@ Outcome = Literal["done", "parked"]
 
 class TurnRunner:
     """Runs turns for the drain job, one instance per worker process: it only sequences
-    (the turn's state is :mod:`workers.turn_state`, its approvals :mod:`workers.approval_hold`)."""
+    (the turn's state is :mod:`workers.turn_state`, its writes :mod:`workers.turn_writes`,
+    its approvals :mod:`workers.approval_hold`)."""
 
     def __init__(
         self,
@@ -67,75 +75,131 @@ class TurnRunner:
         self.bots = bots
         self.outbox = outbox
         self.states = TurnStates(redis)
-        self.holds = ApprovalHold(approvals, outbox, self.states, pressure)
+        self.holds = ApprovalHold(approvals, outbox, pressure)
 
     async def pending_approvals(self, turn_id: str) -> bool:
         """True while an approval of this turn's step is still undecided."""
         return await self.holds.pending(await self.states.get(turn_id))
 
+    async def _read(
+        self, request: TurnRequest
+    ) -> tuple[TurnState, list[Message], PreloadedPermissions]:
+        """The turn's state, the session's history and the bot's rules: one round trip."""
+        inbound = request.inbound
+        sk = inbound.session_key
+        sessions = self.bots.sessions
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(keys.turn(request.turn_id))
+            pipe.smembers(keys.perm_always(inbound.bot))
+            pipe.smembers(keys.perm_session(sk))
+            staged = sessions.stage_load(pipe, sk, at=3)
+            results = await pipe.execute()
+        history = await sessions.finish_load(staged, results)
+        rules = RedisPermissionStore(self.redis, inbound.bot)
+        permissions = PreloadedPermissions(rules, texts(results[1]), texts(results[2]))
+        return TurnState.parse(results[0]), history, permissions
+
     async def run(self, request: TurnRequest, holder: str) -> Outcome:
         inbound = request.inbound
+        sk = inbound.session_key
         facio = self.bots.get(inbound.bot)
-        agent = facio.agent(inbound.session_key, user=inbound.user_id)
-        publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: len(agent.history))
-        state = await self.states.get(request.turn_id)
+        state, history, permissions = await self._read(request)
+        version = self.bots.sessions.version_of(sk) or ""
+        writer = TurnWriter(
+            self.redis, sk, request.turn_id, holder, inbound.channel, length=len(history)
+        )
+        agent: Agent | None = None
+        publisher = TurnPublisher(
+            writer, inbound, request.turn_id, lambda: len(agent.history) if agent else 0
+        )
         if not state.appended:
-            await self._append_prompt(request, await facio.sessions.load(inbound.session_key))
-        await agent.start()  # the history as it now stands, prompt included
-        if not state.appended:
-            await publisher.runtime(wire.TurnStartedEvent, user_name=inbound.user_name)
-        elif state.running:
+            prompt: list[Message] = [
+                *closing_results(history),
+                UserMessage(content=inbound.text, user=inbound.user_id),
+            ]
+            writer.add_messages(prompt)
+            writer.set_fields(appended="1", start=str(len(history)), running=holder)
+            publisher.stage_runtime(wire.TurnStartedEvent, user_name=inbound.user_name)
+            history = [*history, *prompt]
+        else:
+            writer.set_fields(running=holder)
+        await writer.flush()
+        agent = self._agent(facio, request, history, publisher, permissions)
+        await agent.start()  # the history as read, prompt included: no Redis
+        if state.appended and state.running:
             # an earlier attempt died mid-turn: publish its steps again; the
             # gateway drops what it already rendered (same idempotency keys)
             await self._republish(agent, publisher, state.start)
-        await self.states.set_running(request.turn_id, holder)
-        await self.holds.abandon(state, inner_only=True)  # an earlier attempt's code is gone
+        await self.holds.abandon(state.inner)  # an earlier attempt's code is not running
         decisions = await self.holds.decisions(state)
         try:
-            outcome = await self._stream(agent, publisher, request, decisions, facio.config.agent)
+            outcome = await self._stream(agent, publisher, request, state, decisions, facio)
         finally:
             await publisher.close()
-        await self.states.clear_running(request.turn_id)
+        writer.delete_fields("running")  # only a crash leaves it: a retry then republishes
         if outcome == "done":
-            await publisher.runtime(wire.TurnFinishedEvent)
+            publisher.stage_runtime(wire.TurnFinishedEvent)
+        await writer.flush()
+        self.bots.sessions.remember(sk, version, agent.history)
         return outcome
 
-    async def cancelled(self, request: TurnRequest) -> None:
+    def _agent(
+        self,
+        facio: Facio,
+        request: TurnRequest,
+        history: list[Message],
+        publisher: TurnPublisher,
+        permissions: PreloadedPermissions,
+    ) -> Agent:
+        inbound = request.inbound
+        return facio.agent(
+            inbound.session_key,
+            user=inbound.user_id,
+            store=TurnHistory(history, publisher),
+            permission_store=permissions,
+        )
+
+    def _writer(self, request: TurnRequest, holder: str) -> TurnWriter:
+        """A writer for a turn's end that adds nothing to the history."""
+        inbound = request.inbound
+        return TurnWriter(
+            self.redis, inbound.session_key, request.turn_id, holder, inbound.channel, length=1
+        )
+
+    async def cancelled(self, request: TurnRequest, holder: str) -> None:
         """The person stopped the turn: say so; the history keeps what was done; its
         approvals still pending are rejected (their cards say so)."""
-        await self.holds.abandon(await self.states.get(request.turn_id))
-        publisher = TurnPublisher(self.outbox, request.inbound, request.turn_id, lambda: 0)
-        await publisher.runtime(wire.TurnFinishedEvent, cancelled=True)
-        await self.states.clear_running(request.turn_id)
+        state = await self.states.get(request.turn_id)
+        await self.holds.abandon([*state.approvals.values(), *state.inner])
+        writer = self._writer(request, holder)
+        TurnPublisher(writer, request.inbound, request.turn_id, lambda: 0).stage_runtime(
+            wire.TurnFinishedEvent, cancelled=True
+        )
+        writer.delete_fields("running")
+        await writer.flush()
 
-    async def reset(self, request: TurnRequest) -> None:
+    async def reset(self, request: TurnRequest, holder: str) -> None:
         """Start the session over (``/new``): history and session rules go."""
         inbound = request.inbound
         await forget_session(self.redis, inbound.session_key)
+        self.bots.sessions.forget(inbound.session_key)
         await self.bots.get(inbound.bot).forget_tool_state(inbound.session_key)
-        publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: 0)
+        publisher = TurnPublisher(
+            self._writer(request, holder), inbound, request.turn_id, lambda: 0
+        )
         await publisher.runtime(wire.SessionResetEvent)
 
-    async def fail(self, request: TurnRequest, error: BaseException) -> None:
+    async def fail(self, request: TurnRequest, holder: str, error: BaseException) -> None:
         """Tell the person the turn failed; the turn leaves the queue."""
         inbound = request.inbound
-        publisher = TurnPublisher(self.outbox, inbound, request.turn_id, lambda: 0)
+        writer = self._writer(request, holder)
+        publisher = TurnPublisher(writer, inbound, request.turn_id, lambda: 0)
         message = str(error) if isinstance(error, FacioError) else "an internal error occurred"
-        await publisher.runtime(wire.ErrorEvent, message=message, error_type=type(error).__name__)
-        await publisher.runtime(wire.TurnFinishedEvent)
-        await self.states.clear_running(request.turn_id)
-
-    async def _append_prompt(self, request: TurnRequest, history: list[Message]) -> None:
-        """Prompt into the history and the turn marked appended, in one transaction."""
-        inbound = request.inbound
-        messages: list[Message] = [
-            *closing_results(history),
-            UserMessage(content=inbound.text, user=inbound.user_id),
-        ]
-        async with self.redis.pipeline(transaction=True) as pipe:
-            RedisSessionStore.stage_append(pipe, inbound.session_key, messages)
-            TurnStates.stage_appended(pipe, request.turn_id, len(history))
-            await pipe.execute()
+        publisher.stage_runtime(wire.ErrorEvent, message=message, error_type=type(error).__name__)
+        publisher.stage_runtime(wire.TurnFinishedEvent)
+        writer.delete_fields("running")
+        await writer.flush()
+        self.bots.sessions.forget(inbound.session_key)
 
     async def _republish(self, agent: Agent, publisher: TurnPublisher, start: int) -> None:
         for index, message in enumerate(agent.history[start:], start=start):
@@ -156,19 +220,25 @@ class TurnRunner:
         agent: Agent,
         publisher: TurnPublisher,
         request: TurnRequest,
+        state: TurnState,
         decisions: dict[str, bool],
-        settings: AgentConfig,
+        facio: Facio,
     ) -> Outcome:
+        settings: AgentConfig = facio.config.agent
         hold = settings.approval_hold
         park = asyncio.Event()
         watchers: list[asyncio.Task[None]] = []
+        inner: list[str] = []
 
         async def consume() -> None:
             async for event in agent.stream(None, decisions=decisions):
                 if not isinstance(event, ApprovalRequest):
                     await publisher.event(event)
                     continue
-                record = await self.holds.record(event, request, settings.approval_timeout)
+                timeout = settings.approval_timeout
+                record = await self.holds.record(event, request, state, publisher.writer, timeout)
+                if not record.parkable:
+                    inner.append(record.approval_id)
                 await publisher.event(
                     event,
                     key=f"approval:{record.approval_id}",
@@ -197,4 +267,4 @@ class TurnRunner:
             for outcome in ended[1:]:  # the stream's own outcome was dealt with above
                 if isinstance(outcome, Exception):  # e.g. Redis failed while holding
                     logger.warning("holding an approval of %s failed: %s", request.turn_id, outcome)
-            await self.holds.abandon(await self.states.get(request.turn_id), inner_only=True)
+            await self.holds.abandon(inner)  # the code that asked has stopped

@@ -8,7 +8,7 @@
     inner:<id>      an approval raised inside running code (held in process, never parked)
 
 :class:`TurnState` is what one read of the hash says; :class:`TurnStates`
-reads and writes it, one field at a time or staged on a caller's transaction.
+reads it (the turn's writes, :mod:`workers.turn_writes`, write it).
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
-from redis.asyncio.client import Pipeline
 
 from workers import keys
 from workers.codec import text
-from workers.redis_calls import hdel, hget, hgetall, hset
+from workers.redis_calls import hgetall
 
 __all__ = ["TURN_TTL", "TurnState", "TurnStates"]
 
@@ -58,7 +57,8 @@ class TurnState:
 
 
 class TurnStates:
-    """The turn hashes of one Redis."""
+    """The turn hashes of one Redis (read here; written with the turn's other writes,
+    :mod:`workers.turn_writes`)."""
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
@@ -67,26 +67,9 @@ class TurnStates:
         return TurnState.parse(await hgetall(self.redis, keys.turn(turn_id)))
 
     @staticmethod
-    def stage_appended(pipe: Pipeline, turn_id: str, start: int) -> None:
-        """Mark the prompt appended on ``pipe`` (the transaction that appends it)."""
-        turn_key = keys.turn(turn_id)
-        pipe.hset(turn_key, mapping={"appended": "1", "start": str(start)})
-        pipe.expire(turn_key, TURN_TTL)
+    def approval_field(tool_call_id: str) -> str:
+        return _APPROVAL + tool_call_id
 
-    async def set_running(self, turn_id: str, holder: str) -> None:
-        await hset(self.redis, keys.turn(turn_id), "running", holder)
-
-    async def clear_running(self, turn_id: str) -> None:
-        """An orderly stop (done, parked, stopped, failed): only a crash leaves it set."""
-        await hdel(self.redis, keys.turn(turn_id), "running")
-
-    async def approval_of(self, turn_id: str, tool_call_id: str) -> str | None:
-        """The approval id already recorded for a parkable tool call (a retried step)."""
-        found = await hget(self.redis, keys.turn(turn_id), _APPROVAL + tool_call_id)
-        return text(found) if found is not None else None
-
-    async def add_approval(self, turn_id: str, tool_call_id: str, approval_id: str) -> None:
-        await hset(self.redis, keys.turn(turn_id), _APPROVAL + tool_call_id, approval_id)
-
-    async def add_inner(self, turn_id: str, approval_id: str) -> None:
-        await hset(self.redis, keys.turn(turn_id), _INNER + approval_id, approval_id)
+    @staticmethod
+    def inner_field(approval_id: str) -> str:
+        return _INNER + approval_id

@@ -237,7 +237,7 @@ def build_worker(
         on_shutdown=shutdown,
         max_jobs=max_jobs if max_jobs is not None else config.worker.max_jobs,
         job_timeout=JOB_TIMEOUT,
-        keep_result=60,
+        keep_result=0,  # nobody reads a drain job's result
         poll_delay=poll_delay,
         max_tries=100,
         job_serializer=dumps,

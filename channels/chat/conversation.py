@@ -49,7 +49,9 @@ class Conversation(Generic[PartT]):
     ) -> None:
         self.platform = platform
         self.cards = CardStore(ctx.runtime, platform.name)
-        self.streams: Streams[PartT] = Streams(ctx.runtime, platform, interval=stream_interval)
+        self.streams: Streams[PartT] = Streams(
+            ctx.runtime, platform, interval=stream_interval, retry_delay=retry_delay
+        )
         self.typing = Typing(platform)
         self.renderer = Renderer(
             platform,

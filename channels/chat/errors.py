@@ -1,9 +1,11 @@
 """The chat layer's errors: one base that every platform's errors derive from.
 
     ChatError (FacioError)
-    ├── FileTooLarge      a file above the channel's limit: refused with a note
-    └── <platform>Error   each platform's own tree (channels.telegram.errors, …),
-                          mapped from its library's errors in one place there
+    ├── FileTooLarge         a file above the channel's limit: refused with a note
+    ├── PlatformUnreachable  no usable answer (network, 5xx): trying again may help
+    └── <platform>Error      each platform's own tree (channels.telegram.errors, …),
+                             mapped from its library's errors in one place there (its
+                             "unreachable" error also derives from PlatformUnreachable)
 
 The shared layer catches :class:`ChatError` where a platform call may fail
 for a reason retrying will not fix (a blocked bot, a deleted chat): it logs
@@ -15,11 +17,16 @@ from __future__ import annotations
 
 from core.errors import FacioError
 
-__all__ = ["ChatError", "FileTooLarge"]
+__all__ = ["ChatError", "FileTooLarge", "PlatformUnreachable"]
 
 
 class ChatError(FacioError):
     """Base of the errors a chat platform raises."""
+
+
+class PlatformUnreachable(ChatError):
+    """The platform gave no usable answer after the client's own retries: a later try
+    may succeed (the chat layer tries a final answer again rather than lose it)."""
 
 
 class FileTooLarge(ChatError):

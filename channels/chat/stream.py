@@ -11,7 +11,9 @@ an edit that changes nothing.
 
 The ``response`` event carries the step's whole text: its render is
 authoritative — every part is set to the final text, new parts are sent,
-leftovers deleted — whatever the chunks did before.
+leftovers deleted — whatever the chunks did before. When the platform is
+unreachable it is tried again (:data:`FINAL_TRIES` times, backing off) rather
+than leave the answer half shown: the session's later events wait meanwhile.
 
 State is small and recoverable: per ``(turn, agent)`` the text so far, the
 message ids and a fingerprint of what each shows, in Redis
@@ -32,16 +34,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic
 
-from channels.chat.errors import ChatError
+from channels.chat.errors import ChatError, PlatformUnreachable
 from channels.chat.log import platform_log
 from channels.chat.platform import ChatPlatform, MessageRef, PartT, Target
 from channels.runtime import RuntimeClient, text
+from core.backoff import Backoff
 
 __all__ = ["STREAM_TTL", "Streams"]
 
 logger = logging.getLogger(__name__)
 
 STREAM_TTL = 3600
+FINAL_TRIES = 5
+"""Tries of a final answer's write while the platform is unreachable (about 30 s)."""
 MAX_STREAMS = 1000
 """Streams kept in memory; older ones are reloaded from Redis if they ever continue."""
 
@@ -72,8 +77,11 @@ class Streams(Generic[PartT]):
         *,
         interval: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        retry_delay: float = 1.0,
     ) -> None:
-        """``interval``: seconds between edits (the platform's default when None)."""
+        """``interval``: seconds between edits (the platform's default when None);
+        ``retry_delay``: the first wait before a final answer is tried again."""
+        self.retry_delay = retry_delay
         self.runtime = runtime
         self.platform = platform
         self.interval = platform.limits.edit_interval if interval is None else interval
@@ -134,12 +142,20 @@ class Streams(Generic[PartT]):
         async with stream.lock:
             stream.finished = True
             stream.text = content
-            await self._write(stream, final=True)
+            backoff = Backoff(self.retry_delay, cap=16.0)
+            for _ in range(FINAL_TRIES - 1):
+                if await self._write(stream, final=True):
+                    break
+                await asyncio.sleep(backoff.next())
+            else:
+                await self._write(stream, final=True)
         self._streams.pop(stream.key, None)
         await self.runtime.redis.delete(stream.key)
 
-    async def _write(self, stream: _Stream, *, final: bool = False) -> None:
-        """Bring the messages in line with the text (send, edit, delete)."""
+    async def _write(self, stream: _Stream, *, final: bool = False) -> bool:
+        """Bring the messages in line with the text (send, edit, delete); False when the
+        platform was unreachable (worth another try), True otherwise (a refusal is logged:
+        trying again would not help)."""
         parts = self.platform.markdown(stream.text)
         target = stream.target
         try:
@@ -155,12 +171,16 @@ class Streams(Generic[PartT]):
             while final and parts and len(stream.ids) > len(parts):
                 await self.platform.delete(MessageRef(target.chat, stream.ids.pop()))
                 stream.shown.pop()
+        except PlatformUnreachable as exc:
+            self.log.warning("streaming the answer in %s failed: %s", target, exc)
+            return False
         except ChatError as exc:
             self.log.warning("streaming the answer in %s failed: %s", target, exc)
         finally:
             stream.last_write = self.clock()
             if not final:
                 await self.runtime.redis.set(stream.key, stream.dump(), ex=STREAM_TTL)
+        return True
 
     async def discard(self, turn_id: str) -> None:
         """The turn is over: forget its streams (an answer cut short keeps what it showed)."""

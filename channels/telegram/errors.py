@@ -5,6 +5,7 @@
     ├── PollingConflict      409 on getUpdates: another program polls this token
     ├── TelegramUnreachable  no usable answer (network, timeouts, 5xx, a body that is not
     │                        the Bot API's JSON — a proxy's "502 Bad Gateway" page), after retries
+    │                        (also a chat layer's PlatformUnreachable: worth another try)
     └── RequestRefused       Telegram refused one call (bad request, bot blocked, …)
         ├── FormattingRefused  a 400 about the entities: sent again as plain text
         └── NotModified        a 400 "message is not modified": the edit is already there
@@ -51,7 +52,7 @@ from aiogram.exceptions import (
 )
 from pydantic import ValidationError
 
-from channels.chat.errors import ChatError
+from channels.chat.errors import ChatError, PlatformUnreachable
 
 __all__ = [
     "CALL_FAILURES",
@@ -96,7 +97,7 @@ class PollingConflict(TelegramChannelError):
     """Another getUpdates poller (or a webhook) holds this token."""
 
 
-class TelegramUnreachable(TelegramChannelError):
+class TelegramUnreachable(TelegramChannelError, PlatformUnreachable):
     """The Bot API gave no usable answer (network error, timeout, server error, not JSON)."""
 
 

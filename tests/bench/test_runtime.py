@@ -126,6 +126,9 @@ class _PollOnly:
     def __init__(self, pool: ArqRedis) -> None:
         self.pool = pool
 
+    def stage(self, session_key: str, job_id: str) -> None:
+        return None  # enqueued by enqueue_drain, which records it
+
     async def enqueue_drain(self, session_key: str, job_id: str) -> None:
         await self.pool.enqueue_job(DRAIN_JOB, session_key, _job_id=job_id)
 

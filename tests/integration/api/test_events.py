@@ -43,7 +43,9 @@ async def test_a_turn_streams_its_events_in_order(
     kinds = [f["event"] for f in frames]
     assert kinds == [e["type"] for e in events]
     assert kinds[0] == "turn_started" and kinds[-1] == "turn_finished"
-    assert kinds.index("response_chunk") < kinds.index("response")
+    # chunks (of a slower model) come before the step's response; an instant model's
+    # last buffered chunks are left out: the response carries their text
+    assert all(i < kinds.index("response") for i, k in enumerate(kinds) if k == "response_chunk")
     assert {e["turn_id"] for e in events} == {posted["turn_id"]}
     assert {e["session_key"] for e in events} == {"api:t"}
     response = next(e for e in events if e["type"] == "response")

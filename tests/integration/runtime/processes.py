@@ -31,10 +31,9 @@ import aiohttp
 from redis.asyncio import Redis
 
 from core.messages import Message, message_from_json
-from core.wire import WireEvent
+from tests.integration.runtime.support import entry_order, published
 from workers import keys
 from workers.codec import text
-from workers.outbox_reader import OutboxReader
 
 ROOT = Path(__file__).resolve().parents[3]
 LOG_TAIL = 4000
@@ -239,25 +238,28 @@ async def lease_pid(redis: Redis, session: str) -> int | None:
 
 
 async def outbox_events(redis: Redis) -> list[dict[str, Any]]:
-    """Every outbox entry, as published (retries included)."""
-    return [json.loads(fields[b"data"]) for _id, fields in await redis.xrange(keys.OUTBOX)]
+    """Every event published, in order (retries included)."""
+    return [event for _id, event in await published(redis)]
 
 
 async def rendered(redis: Redis, consumer: str = "test") -> list[dict[str, Any]]:
-    """What a gateway renders of the outbox so far: the production reader, dedupe included.
-
-    Reads through the consumer group like a gateway; call it again for what
-    was published since.
-    """
+    """What a person sees of the events so far: a final event once, however often a
+    retried turn published it (what the gateway's and SSE clients' dedupe by
+    ``idempotency_key`` leaves); call it again for what was published since."""
+    cursor = f"test:rendered:{consumer}"
+    seen = f"test:delivered:{consumer}"
+    after = text(await redis.get(cursor) or b"0-0")
     shown: list[dict[str, Any]] = []
-
-    async def render(event: WireEvent) -> None:
-        shown.append(event.to_wire())
-
-    reader = OutboxReader(redis, consumer, render)
-    await reader.ensure_group()
-    while await reader.read_once(block_ms=1):
-        pass
+    last = after
+    for entry_id, event in await published(redis):
+        if entry_order(entry_id) <= entry_order(after):
+            continue
+        last = entry_id
+        key = event.get("idempotency_key")
+        if key and not await redis.sadd(seen, key):  # type: ignore[misc]
+            continue
+        shown.append(event)
+    await redis.set(cursor, last)
     return shown
 
 

@@ -74,9 +74,29 @@ class Background:
         await self.worker.close()
 
 
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """A stream entry id as something that sorts like it."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def published(redis: Redis) -> list[tuple[str, dict[str, Any]]]:
+    """Every event published to any session's stream, in publish order: ``(id, event)``.
+
+    Every event of a turn goes to its session's stream (the outbox holds only
+    those of channels a gateway renders), so this is what was published.
+    """
+    entries: list[tuple[str, dict[str, Any]]] = []
+    async for stream in redis.scan_iter(match=keys.events("*"), count=1000):
+        for raw_id, fields in await redis.xrange(stream):
+            entry_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+            entries.append((entry_id, json.loads(fields[b"data"])))
+    return sorted(entries, key=lambda entry: entry_order(entry[0]))
+
+
 async def outbox(redis: Redis) -> list[dict[str, Any]]:
-    entries = await redis.xrange(keys.OUTBOX)
-    return [json.loads(fields[b"data"]) for _id, fields in entries]
+    """Every event published to any session's stream, in publish order."""
+    return [event for _id, event in await published(redis)]
 
 
 async def wait_for(

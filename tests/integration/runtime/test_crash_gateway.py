@@ -49,13 +49,14 @@ def _lines(out: Path) -> list[dict[str, Any]]:
 
 
 def _expected(session: str, prompts: list[str]) -> list[tuple[str, str, str]]:
-    """Every event of these turns, in order: (session, type, content)."""
+    """Every final event of these turns, in order: (session, type, content). (The
+    scripted model answers at once: its chunks are superseded by the response and
+    never sent; :func:`_shown` leaves out any that a slow machine did send.)"""
     events = []
     for prompt in prompts:
         said = f"You said: {prompt}"
         events += [
             (session, "turn_started", ""),
-            (session, "response_chunk", said),
             (session, "response", said),
             (session, "turn_finished", ""),
         ]
@@ -67,7 +68,7 @@ def _shown(out: Path) -> list[tuple[str, str, str]]:
     return [
         (line["session_key"], line["type"], line["content"])
         for line in _lines(out)
-        if "hanging" not in line
+        if "hanging" not in line and line["type"] != "response_chunk"
     ]
 
 
@@ -119,7 +120,7 @@ async def test_restarted_gateways_render_what_was_missed_once_and_in_order(
         first = procs.gateway(config, "gateway-1", out, port=port, hang_on="HANG1")
         await hang(first, "HANG1")
         pending = await redis.xpending(keys.OUTBOX, GROUP)
-        assert pending["pending"] >= 6, "a2's chunk, a2's answer and finish, a3 were read"
+        assert pending["pending"] >= 5, "a2's answer and finish, and a3's events were read"
 
         # 2. More while none runs; the same gateway again (same address, same
         #    consumer): what it had read comes back at once, before the new.
@@ -148,7 +149,7 @@ async def test_restarted_gateways_render_what_was_missed_once_and_in_order(
         shown = _shown(out)
         for session, prompts in everything.items():
             assert [s for s in shown if s[0] == session] == _expected(session, prompts), session
-        assert len(shown) == sum(len(p) for p in everything.values()) * 4
+        assert len(shown) == sum(len(p) for p in everything.values()) * 3
         keyed = [line["idempotency_key"] for line in _lines(out) if line.get("idempotency_key")]
         assert len(keyed) == len(set(keyed))
         renderers = [line["pid"] for line in _lines(out) if "hanging" not in line]

@@ -29,6 +29,9 @@ class Recorder:
     def __init__(self) -> None:
         self.jobs: list[tuple[str, str]] = []
 
+    def stage(self, session_key: str, job_id: str) -> None:
+        return None  # enqueued by enqueue_drain, which records it
+
     async def enqueue_drain(self, session_key: str, job_id: str) -> None:
         self.jobs.append((session_key, job_id))
 

@@ -17,7 +17,12 @@ from workers.outbox_reader import GROUP, OutboxReader
 
 
 def _event(kind: str, key: str | None = None, *, age: float = 0.0) -> wire.Envelope:
-    event: dict[str, Any] = {"type": kind, "session_key": "api:x", "ts": time.time() - age}
+    event: dict[str, Any] = {
+        "type": kind,
+        "session_key": "file:x",
+        "channel": "file",  # a channel a gateway renders: its events go to the outbox
+        "ts": time.time() - age,
+    }
     if kind in ("response", "response_chunk"):
         event["content"] = kind
     if key:

@@ -14,10 +14,10 @@ from workers.outbox import EVENTS_TTL, OUTBOX_RETENTION, Outbox
 
 async def test_a_sessions_event_stream_expires_a_day_after_its_last_event(redis: Redis) -> None:
     outbox = Outbox(redis)
-    await outbox.publish(TurnStartedEvent(session_key="api:x", turn_id="t1"))
-    stream = keys.events("api:x")
+    await outbox.publish(TurnStartedEvent(session_key="file:x", channel="file", turn_id="t1"))
+    stream = keys.events("file:x")
     await redis.expire(stream, 60)  # time passes…
-    await outbox.publish(TurnFinishedEvent(session_key="api:x", turn_id="t1"))
+    await outbox.publish(TurnFinishedEvent(session_key="file:x", channel="file", turn_id="t1"))
     ttl = await redis.ttl(stream)
     assert EVENTS_TTL - 5 <= ttl <= EVENTS_TTL  # …and each event renews it
     assert await redis.xlen(stream) == 2
@@ -33,7 +33,9 @@ async def test_the_outbox_is_trimmed_by_age_not_by_count(redis: Redis) -> None:
     await redis.xadd(keys.OUTBOX, {"data": "{}"}, id=f"{recent}-0")
     outbox = Outbox(redis)
     for i in range(12_000):  # more than any count cap would keep: nothing unread is cut
-        await outbox.publish(ResponseChunkEvent(session_key=f"api:{i % 7}", content=""))
+        await outbox.publish(
+            ResponseChunkEvent(session_key=f"file:{i % 7}", channel="file", content="")
+        )
     ids = [entry_id for entry_id, _ in await redis.xrange(keys.OUTBOX, count=2)]
     assert ids[0] == f"{recent}-0".encode()  # the too-old entry went, the recent one stayed
     assert await redis.xlen(keys.OUTBOX) == 12_001

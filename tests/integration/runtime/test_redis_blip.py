@@ -118,6 +118,9 @@ async def test_a_drain_cancelled_while_redis_is_down_ends_cancelled(
     server = make_redis(tmp_path / "redis", appendonly=False)
 
     class Recorder:
+        def stage(self, session_key: str, job_id: str) -> None:
+            return None  # enqueued by enqueue_drain, which records it
+
         async def enqueue_drain(self, session_key: str, job_id: str) -> None:
             self.job = job_id
 

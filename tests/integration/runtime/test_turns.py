@@ -31,9 +31,11 @@ async def test_a_turn_runs_and_publishes_its_events(
         (e["session_key"], e["turn_id"], e["agent_id"]) == ("api:test", submitted.turn_id, "main")
         for e in events
     )
+    # chunks are coalesced, and those still buffered when the step's whole answer comes
+    # are not sent: the response carries them (an instant model streams none at all)
     streamed = "".join(e["content"] for e in events if e["type"] == "response_chunk")
-    assert streamed == response["content"]
-    assert len([k for k in kinds if k == "response_chunk"]) < 10  # coalesced
+    assert response["content"].startswith(streamed)
+    assert len([k for k in kinds if k == "response_chunk"]) < 10
     history = [message_from_json(m) for m in await redis.lrange(keys.history("api:test"), 0, -1)]
     assert [m.role for m in history] == ["user", "assistant"]
     # the session is closed: nothing scheduled, nothing leased, inbox empty

@@ -92,7 +92,7 @@ async def test_a_redirect_loop_never_puts_the_token_in_the_log(
     # aiohttp's TooManyRedirects reads "…, url='http://…/bot<token>/getMe'"
     caplog.set_level(logging.DEBUG)
     for method in ("getMe", "getUpdates", "sendMessage"):
-        tg.redirect_loop(method, times=3)
+        tg.redirect_loop(method, times=3)  # a call's three tries all fail: tried again later
     async with running(tg_config(tmp_path, tg), redis_url, channels=_quick):
         tg.push(message_update(ALICE, "hello"))
         await tg.until(lambda: "Hi there! Ask me anything." in texts(tg, 100))

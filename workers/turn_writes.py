@@ -1,0 +1,176 @@
+"""A turn's writes to Redis: fenced by its lease, batched into one script call.
+
+Everything a running turn writes — the messages it adds to the session's
+history, the fields of its turn hash, the events it publishes — goes through
+one :class:`TurnWriter` and lands with one ``TURN_WRITE`` script call per
+batch, atomically, and only while the worker still holds the session's lease.
+A worker paused past its lease (SIGSTOP, a long GC, a VM migration) while
+another took the session over can therefore neither add to the history nor
+publish: its write is refused (:class:`LeaseLost`) and the turn stops
+(DESIGN.md rule 1: a session is processed by at most one worker).
+
+Batching: a model's answer (an assistant message) is not written on its own
+but with the event that follows it (its ``response``), in one call; messages
+that come before a side effect (a tool call marked started, a tool's result)
+are written at once. A crash before such a batch lands loses only a model
+answer, which the retried turn asks for again.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from core import wire
+from core.errors import FacioError
+from core.messages import Message, message_to_json
+from workers import keys
+from workers.outbox import EVENTS_MAXLEN, EVENTS_TTL, OUTBOX_RETENTION, UNRENDERED
+from workers.turn_state import TURN_TTL
+
+__all__ = ["LeaseLost", "TurnWriter"]
+
+# KEYS: lease, history, sessions, turn, events, outbox ('' for none)
+# ARGV: owner, session_key, the batch as JSON:
+#   {"items": [...], "new": bool, "set": {..}, "del": [..], "events": [...], "expire": bool,
+#    "minid": "ms"}
+# → 1 written, 0 the lease is not this owner's (nothing written)
+TURN_WRITE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+local batch = cjson.decode(ARGV[3])
+if #batch.items > 0 then
+  redis.call('RPUSH', KEYS[2], unpack(batch.items))
+  if batch.new then redis.call('SADD', KEYS[3], ARGV[2]) end
+end
+local fields = {}
+for name, value in pairs(batch.set) do
+  fields[#fields + 1] = name
+  fields[#fields + 1] = value
+end
+if #fields > 0 then
+  redis.call('HSET', KEYS[4], unpack(fields))
+  redis.call('EXPIRE', KEYS[4], tonumber(batch.turn_ttl))
+end
+if #batch.del > 0 then redis.call('HDEL', KEYS[4], unpack(batch.del)) end
+for _, event in ipairs(batch.events) do
+  redis.call('XADD', KEYS[5], 'MAXLEN', '~', batch.maxlen, '*', 'data', event)
+  if KEYS[6] ~= '' then
+    redis.call('XADD', KEYS[6], 'MINID', batch.minid, '*', 'data', event)
+  end
+end
+if batch.expire and #batch.events > 0 then
+  redis.call('EXPIRE', KEYS[5], tonumber(batch.events_ttl))
+end
+return 1
+"""
+
+
+class LeaseLost(FacioError):
+    """The session's lease is no longer this worker's: nothing of the turn was written."""
+
+
+@dataclass
+class _Batch:
+    items: list[str] = field(default_factory=list)
+    new: bool = False
+    set: dict[str, str] = field(default_factory=dict)
+    delete: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    expire: bool = False
+
+    def empty(self) -> bool:
+        return not (self.items or self.set or self.delete or self.events)
+
+
+class TurnWriter:
+    """The writes of one turn (see the module docstring)."""
+
+    def __init__(
+        self,
+        redis: Redis,
+        session_key: str,
+        turn_id: str,
+        holder: str,
+        channel: str,
+        *,
+        length: int,
+    ) -> None:
+        """``length``: the history's length as the turn found it (its first message makes
+        the session known to the index of sessions)."""
+        self.redis = redis
+        self.session_key = session_key
+        self.turn_id = turn_id
+        self.holder = holder
+        self.rendered = channel not in UNRENDERED
+        self.length = length
+        self.writes = 0
+        """Script calls made (benchmarks, tests)."""
+        self._batch = _Batch()
+        self._events_expired = False
+
+    def add_messages(self, messages: Sequence[Message]) -> None:
+        """Queue messages for the history (written with the next :meth:`flush`)."""
+        if not messages:
+            return
+        if self.length == 0 and not self._batch.items:
+            self._batch.new = True
+        self._batch.items.extend(message_to_json(m) for m in messages)
+        self.length += len(messages)
+
+    def set_fields(self, **fields: str) -> None:
+        self._batch.set.update(fields)
+
+    def delete_fields(self, *names: str) -> None:
+        self._batch.delete.extend(names)
+
+    def add_event(self, event: wire.Envelope, *, last: bool = False) -> None:
+        """Queue an event; the session's stream expiry is renewed with the turn's first
+        event and with ``last`` (its end), not with every one."""
+        self._batch.events.append(json.dumps(event.to_wire(), ensure_ascii=False))
+        if not self._events_expired or last:
+            self._batch.expire = True
+            self._events_expired = True
+
+    @property
+    def pending(self) -> bool:
+        return not self._batch.empty()
+
+    async def flush(self) -> None:
+        """Write what is queued, in one call; :class:`LeaseLost` (nothing written) when
+        the lease is not this turn's any more."""
+        batch, self._batch = self._batch, _Batch()
+        if batch.empty():
+            return
+        sk = self.session_key
+        args = {
+            "items": batch.items,
+            "new": batch.new,
+            "set": batch.set,
+            "del": batch.delete,
+            "events": batch.events,
+            "expire": batch.expire,
+            "turn_ttl": TURN_TTL,
+            "events_ttl": EVENTS_TTL,
+            "maxlen": EVENTS_MAXLEN,
+            "minid": str(int((time.time() - OUTBOX_RETENTION) * 1000)),
+        }
+        outbox = keys.outbox_stream(sk) if self.rendered else ""
+        script_keys = [
+            keys.lease(sk),
+            keys.history(sk),
+            keys.SESSIONS,
+            keys.turn(self.turn_id),
+            keys.events(sk),
+            outbox,
+        ]
+        batch_json = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
+        written = await self.redis.register_script(TURN_WRITE)(
+            keys=script_keys, args=[self.holder, sk, batch_json]
+        )
+        self.writes += 1
+        if int(written) != 1:
+            raise LeaseLost(f"the lease of {sk} is no longer this worker's; the turn stops")
