@@ -116,7 +116,8 @@ class SlackChannel:
         token = settings.bot_token.get_secret_value()
         self.scope = scope_of(token)
         self.api_base = api_base_of(settings.api_base)
-        self.session = aiohttp.ClientSession()
+        # slack_sdk applies its timeout only to sessions it makes: this one carries it
+        self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=web_timeout))
         self.client = make_client(
             token, settings.api_base, session=self.session, timeout=web_timeout
         )

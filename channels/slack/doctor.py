@@ -77,7 +77,7 @@ def _app_problem(error: SlackChannelError, base: str) -> str:
 async def check_slack(settings: SlackConfig) -> tuple[bool, str]:
     """``(ok, detail)``: ``@facio in Acme via <apiBase> (socket)``, or what is wrong."""
     base = api_base_of(settings.api_base)
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=TIMEOUT)) as session:
         client = make_client(
             settings.bot_token.get_secret_value(),
             settings.api_base,
