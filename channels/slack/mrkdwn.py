@@ -135,8 +135,8 @@ def _inlines(nodes: list[Node], *, in_link: bool = False) -> str:
 
 def _inline(node: Node, *, in_link: bool) -> str:
     kind = node["type"]
-    if kind == "text":
-        return escape(html.unescape(str(node.get("raw", ""))))
+    if kind == "text":  # literal backticks the parser left must not open a block in Slack
+        return escape(html.unescape(str(node.get("raw", "")))).replace(_FENCE, _BROKEN_FENCE)
     if kind in ("softbreak", "linebreak"):
         return "\n"
     if kind == "codespan":
