@@ -92,14 +92,16 @@ class SocketReceiver:
         self.retry_delay = retry_delay
         self.replay = replay
         self.status = "starting"
+        self.standing_by = False
+        """Another gateway holds the connection; this one takes over when it stops."""
         self.handler: OrderedHandler | None = None
 
     def _report(self, status: str) -> None:
-        self.status = (
-            "ok (standing by: another gateway holds the Socket Mode connection)"
-            if status == "ok"
-            else status
-        )
+        """How standing by goes: ``ok`` (another gateway holds the connection: healthy)."""
+        if status == "ok" and not self.standing_by:
+            logger.info("slack: another gateway holds the Socket Mode connection; standing by")
+        self.standing_by = status == "ok"
+        self.status = status
 
     async def run(self) -> None:
         """Stand by until the lease is ours, then stay connected until it is lost or stopped."""
@@ -144,6 +146,7 @@ class SocketReceiver:
         handler = OrderedHandler(self.app, self.app_token, ping_interval=self.ping_interval)
         handler.client.wss_uri = url
         self.handler = handler
+        self.standing_by = False
         await handler.connect_async()  # type: ignore[no-untyped-call]  # bolt leaves it untyped
         self.status = "ok"
         logger.info("slack: connected over Socket Mode")
