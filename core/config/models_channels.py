@@ -150,22 +150,51 @@ class TelegramConfig(ChannelConfig):
 
 
 class SlackConfig(ChannelConfig):
-    """A Slack app, by Socket Mode or the HTTP Events API."""
+    """A Slack app, by Socket Mode or the HTTP Events API (docs/slack.md)."""
 
-    USER_ID: ClassVar[re.Pattern[str]] = re.compile(r"^[UW][A-Z0-9]+$")
-    USER_ID_WORDS: ClassVar[str] = "a Slack user id (U… or W…)"
+    USER_ID: ClassVar[re.Pattern[str]] = re.compile(r"^\S+$")
+    """Slack user ids (`U…`, `W…`, and whatever an Enterprise Grid hands out): any id string."""
+    USER_ID_WORDS: ClassVar[str] = "a Slack user id"
 
     bot_token: SecretStr = SecretStr("")
-    """Bot user OAuth token (`xoxb-…`)."""
+    """Bot User OAuth Token (`xoxb-…`), the Bearer of every Web API call."""
 
     app_token: SecretStr = SecretStr("")
-    """App-level token (`xapp-…`) for Socket Mode."""
+    """App-level token (`xapp-…`, scope `connections:write`) that opens Socket Mode."""
 
     signing_secret: SecretStr = SecretStr("")
-    """Signing secret that verifies HTTP requests from Slack (http mode)."""
+    """Signing secret that verifies HTTP requests from Slack (http mode): anything not
+    signed with it, or signed more than five minutes ago, is refused (401)."""
 
     mode: Literal["socket", "http"] = "socket"
-    """Socket Mode (no public URL needed) or the HTTP Events API."""
+    """Socket Mode (no public URL needed; needs `appToken`) or the HTTP Events API (needs
+    `signingSecret` and a public HTTPS URL forwarded to `path`)."""
+
+    path: str = "/slack/events"
+    """Http mode: the path of the gateway's HTTP server that takes both the Events API and
+    interactivity (the Request URL of both is `https://<your host><path>`)."""
+
+    channel_policy: Literal["mention", "open"] = "mention"
+    """In channels: answer mentions, then every message of the thread a mention opened
+    ("mention"), or every message of an allowed person ("open")."""
+
+    show_thoughts: bool = False
+    """Show the model's thinking in the chat (a quoted message)."""
+
+    stream_interval: float = Field(default=1.5, ge=0.05, le=60)
+    """Seconds between `chat.update`s of an answer as it streams; channels use at least 2
+    (`chat.update` is a Tier 3 method: about 50 calls a minute per workspace)."""
+
+    max_file_size: int = Field(default=20_000_000, ge=0)
+    """Largest file (bytes) a person may share with the bot; it is saved under
+    `<workspace>/uploads/slack/`. Bigger files are refused with a note."""
+
+    @field_validator("path")
+    @classmethod
+    def _path_is_absolute(cls, value: str) -> str:
+        if not value.startswith("/") or any(c.isspace() or c in "?#" for c in value):
+            raise ValueError(f'expected a URL path like "/slack/events"; got {value!r}')
+        return value
 
     @model_validator(mode="after")
     def _enabled_needs_tokens(self) -> Self:

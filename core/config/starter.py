@@ -2,7 +2,7 @@
 
 It must run offline out of the box (the scripted demo model, every channel
 off, every secret optional), and teach by its comments how to switch to a
-real model and turn on Telegram. It holds a fresh gateway token, so the file
+real model and turn on Telegram or Slack. It holds a fresh gateway token, so the file
 is private to its owner (mode 0600).
 """
 
@@ -69,16 +69,20 @@ _TEMPLATE = """\
       "approvers": [],      // empty: whoever started the turn approves
       "groupPolicy": "mention"
     },
-    // Slack (Socket Mode): SLACK_BOT_TOKEN (xoxb-...) and SLACK_APP_TOKEN (xapp-...).
+    // Slack: create the app from config/slack-app-manifest.json (api.slack.com/apps →
+    // Create New App → From a manifest), install it, export SLACK_BOT_TOKEN (xoxb-...)
+    // and SLACK_APP_TOKEN (xapp-..., Socket Mode: no public URL needed), set
+    // "enabled": true and put your member id (U...) in "allowFrom". docs/slack.md.
     "slack": {
       "enabled": false,
       "bot": "main",
       "botToken": "${SLACK_BOT_TOKEN:-}",
       "appToken": "${SLACK_APP_TOKEN:-}",
-      "signingSecret": "${SLACK_SIGNING_SECRET:-}",
-      "mode": "socket",
+      "signingSecret": "${SLACK_SIGNING_SECRET:-}",  // "http" mode only
+      "mode": "socket",        // or "http": Events API and buttons on gateway path /slack/events
       "allowFrom": [],
-      "approvers": []
+      "approvers": [],         // empty: whoever started the turn approves
+      "channelPolicy": "mention"  // in channels: mentions open a thread, answered without mention
     },
     // Discord: DISCORD_BOT_TOKEN from the developer portal.
     "discord": {

@@ -3,8 +3,10 @@
 Each check prints one line, ``ok`` or ``FAIL`` with what to do; the exit code
 is 1 when any check fails. Every ``mcpServers`` entry is started (or reached)
 once, its tools listed, then stopped. An enabled Telegram channel is checked
-with one ``getMe`` through its ``apiBase``: a refused token and an unreachable
-API each get a line that says so.
+with one ``getMe`` through its ``apiBase``, an enabled Slack channel with
+``auth.test`` (its scopes too) and, in Socket Mode, ``apps.connections.open``:
+a refused token, a missing scope and an unreachable API each get a line that
+says so.
 """
 
 from __future__ import annotations
@@ -123,6 +125,11 @@ async def _channels(config: FacioConfig) -> list[Check]:
 
         ok, detail = await check_telegram(config.channels.telegram)
         checks.append(Check("telegram", ok, detail))
+    if config.channels.slack.enabled:
+        from channels.slack.doctor import check_slack
+
+        ok, detail = await check_slack(config.channels.slack)
+        checks.append(Check("slack", ok, detail))
     return checks
 
 

@@ -70,3 +70,15 @@ def test_cli_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", str(tmp_path / "new")]) == 1
     assert "already exists" in capsys.readouterr().err
     assert main(["init", "--force", str(tmp_path / "new")]) == 0
+
+
+def test_the_starter_mentions_slack_disabled_with_its_tokens_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    path = write_starter(tmp_path)
+    assert "slack-app-manifest.json" in path.read_text(encoding="utf-8")
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1"}
+    slack = load_config(path, env=env).channels.slack
+    assert not slack.enabled and slack.mode == "socket" and slack.channel_policy == "mention"
+    assert slack.bot_token.get_secret_value() == "xoxb-1"
+    assert slack.app_token.get_secret_value() == "xapp-1"
