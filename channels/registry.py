@@ -19,7 +19,10 @@ __all__ = ["ADAPTERS", "ChannelsFactory", "build_channels"]
 ChannelsFactory = Callable[[GatewayContext], list[Channel]]
 """Builds the gateway's channels once its Redis is connected (tests pass their own)."""
 
-ADAPTERS: dict[str, str] = {"telegram": "channels.telegram:create"}
+ADAPTERS: dict[str, str] = {
+    "telegram": "channels.telegram:create",
+    "discord": "channels.discord:create",
+}
 """Platform name → ``module:function`` taking a :class:`GatewayContext`, returning a Channel."""
 
 
