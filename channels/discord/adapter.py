@@ -80,6 +80,17 @@ def refusal(who: Person) -> str:
     )
 
 
+def _shows(message: discord.Message | None, custom_id: str) -> bool:
+    """Does ``message`` (as the click delivered it) still have this button?"""
+    if message is None:
+        return False
+    for row in message.components:
+        for item in getattr(row, "children", [row]):
+            if getattr(item, "custom_id", None) == custom_id:
+                return True
+    return False
+
+
 class DiscordChannel:
     """Discord for the gateway: receive, render, answer clicks, report health."""
 
@@ -284,7 +295,12 @@ class DiscordChannel:
         self.events.inc(kind="click")
         data: Any = interaction.data or {}
         custom_id = data.get("custom_id") if isinstance(data, dict) else None
-        if isinstance(custom_id, str) and parse_custom_id(custom_id) is not None:
+        ours = parse_custom_id(custom_id) if isinstance(custom_id, str) else None
+        if ours is not None:
+            if not _shows(interaction.message, str(custom_id)):
+                # discord.py routes a DynamicItem only when the clicked message still shows
+                # it; a click from a stale client on a decided card would go unanswered
+                await self.approval_click(interaction, *ours)
             return
         if await self.conversation.intake.claim(f"i:{interaction.id}"):
             await say_privately(interaction, UNKNOWN_BUTTON, self.token)

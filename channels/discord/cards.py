@@ -131,7 +131,8 @@ def _fenced(body: str) -> str:
 def draw_card(view: CardView, budget: int = ARGS_BUDGET) -> DiscordText:
     """The card's Markdown (and its outcome line once decided), at most one message."""
     content = card_content(view, budget, len)
-    lines = [f"{content.title}**{discord.utils.escape_markdown(content.tool_name)}**"]
+    name = content.tool_name.replace("`", "'")
+    lines = [f"{content.title}**`{name}`**"]
     lines += [discord.utils.escape_markdown(line) for line in content.lines]
     for block in content.blocks:
         if block.name:

@@ -86,6 +86,8 @@ class FacioClient(discord.Client):
         fast_identify: bool = False,
     ) -> None:
         """``fast_identify`` drops discord.py's 5 s pause before a re-IDENTIFY (tests)."""
+        # facio has no voice: discord.py's warnings about its voice libraries are noise
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             intents=channel_intents(),
             allowed_mentions=SAFE_MENTIONS,
