@@ -226,8 +226,14 @@ class DiscordChannel:
     async def render(self, event: WireEvent) -> None:
         await self.conversation.render(event)
 
-    async def health(self) -> str:
+    @property
+    def status(self) -> str:
+        """``ok`` (connected, or standing by while another gateway holds the connection),
+        else what is wrong; what :meth:`health` reports."""
         return self._failed or self._status
+
+    async def health(self) -> str:
+        return self.status
 
     # --- what the client hands on (channels.discord.client.Events) ------------
 

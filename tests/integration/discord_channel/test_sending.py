@@ -36,7 +36,11 @@ async def test_a_long_answer_is_split_at_2000_without_breaking_its_code_block(
     async with running(dc_config(tmp_path, w), redis_url):
         fake.push_message(dm, w.alice, "a long answer please")
         parts = await fake.until(
-            lambda: (t := texts(fake, dm.id)) and t[-1].rstrip().endswith("The end of a long answer.") and t
+            lambda: (
+                (t := texts(fake, dm.id))
+                and t[-1].rstrip().endswith("The end of a long answer.")
+                and t
+            )
         )
     assert len(parts) >= 3
     assert all(len(part) <= 2000 for part in parts)
