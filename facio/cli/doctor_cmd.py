@@ -4,7 +4,10 @@ Each check prints one line, ``ok`` or ``FAIL`` with what to do; the exit code
 is 1 when any check fails. Every ``mcpServers`` entry is started (or reached)
 once, its tools listed, then stopped. An enabled Telegram channel is checked
 with one ``getMe`` through its ``apiBase``: a refused token and an unreachable
-API each get a line that says so.
+API each get a line that says so. An enabled Discord channel is checked with
+a login through its ``apiBase``: a refused token, an unreachable API and a
+missing message-content intent each get a line, and the invite URL with the
+permissions the bot needs is printed.
 """
 
 from __future__ import annotations
@@ -123,6 +126,11 @@ async def _channels(config: FacioConfig) -> list[Check]:
 
         ok, detail = await check_telegram(config.channels.telegram)
         checks.append(Check("telegram", ok, detail))
+    if config.channels.discord.enabled:
+        from channels.discord.doctor import check_discord
+
+        for line in await check_discord(config.channels.discord):
+            checks.append(Check(line.name, line.ok, line.detail))
     return checks
 
 
