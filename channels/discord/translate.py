@@ -55,10 +55,10 @@ def person(user: discord.abc.User) -> Person:
 def session_of(message: discord.Message) -> tuple[str, Target, dict[str, str]]:
     """The session key, where facio's replies go, and the Inbound's ``reply_to``."""
     channel = message.channel
-    if message.guild is None:
+    guild = _guild_id(message)
+    if guild is None:
         where = {"channel_id": str(channel.id)}
         return f"{CHANNEL}:dm:{channel.id}", Target(str(channel.id)), where
-    guild = message.guild.id
     reply_to = {
         "channel_id": str(channel.id),
         "guild_id": str(guild),
@@ -70,6 +70,17 @@ def session_of(message: discord.Message) -> tuple[str, Target, dict[str, str]]:
         return key, Target(str(channel.id), str(channel.id), str(message.id), True), reply_to
     target = Target(str(channel.id), "", str(message.id), True)
     return f"{CHANNEL}:{guild}:{channel.id}", target, reply_to
+
+
+def _guild_id(message: discord.Message) -> int | None:
+    """The guild's id, also for a guild discord.py has not cached yet (a message that comes
+    between READY and its GUILD_CREATE arrives in a ``PartialMessageable``)."""
+    if message.guild is not None:
+        return message.guild.id
+    channel = message.channel
+    if isinstance(channel, discord.PartialMessageable):
+        return channel.guild_id
+    return None
 
 
 def addressed(message: discord.Message, me: discord.ClientUser | None) -> bool:

@@ -3,6 +3,7 @@ retried after a timeout that does not post twice (``nonce`` + ``enforce_nonce``)
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -79,7 +80,7 @@ async def test_an_answer_grows_in_one_message_by_throttled_edits(
     assert [m["content"] for m in fake.sent(dm.id)] == ["Hello, world!"]
     versions = fake.history(int(first["id"]))
     assert [v.by for v in versions] == ["create", "edit", "edit"]  # "…, wor" never shown alone
-    gaps = [b.at - a.at for a, b in zip(versions, versions[1:], strict=False)]
+    gaps = [b.at - a.at for a, b in itertools.pairwise(versions)]
     assert gaps[0] >= 0.15  # streamInterval 0.2, less the clock's grain
 
 
