@@ -177,15 +177,13 @@ def test_an_enabled_channel_without_an_adapter_is_a_config_error(tmp_path: Path)
     config = parse_config(
         {
             "bots": {"main": {"preset": "demo"}},
-            "channels": {"discord": {"enabled": True, "token": "t"}},
+            "channels": {"slack": {"enabled": True, "botToken": "b", "appToken": "a"}},
         },
         base_dir=tmp_path,
         env={},
     )
     ctx = GatewayContext(config, None, None, Metrics(), None, None)  # type: ignore[arg-type]
-    with pytest.raises(
-        ConfigError, match=r"channels\.discord\.enabled: the discord channel is not"
-    ):
+    with pytest.raises(ConfigError, match=r"channels\.slack\.enabled: the slack channel is not"):
         build_channels(ctx)
 
 
