@@ -68,7 +68,9 @@ async def test_guild_channels_answer_mentions_and_replies_and_threads_are_sessio
         assert answer["content"] == "Hi **there**! Ask me `anything`."
         assert answer["message_reference"]["message_id"] == asked["id"]
 
-        fake.push_message(w.general, w.bob, "a reply to the bot", reply_to=answer)
+        fake.push_message(  # a reply that does not ping: addressed by the reply alone
+            w.general, w.bob, "a reply to the bot", reply_to=answer, ping_reply=False
+        )
         said = await fake.until(
             lambda: [t for t in texts(fake, w.general.id) if t.startswith("You said:")]
         )

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from channels.chat.platform import Target
+from channels.chat.commands import Command
+from channels.chat.intake import Incoming, IncomingFile
+from channels.chat.platform import Person, Target
 from channels.discord.adapter import bot_id_of
 from channels.discord.platform import target_of
 from channels.discord.text import MESSAGE_LIMIT, markdown_parts, plain_parts, quoted_part
+from channels.discord.translate import dump, load
 from core import wire
 
 
@@ -64,3 +67,21 @@ def test_the_bot_id_is_read_from_the_token() -> None:
     assert bot_id_of("MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.secret") == "123456789012345678"
     odd = bot_id_of("not-a-token")
     assert odd.startswith("t") and odd == bot_id_of("not-a-token") and "not" not in odd
+
+
+def test_a_message_kept_for_its_lane_reads_back_the_same() -> None:
+    item = Incoming(
+        event_id="42",
+        person=Person("7", "alice", "Alice"),
+        session_key="discord:1:2",
+        target=Target("2", "", "42", True),
+        reply_to={"channel_id": "2", "guild_id": "1", "message_id": "42"},
+        text="see attached",
+        lane="2",
+        message="42",
+        command=Command("new", "", True),
+        file=IncomingFile("http://cdn/a.txt", "a.txt", "text/plain", 3, "file"),
+    )
+    assert load(dump(item)) == item
+    plain = Incoming("1", Person("7"), "discord:dm:3", Target("3"), {}, "hi", "3")
+    assert load(dump(plain)) == plain
