@@ -27,6 +27,7 @@ import logging
 from typing import Any
 
 import discord
+from aiohttp import web
 from redis.exceptions import RedisError
 
 from channels.chat import AccessPolicy, Click, Conversation, MessageRef, Person, Texts
@@ -170,7 +171,7 @@ class DiscordChannel:
 
     # --- lifecycle ----------------------------------------------------------
 
-    def routes(self, app: Any) -> None:
+    def routes(self, app: web.Application) -> None:
         return None  # the gateway websocket needs no HTTP route
 
     async def start(self) -> None:
