@@ -70,3 +70,15 @@ def test_cli_init(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["init", str(tmp_path / "new")]) == 1
     assert "already exists" in capsys.readouterr().err
     assert main(["init", "--force", str(tmp_path / "new")]) == 0
+
+
+def test_starter_names_discord_disabled_with_its_token_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    path = write_starter(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert "Message Content intent" in text and "facio doctor" in text
+    config = load_config(path, env={"DISCORD_BOT_TOKEN": "from-env"})
+    discord = config.channels.discord
+    assert not discord.enabled and discord.guild_policy == "mention"
+    assert discord.token.get_secret_value() == "from-env"
