@@ -70,8 +70,6 @@ class Connection:
         self.report = report
         """Hears the status: ``standing by``, ``connecting``, a fatal problem."""
         self.retry_delay = retry_delay
-        self.connected = asyncio.Event()
-        """Set while this gateway holds the lease and runs the websocket."""
 
     async def run(self) -> None:
         """Stand by, connect while the lease is ours; return only after a fatal error."""
@@ -89,7 +87,6 @@ class Connection:
                     for task in (keeper, socket):
                         task.cancel()
                     await asyncio.gather(keeper, socket, return_exceptions=True)
-                    self.connected.clear()
                     await self._disconnect(code=1000)
                 if socket in done:
                     return  # stopped for good; the status and the log say why
@@ -103,7 +100,6 @@ class Connection:
             await self.replay()
         backoff = Backoff(self.retry_delay, cap=MAX_RETRY)
         while True:
-            self.connected.set()
             try:
                 await self.client.connect(reconnect=True)
             except CALL_FAILURES as exc:

@@ -157,20 +157,18 @@ async def test_one_gateway_connects_per_token_and_a_standby_takes_over(
     dm = fake.dm(w.alice)
     config = dc_config(tmp_path, w)
     async with Background(config, redis_url), contextlib.AsyncExitStack() as stack:
-        first = await stack.enter_async_context(running(config, redis_url, worker=False))
+        await stack.enter_async_context(running(config, redis_url, worker=False))
         second_stack = contextlib.AsyncExitStack()
         second = await second_stack.enter_async_context(
             running(config, redis_url, worker=False, ready=False)
         )
         async with second_stack:
             standby = channel_of(second)
-            await fake.until(lambda: standby.connection.lease.owner and True)
             await asyncio.wait_for(_standing_by(standby), 5)
             assert len(fake.sessions()) == 1 and len(fake.identifies()) == 1
             fake.push_message(dm, w.alice, "hello")
             await fake.until(lambda: texts(fake, dm.id))
             await stack.aclose()  # the holder stops: it releases the lease
-            assert first.channels  # (it ran)
             await wait_ready(standby)
             fake.push_message(dm, w.alice, "hello again")
             await fake.until(lambda: len(texts(fake, dm.id)) == 2)
