@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 LEASE_TTL = 30.0
 """Seconds the gateway lease outlives a gateway that stopped renewing it."""
 MAX_RETRY = 60.0
+HEALTHY = 60.0
+"""Seconds a connection must have lasted for its failure to count as a first one."""
 
 
 class Connection:
@@ -99,7 +101,9 @@ class Connection:
         if self.replay is not None:
             await self.replay()
         backoff = Backoff(self.retry_delay, cap=MAX_RETRY)
+        loop = asyncio.get_running_loop()
         while True:
+            started = loop.time()
             try:
                 await self.client.connect(reconnect=True)
             except CALL_FAILURES as exc:
@@ -123,6 +127,9 @@ class Connection:
                 )
             else:
                 return  # the client was closed: the channel is stopping
+            if loop.time() - started > HEALTHY:
+                backoff.reset()  # it had been working: a new failure starts short again
+                delay = self.retry_delay
             await self._disconnect(code=4000)
             await asyncio.sleep(delay)
 
