@@ -30,7 +30,7 @@ import re
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from channels.chat.errors import ChatError
+from channels.chat.errors import ChatError, PlatformUnreachable
 
 __all__ = [
     "CALL_FAILURES",
@@ -86,7 +86,7 @@ class MissingScope(SlackChannelError):
         self.needed = needed
 
 
-class SlackUnreachable(SlackChannelError):
+class SlackUnreachable(SlackChannelError, PlatformUnreachable):
     """No usable answer from the Web API (network, timeout, 5xx, lasting 429, not JSON)."""
 
 

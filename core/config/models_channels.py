@@ -18,6 +18,8 @@ _ENABLED = "required when the channel is enabled"
 _WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 _USERNAME = re.compile(r"^@\S+$")
 _WORD = re.compile(r"^\w+$")
+_DISCORD_NAME = re.compile(r"^(?=.*[a-z_.])[a-z0-9_.]{2,32}$")
+"""A Discord username (not all digits: that is an id)."""
 
 
 def _http_url(value: str) -> bool:
@@ -31,6 +33,21 @@ def _http_url(value: str) -> bool:
         parts.scheme in ("http", "https")
         and bool(parts.hostname)
         and not parts.query
+        and not parts.fragment
+        and not any(c.isspace() for c in value)
+    )
+
+
+def _ws_url(value: str) -> bool:
+    """A ws(s) URL with a host and no fragment (discord.py replaces any query)."""
+    try:
+        parts = urlsplit(value)
+        _ = parts.port
+    except ValueError:
+        return False
+    return (
+        parts.scheme in ("ws", "wss")
+        and bool(parts.hostname)
         and not parts.fragment
         and not any(c.isspace() for c in value)
     )
@@ -211,10 +228,60 @@ class SlackConfig(ChannelConfig):
 
 
 class DiscordConfig(ChannelConfig):
-    """A Discord bot on the gateway websocket."""
+    """A Discord bot on the gateway websocket (details in docs/discord.md)."""
 
     token: SecretStr = SecretStr("")
-    """Bot token from the Discord developer portal."""
+    """Bot token (Developer Portal → your application → Bot → Reset Token)."""
+
+    api_base: str = ""
+    """Discord's REST base, `/api/v10` included: "" is https://discord.com/api/v10; else an
+    http(s) URL with a host (a test server: `http://127.0.0.1:8080/api/v10`)."""
+
+    gateway_url: str = ""
+    """The gateway websocket discord.py connects to: "" is Discord's
+    (wss://gateway.discord.gg/); else a ws(s) URL (a test server)."""
+
+    allow_from: list[UserRef] = Field(default_factory=list)
+    """User ids and usernames (`alice` or `@alice`) allowed to talk to the bot; empty means
+    nobody. Ids are safer: a username can be given up and taken by someone else."""
+
+    guild_policy: Literal["mention", "open"] = "mention"
+    """In guild channels and threads: answer only messages that mention the bot or reply to
+    it, or answer every message of an allowed person. DMs are always answered."""
+
+    show_thoughts: bool = False
+    """Show the model's thinking in the chat (as a quote)."""
+
+    stream_interval: float = Field(default=1.0, ge=0.05, le=60)
+    """Seconds between edits of an answer as it streams; in guilds at least 1.5 (Discord
+    allows about five message edits per five seconds per channel)."""
+
+    max_file_size: int = Field(default=25_000_000, ge=0)
+    """Largest attachment (bytes) a person may send; it is saved under
+    `<workspace>/uploads/discord/`."""
+
+    @field_validator("allow_from", "approvers", mode="before")
+    @classmethod
+    def _bare_usernames(cls, value: object) -> object:
+        """Discord usernames (lower case, 2-32 of `a-z 0-9 _ .`) may be written without `@`."""
+        if not isinstance(value, list):
+            return value
+        return [
+            f"@{entry.strip()}"
+            if isinstance(entry, str) and _DISCORD_NAME.match(entry.strip())
+            else entry
+            for entry in value
+        ]
+
+    @field_validator("gateway_url")
+    @classmethod
+    def _gateway_is_a_websocket(cls, value: str) -> str:
+        if value and not _ws_url(value):
+            raise ValueError(
+                'expected "" (Discord\'s gateway) or a ws(s) URL with a host, '
+                f"like ws://127.0.0.1:8080/gateway; got {value!r}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _enabled_needs_token(self) -> Self:

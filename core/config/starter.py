@@ -84,13 +84,17 @@ _TEMPLATE = """\
       "approvers": [],         // empty: whoever started the turn approves
       "channelPolicy": "mention"  // in channels: mentions open a thread, answered without mention
     },
-    // Discord: DISCORD_BOT_TOKEN from the developer portal.
+    // Discord: create an application and its bot in the Developer Portal, enable the
+    // Message Content intent (Bot → Privileged Gateway Intents), export
+    // DISCORD_BOT_TOKEN=..., set "enabled": true and put your user id or username in
+    // "allowFrom". `facio doctor` checks the token and prints the invite URL.
     "discord": {
       "enabled": false,
       "bot": "main",
       "token": "${DISCORD_BOT_TOKEN:-}",
       "allowFrom": [],
-      "approvers": []
+      "approvers": [],      // empty: whoever started the turn approves
+      "guildPolicy": "mention"
     }
   },
 

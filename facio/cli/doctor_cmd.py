@@ -6,7 +6,10 @@ once, its tools listed, then stopped. An enabled Telegram channel is checked
 with one ``getMe`` through its ``apiBase``, an enabled Slack channel with
 ``auth.test`` (its scopes too) and, in Socket Mode, ``apps.connections.open``:
 a refused token, a missing scope and an unreachable API each get a line that
-says so.
+says so. An enabled Discord channel is checked with a login through its
+``apiBase``: a refused token, an unreachable API and a missing message-content
+intent each get a line, and the invite URL with the permissions the bot needs
+is printed.
 """
 
 from __future__ import annotations
@@ -130,6 +133,11 @@ async def _channels(config: FacioConfig) -> list[Check]:
 
         ok, detail = await check_slack(config.channels.slack)
         checks.append(Check("slack", ok, detail))
+    if config.channels.discord.enabled:
+        from channels.discord.doctor import check_discord
+
+        for line in await check_discord(config.channels.discord):
+            checks.append(Check(line.name, line.ok, line.detail))
     return checks
 
 

@@ -191,6 +191,13 @@ class Gateway:
                     session.ended = True
                 await self._send(session.connection, {"op": op, "d": data})
 
+    async def send_raw(self, text: str) -> None:
+        """Send ``text`` as one payload to live sessions, unchecked (a malformed frame)."""
+        async with self._lock:
+            for session in self.live():
+                assert session.connection is not None
+                await self._send_text(session.connection, text)
+
     async def close(self, code: int) -> None:
         """Close every live connection with ``code`` (4000-type codes leave sessions resumable)."""
         for session in self.live():
@@ -382,7 +389,9 @@ class Gateway:
         return {**data, "content": "", "embeds": [], "attachments": [], "components": []}
 
     async def _send(self, connection: Connection, frame: dict[str, Any]) -> None:
-        text = json.dumps(frame, separators=(",", ":"))
+        await self._send_text(connection, json.dumps(frame, separators=(",", ":")))
+
+    async def _send_text(self, connection: Connection, text: str) -> None:
         try:
             if connection.pack is None:
                 await connection.socket.send_str(text)

@@ -221,6 +221,14 @@ class People(InteractionApi):
     def request_heartbeat(self) -> None:
         self._queue(self.gateway.send_op(1))
 
+    def push_event(self, event: str, data: Any) -> None:
+        """Dispatch any event as it is, e.g. a malformed one (``data`` need not be a dict)."""
+        self._queue(self.gateway.dispatch(event, data))
+
+    def push_frame(self, text: str) -> None:
+        """Send ``text`` as one gateway payload, as it is (not JSON, not an object…)."""
+        self._queue(self.gateway.send_raw(text))
+
     def close_gateway(self, code: int = 4000) -> None:
         """Close the live connections with ``code`` (4000: resumable; 4004, 4014: fatal)."""
         self._queue(self.gateway.close(code))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,9 @@ from channels.context import GatewayContext
 from channels.gateway import Gateway, consumer_name
 from channels.metrics import Metrics
 from channels.outbox_consumer import OutboxConsumer
-from channels.registry import build_channels
+from channels.registry import ADAPTERS
 from channels.runtime import RuntimeClient
-from core.config import parse_config
+from core.config.models_channels import ChannelsConfig
 from core.errors import ConfigError
 from core.wire import WireEvent, parse_wire
 from tests.integration.api.support import api_config, running
@@ -173,20 +174,11 @@ async def test_the_gateway_runs_its_channels(redis: Redis, redis_url: str, tmp_p
     assert channel.stopped
 
 
-def test_an_enabled_channel_without_an_adapter_is_a_config_error(tmp_path: Path) -> None:
-    config = parse_config(
-        {
-            "bots": {"main": {"preset": "demo"}},
-            "channels": {"discord": {"enabled": True, "token": "t"}},
-        },
-        base_dir=tmp_path,
-        env={},
-    )
-    ctx = GatewayContext(config, None, None, Metrics(), None, None)  # type: ignore[arg-type]
-    with pytest.raises(
-        ConfigError, match=r"channels\.discord\.enabled: the discord channel is not"
-    ):
-        build_channels(ctx)
+def test_every_platform_of_the_config_has_an_adapter() -> None:
+    assert set(ADAPTERS) == set(ChannelsConfig.model_fields)
+    for target in ADAPTERS.values():
+        module, _, function = target.partition(":")
+        assert callable(getattr(importlib.import_module(module), function))
 
 
 async def test_gateway_start_fails_cleanly_on_a_broken_channel(

@@ -82,3 +82,15 @@ def test_the_starter_mentions_slack_disabled_with_its_tokens_from_the_environmen
     assert not slack.enabled and slack.mode == "socket" and slack.channel_policy == "mention"
     assert slack.bot_token.get_secret_value() == "xoxb-1"
     assert slack.app_token.get_secret_value() == "xapp-1"
+
+
+def test_starter_names_discord_disabled_with_its_token_from_the_environment(
+    tmp_path: Path,
+) -> None:
+    path = write_starter(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert "Message Content intent" in text and "facio doctor" in text
+    config = load_config(path, env={"DISCORD_BOT_TOKEN": "from-env"})
+    discord = config.channels.discord
+    assert not discord.enabled and discord.guild_policy == "mention"
+    assert discord.token.get_secret_value() == "from-env"

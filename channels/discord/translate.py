@@ -1,0 +1,184 @@
+"""Discord messages in the chat layer's words: a message becomes an :class:`Incoming`.
+
+Sessions (DESIGN.md "Discord"): a DM is ``discord:dm:<channel_id>``; a guild
+channel ``discord:<guild_id>:<channel_id>``; a thread its own session,
+``discord:<guild_id>:<parent_id>:thread:<thread_id>``. Answers go back to the
+same channel (a thread is a channel of its own), and in guilds they reply to
+the person's message so it is clear whom the bot answers.
+
+In guilds the bot is addressed by a mention (of the bot, or of its managed
+role), a reply to one of its messages, or a text command (``/new``,
+``/new@botname``, also after a leading mention: ``@facio /stop``). The agent
+gets the text as people see it (``clean_content``: ``<@123>`` becomes
+``@alice``). Attachments: the first is saved for the agent (the others are
+named in a note); a message with nothing readable (a sticker alone, a poll)
+is marked unsupported and gets a short note. System messages (joins, pins,
+thread starters) are not messages to answer.
+
+The :class:`Incoming` is also what is kept in Redis while a message waits in
+its lane (:func:`dump` / :func:`load`): it holds everything needed to handle
+the message again after a restart, without the platform's raw payload.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict
+from typing import Any
+
+import discord
+
+from channels.chat.commands import Command, parse_text_command
+from channels.chat.intake import Incoming, IncomingFile
+from channels.chat.platform import Person, Target
+
+__all__ = [
+    "CHANNEL",
+    "addressed",
+    "dump",
+    "incoming",
+    "load",
+    "person",
+    "session_of",
+]
+
+CHANNEL = "discord"
+ANSWERED_TYPES = (discord.MessageType.default, discord.MessageType.reply)
+_LEADING_MENTION = re.compile(r"^\s*<@!?(\d+)>\s*")
+
+
+def person(user: discord.abc.User) -> Person:
+    return Person(str(user.id), user.name, user.display_name, user.bot)
+
+
+def session_of(message: discord.Message) -> tuple[str, Target, dict[str, str]]:
+    """The session key, where facio's replies go, and the Inbound's ``reply_to``."""
+    channel = message.channel
+    guild = _guild_id(message)
+    if guild is None:
+        where = {"channel_id": str(channel.id)}
+        return f"{CHANNEL}:dm:{channel.id}", Target(str(channel.id)), where
+    reply_to = {
+        "channel_id": str(channel.id),
+        "guild_id": str(guild),
+        "message_id": str(message.id),
+    }
+    if isinstance(channel, discord.Thread):
+        key = f"{CHANNEL}:{guild}:{channel.parent_id}:thread:{channel.id}"
+        reply_to["thread_id"] = str(channel.id)
+        return key, Target(str(channel.id), str(channel.id), str(message.id), True), reply_to
+    target = Target(str(channel.id), "", str(message.id), True)
+    return f"{CHANNEL}:{guild}:{channel.id}", target, reply_to
+
+
+def _guild_id(message: discord.Message) -> int | None:
+    """The guild's id, also for a guild discord.py has not cached yet (a message that comes
+    between READY and its GUILD_CREATE arrives in a ``PartialMessageable``)."""
+    if message.guild is not None:
+        return message.guild.id
+    channel = message.channel
+    if isinstance(channel, discord.PartialMessageable):
+        return channel.guild_id
+    return None
+
+
+def addressed(message: discord.Message, me: discord.ClientUser | None) -> bool:
+    """In a guild: does this message mention the bot (or its role) or reply to it?"""
+    if me is None:
+        return False
+    if any(user.id == me.id for user in message.mentions):
+        return True
+    guild = message.guild
+    own_role = guild.self_role if guild is not None else None
+    if own_role is not None and own_role in message.role_mentions:
+        return True
+    reference = message.reference
+    replied = reference.resolved if reference is not None else None
+    return isinstance(replied, discord.Message) and replied.author.id == me.id
+
+
+def _command(content: str, me: discord.ClientUser | None) -> Command | None:
+    """``/new``, also after a leading mention of the bot (``<@bot> /stop``)."""
+    lead = _LEADING_MENTION.match(content)
+    if lead is not None:
+        if me is None or int(lead.group(1)) != me.id:
+            return None
+        content = content[lead.end() :]
+    return parse_text_command(content, me.name if me is not None else "")
+
+
+def _file(message: discord.Message) -> tuple[IncomingFile | None, str]:
+    """The first attachment as a file to save, and a note naming the others."""
+    if not message.attachments:
+        return None, ""
+    first, *others = message.attachments
+    image = (first.content_type or "").startswith("image/")
+    item = IncomingFile(
+        first.url,
+        first.filename,
+        first.content_type or "application/octet-stream",
+        first.size,
+        "photo" if image else "file",
+    )
+    note = ""
+    if others:
+        names = ", ".join(a.filename for a in others)
+        note = f"[{len(others)} more attachment(s) not saved: {names}; send one per message]"
+    return item, note
+
+
+def incoming(
+    message: discord.Message, me: discord.ClientUser | None, *, edited: bool = False
+) -> Incoming:
+    """``message`` as the chat layer's :class:`Incoming`."""
+    key, target, reply_to = session_of(message)
+    text = message.clean_content if message.content else ""
+    file, note = _file(message)
+    if note:
+        text = f"{text}\n\n{note}" if text else note
+    if not text and file is None and message.stickers:
+        text = "[sticker " + ", ".join(s.name for s in message.stickers) + "]"
+    event = f"{message.id}" if not edited else f"{message.id}:edit:{_edited(message)}"
+    return Incoming(
+        event_id=event,
+        person=person(message.author),
+        session_key=key,
+        target=target,
+        reply_to=reply_to,
+        text=text,
+        lane=str(message.channel.id),
+        message=str(message.id),
+        addressed=target.group and addressed(message, me),
+        command=_command(message.content, me),
+        edited=edited,
+        file=file,
+        unsupported=not text and file is None,
+    )
+
+
+def _edited(message: discord.Message) -> str:
+    at = message.edited_at
+    return str(int(at.timestamp() * 1000)) if at is not None else "0"
+
+
+def dump(item: Incoming) -> str:
+    """The :class:`Incoming` as JSON, kept while it waits in a lane."""
+    return json.dumps(asdict(item))
+
+
+def load(raw: str) -> Incoming:
+    """The :class:`Incoming` :func:`dump` kept."""
+    data: dict[str, Any] = json.loads(raw)
+    file = data.pop("file")
+    command = data.pop("command")
+    return Incoming(
+        **{
+            **data,
+            "person": Person(**data["person"]),
+            "target": Target(**data["target"]),
+            "reply_to": dict(data["reply_to"]),
+        },
+        file=IncomingFile(**file) if file else None,
+        command=Command(**command) if command else None,
+    )
