@@ -45,12 +45,11 @@ SHUTDOWN_TIMEOUT = 10.0
 
 
 def consumer_name(host: str, port: int) -> str:
-    """The gateway's name in the outbox's consumer group, the same across its restarts.
+    """The gateway's name among the live gateways and in the outbox's consumer groups.
 
     Host name, address and port: two gateways cannot listen on one address and
-    port at once, so no live gateway shares it, and a restarted one renders
-    what it read but had not acknowledged at once, in order (a new name would
-    wait ``claim_idle`` for a claim). With port 0 (tests) it is unique per process.
+    port at once, so no live gateway shares it, and a restarted one comes back
+    under the same name. With port 0 (tests) it is unique per process.
     """
     if not port:
         return f"gateway:{worker_id()}"
@@ -166,15 +165,12 @@ class Gateway:
             stack.push_async_callback(self._cleanup_runner)
             self._runner = runner
             await web.TCPSite(runner, self.host, self.requested_port).start()
-            timings = self.outbox_timings
             self.consumer = OutboxConsumer(
                 runtime,
                 {c.name: c for c in self.channels},
                 self.metrics,
                 self.consumer_name,
-                claim_every=timings.claim_every,
-                claim_idle=timings.claim_idle,
-                max_age=timings.max_age,
+                timings=self.outbox_timings,
             )
             started: list[Service] = [*self.channels, self.consumer, *self.services]
             for service in started:

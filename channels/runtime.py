@@ -16,7 +16,7 @@ outcomes) are re-exported from here too.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal, cast
 
 from arq.connections import ArqRedis
@@ -41,20 +41,26 @@ from workers.codec import read_event, text
 from workers.decisions import decide
 from workers.inbox import SEEN_TTL, Submitted, request_stop, submit
 from workers.lease import Lease
-from workers.outbox import Outbox
-from workers.outbox_reader import CLAIM_IDLE, MAX_AGE, Entry, OutboxReader
+from workers.outbox import UNRENDERED, Outbox
+from workers.outbox_partitions import LEASE_TTL as PARTITION_TTL
+from workers.outbox_partitions import PartitionOwner
+from workers.outbox_reader import MAX_AGE, Entry, OutboxReader
 from workers.queue import ArqJobQueue
 from workers.redis_calls import hdel, hgetall, hset
 from workers.runtime import worker_id
 from workers.stores import RedisSessionStore, forget_session
 from workers.worker import connect
 
+partition_stream = keys.partition_stream
+"""The stream name of an outbox partition."""
+
 __all__ = [
     "ABANDONED_BY",
     "API_OPERATOR",
-    "CLAIM_IDLE",
     "MAX_AGE",
+    "PARTITION_TTL",
     "SEEN_TTL",
+    "UNRENDERED",
     "ApprovalRecord",
     "DecideOutcome",
     "DecideResult",
@@ -63,6 +69,7 @@ __all__ = [
     "InvalidDecisionError",
     "Lease",
     "OutboxReader",
+    "PartitionOwner",
     "RuntimeClient",
     "StoredEvent",
     "Submitted",
@@ -70,6 +77,7 @@ __all__ = [
     "hgetall",
     "hset",
     "parse_decision",
+    "partition_stream",
     "text",
     "worker_id",
 ]
@@ -222,10 +230,14 @@ class RuntimeClient:
         render: Callable[[WireEvent], Awaitable[None]],
         *,
         max_age: float = MAX_AGE,
-        claim_idle: float = CLAIM_IDLE,
+        streams: Sequence[str] = (),
     ) -> OutboxReader:
         """This gateway's reader of the outbox (one consumer of the ``gateway`` group)."""
-        return OutboxReader(self.redis, consumer, render, max_age=max_age, claim_idle=claim_idle)
+        return OutboxReader(self.redis, consumer, render, max_age=max_age, streams=streams)
+
+    def partitions(self, name: str, *, ttl: float = PARTITION_TTL) -> PartitionOwner:
+        """This gateway's share of the outbox partitions (workers.outbox_partitions)."""
+        return PartitionOwner(self.redis, name, ttl=ttl)
 
     # upkeep ----------------------------------------------------------------
 

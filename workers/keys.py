@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 PREFIX = "facio:"
 ACTIVE = PREFIX + "active"
 OUTBOX = PREFIX + "outbox"
@@ -15,14 +17,30 @@ SESSIONS = PREFIX + "sessions"
 """Set of every session key with a stored history (for listing)."""
 
 
-OUTBOX_PARTITIONS = 1
+OUTBOX_PARTITIONS = 16
 """Outbox streams: a session's events all go to one (``outbox_stream``), so whoever
-reads that stream renders them in order."""
+reads that stream renders them in order (workers.outbox_partitions)."""
+GATEWAYS = PREFIX + "gateways"
+"""Sorted set: gateway name → its last beat (the live ones share the partitions)."""
+
+
+def outbox_partition(session_key: str) -> int:
+    """Which outbox stream carries ``session_key``'s events (a stable hash of the key)."""
+    return zlib.crc32(session_key.encode("utf-8", "surrogatepass")) % OUTBOX_PARTITIONS
+
+
+def partition_stream(partition: int) -> str:
+    """Partition 0 is ``facio:outbox`` itself (what gateways read before partitions)."""
+    return OUTBOX if partition == 0 else f"{OUTBOX}:{partition}"
 
 
 def outbox_stream(session_key: str) -> str:
     """The outbox stream of ``session_key``'s events."""
-    return OUTBOX
+    return partition_stream(outbox_partition(session_key))
+
+
+def outbox_lease(partition: int) -> str:
+    return f"{OUTBOX}:lease:{partition}"
 
 
 def seen(channel: str, event_id: str) -> str:

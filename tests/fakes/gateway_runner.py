@@ -8,14 +8,14 @@ JSON line in ``--out``, written after the render completed; an event whose
 then never completes — the gateway stays mid-render until it is killed::
 
     python -m tests.fakes.gateway_runner --config config.json --out rendered.jsonl \\
-        [--port N] [--hang-on TEXT] [--claim-idle 2] [--claim-every 1]
+        [--port N] [--hang-on TEXT] [--lease-ttl 2]
 
 ``--port`` (default 0, a free one) also names the gateway in the outbox's
 consumer group: started again on the same port it is the same consumer
 (:func:`channels.gateway.consumer_name`), on port 0 a new one.
-``--claim-idle``/``--claim-every`` go to the outbox consumer through
-``Gateway(outbox_timings=…)``; production waits 60 s before taking a dead
-gateway's entries. SIGTERM stops it.
+``--lease-ttl`` goes to the outbox consumer through ``Gateway(outbox_timings=…)``:
+how long this gateway's outbox partitions outlive it when it is killed
+(production: 9 s). SIGTERM stops it.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ async def serve(args: argparse.Namespace) -> int:
     def channels(ctx: GatewayContext) -> list[Channel]:
         return [channel]
 
-    timings = OutboxTimings(claim_every=args.claim_every, claim_idle=args.claim_idle)
+    timings = OutboxTimings(lease_ttl=args.lease_ttl)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     async with Gateway(
@@ -112,8 +112,7 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--hang-on", default="")
     defaults = OutboxTimings()
-    parser.add_argument("--claim-idle", type=float, default=defaults.claim_idle)
-    parser.add_argument("--claim-every", type=float, default=defaults.claim_every)
+    parser.add_argument("--lease-ttl", type=float, default=defaults.lease_ttl)
     logging.basicConfig(level=logging.WARNING)
     return asyncio.run(serve(parser.parse_args()))
 

@@ -91,6 +91,18 @@ async def connect_pool(redis: Redis) -> ArqRedis:
     return ArqRedis(connection_pool=redis.connection_pool)
 
 
+async def _pending(redis: Redis) -> int:
+    """Entries read and not acknowledged, in every outbox partition."""
+    total = 0
+    for p in range(keys.OUTBOX_PARTITIONS):
+        stream = keys.partition_stream(p)
+        if await redis.exists(stream) and any(
+            g["name"] == GROUP.encode() for g in await redis.xinfo_groups(stream)
+        ):
+            total += int((await redis.xpending(stream, GROUP))["pending"])
+    return total
+
+
 async def _until(predicate: Any, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -114,7 +126,7 @@ async def test_sessions_render_in_order_and_side_by_side(redis: Redis) -> None:
         await _until(lambda: len(channel.rendered) == 6)
         assert [c for s, c in channel.rendered if s == "fake:slow"] == ["s0", "s1", "s2"]
         await consumer.idle()
-        assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 0
+        assert await _pending(redis) == 0
     finally:
         await consumer.stop()
 
@@ -132,25 +144,27 @@ async def test_a_failing_render_is_counted_and_does_not_block_the_session(redis:
         await consumer.idle()
         assert consumer.failed.value(channel="fake") == 1
         assert consumer.rendered.value(channel="fake") == 1
-        assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 0
+        assert await _pending(redis) == 0
     finally:
         await consumer.stop()
 
 
 async def test_entries_a_dead_gateway_left_pending_are_rendered(redis: Redis) -> None:
     outbox = Outbox(redis)
+    stream = keys.outbox_stream("fake:a")
     await outbox.publish(_event("fake:a", "one"))
     await outbox.publish(_event("fake:a", "two"))
-    await redis.xgroup_create(keys.OUTBOX, GROUP, id="0")
+    await redis.xgroup_create(stream, GROUP, id="0")
     # a gateway read them and died before rendering: pending on "dead"
-    await redis.xreadgroup(GROUP, "dead", {keys.OUTBOX: ">"}, count=10)
-    assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 2
+    await redis.xreadgroup(GROUP, "dead", {stream: ">"}, count=10)
+    assert (await redis.xpending(stream, GROUP))["pending"] == 2
     channel = FakeChannel()
-    consumer = await _consumer(redis, channel, claim_idle=0.0)
+    consumer = await _consumer(redis, channel)  # alone: it takes every partition over
     try:
         await _until(lambda: channel.rendered == [("fake:a", "one"), ("fake:a", "two")])
         await consumer.idle()
-        assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 0
+        assert (await redis.xpending(stream, GROUP))["pending"] == 0
+        assert consumer.partitions == set(range(keys.OUTBOX_PARTITIONS))
     finally:
         await consumer.stop()
 

@@ -3,10 +3,11 @@
 Entries published while no gateway runs wait in the stream; entries a gateway
 read but never acknowledged — it was SIGKILLed in the middle of rendering
 one — stay pending in the consumer group. The same gateway started again
-(same address and port, so the same consumer) renders them first, at once;
-another gateway claims them once they have been idle for ``claim_idle`` (60 s
-in production; 2 s here, passed to :class:`channels.gateway.Gateway` by the
-test gateway, :mod:`tests.fakes.gateway_runner`, which renders into a file).
+(same address and port, so the same name) takes its outbox partitions back at
+once and renders them first; another gateway takes them over once their
+leases expired (9 s in production; 2 s here, passed to
+:class:`channels.gateway.Gateway` by the test gateway,
+:mod:`tests.fakes.gateway_runner`, which renders into a file).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from workers import keys
 from workers.outbox_reader import GROUP
 from workers.worker import connect
 
-CLAIM_IDLE = 2.0
+LEASE_TTL = 2.0
 
 
 def _message(session: str, text: str) -> Inbound:
@@ -117,15 +118,19 @@ async def test_restarted_gateways_render_what_was_missed_once_and_in_order(
         # 1. Published while no gateway runs; gateway 1 hangs rendering a2: SIGKILL.
         await publish(("file:a", "a1"), ("file:a", "a2 HANG1"), ("file:a", "a3"))
         await publish(("file:b", "b1"), ("file:b", "b2"))
-        first = procs.gateway(config, "gateway-1", out, port=port, hang_on="HANG1")
+        first = procs.gateway(
+            config, "gateway-1", out, port=port, hang_on="HANG1", lease_ttl=LEASE_TTL
+        )
         await hang(first, "HANG1")
-        pending = await redis.xpending(keys.OUTBOX, GROUP)
+        pending = await redis.xpending(keys.outbox_stream("file:a"), GROUP)
         assert pending["pending"] >= 5, "a2's answer and finish, and a3's events were read"
 
         # 2. More while none runs; the same gateway again (same address, same
         #    consumer): what it had read comes back at once, before the new.
         await publish(("file:a", "a4"), ("file:b", "b3"))
-        second = procs.gateway(config, "gateway-2", out, port=port, hang_on="HANG2")
+        second = procs.gateway(
+            config, "gateway-2", out, port=port, hang_on="HANG2", lease_ttl=LEASE_TTL
+        )
         seconds = await rendered(
             {"file:a": ["a1", "a2 HANG1", "a3", "a4"], "file:b": ["b1", "b2", "b3"]},
             "gateway 2 to render what gateway 1 missed",
@@ -133,11 +138,11 @@ async def test_restarted_gateways_render_what_was_missed_once_and_in_order(
         print(f"gateway restarted in place → missed entries rendered {seconds:.1f} s after start")
 
         # 3. Gateway 2 dies mid-render too and never comes back: gateway 3 (another
-        #    consumer) claims its entries once they were idle for claim_idle.
+        #    name) takes its partitions over once their leases expired.
         await publish(("file:a", "a5 HANG2"), ("file:a", "a6"))
         await hang(second, "HANG2")
         await publish(("file:b", "b4"))
-        procs.gateway(config, "gateway-3", out, claim_idle=CLAIM_IDLE, claim_every=0.5)
+        procs.gateway(config, "gateway-3", out, lease_ttl=LEASE_TTL)
         everything = {
             "file:a": ["a1", "a2 HANG1", "a3", "a4", "a5 HANG2", "a6"],
             "file:b": ["b1", "b2", "b3", "b4"],
@@ -154,6 +159,8 @@ async def test_restarted_gateways_render_what_was_missed_once_and_in_order(
         assert len(keyed) == len(set(keyed))
         renderers = [line["pid"] for line in _lines(out) if "hanging" not in line]
         assert len(set(renderers)) == 3, "each gateway rendered its part"
-        assert (await redis.xpending(keys.OUTBOX, GROUP))["pending"] == 0
+        for session in everything:
+            stream = keys.outbox_stream(session)
+            assert (await redis.xpending(stream, GROUP))["pending"] == 0
         await pool.aclose()
         await redis.aclose()

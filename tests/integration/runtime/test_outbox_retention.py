@@ -21,21 +21,20 @@ async def test_a_sessions_event_stream_expires_a_day_after_its_last_event(redis:
     ttl = await redis.ttl(stream)
     assert EVENTS_TTL - 5 <= ttl <= EVENTS_TTL  # …and each event renews it
     assert await redis.xlen(stream) == 2
-    # the gateway's outbox is a shared queue, trimmed by age, never expired
-    assert await redis.ttl(keys.OUTBOX) == -1
+    # the gateways' outbox is a shared queue, trimmed by age, never expired
+    assert await redis.ttl(keys.outbox_stream("file:x")) == -1
 
 
 async def test_the_outbox_is_trimmed_by_age_not_by_count(redis: Redis) -> None:
     now_ms = int(time.time() * 1000)
     old = now_ms - int((OUTBOX_RETENTION + 60) * 1000)
     recent = now_ms - int((OUTBOX_RETENTION - 60) * 1000)
-    await redis.xadd(keys.OUTBOX, {"data": "{}"}, id=f"{old}-0")
-    await redis.xadd(keys.OUTBOX, {"data": "{}"}, id=f"{recent}-0")
+    stream = keys.outbox_stream("file:x")
+    await redis.xadd(stream, {"data": "{}"}, id=f"{old}-0")
+    await redis.xadd(stream, {"data": "{}"}, id=f"{recent}-0")
     outbox = Outbox(redis)
-    for i in range(12_000):  # more than any count cap would keep: nothing unread is cut
-        await outbox.publish(
-            ResponseChunkEvent(session_key=f"file:{i % 7}", channel="file", content="")
-        )
-    ids = [entry_id for entry_id, _ in await redis.xrange(keys.OUTBOX, count=2)]
+    for _ in range(12_000):  # more than any count cap would keep: nothing unread is cut
+        await outbox.publish(ResponseChunkEvent(session_key="file:x", channel="file", content=""))
+    ids = [entry_id for entry_id, _ in await redis.xrange(stream, count=2)]
     assert ids[0] == f"{recent}-0".encode()  # the too-old entry went, the recent one stayed
-    assert await redis.xlen(keys.OUTBOX) == 12_001
+    assert await redis.xlen(stream) == 12_001
