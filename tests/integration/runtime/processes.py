@@ -82,9 +82,17 @@ class Process:
         self.popen.wait(10)
         return killed
 
+    def pause(self) -> None:
+        """SIGSTOP: it keeps everything it holds and does nothing (a long GC, a VM migration)."""
+        self.popen.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.popen.send_signal(signal.SIGCONT)
+
     async def stop(self, timeout: float = 20.0) -> int:
         """SIGTERM, then SIGKILL after ``timeout``; the exit code."""
         if self.alive:
+            self.popen.send_signal(signal.SIGCONT)  # a paused process cannot act on SIGTERM
             self.popen.send_signal(signal.SIGTERM)
             deadline = time.monotonic() + timeout
             while self.alive and time.monotonic() < deadline:

@@ -179,3 +179,44 @@ async def test_a_stopped_workers_turn_is_handed_back_after_the_grace(
         ]
         await pool.aclose()
         await redis.aclose()
+
+
+async def test_a_worker_paused_past_its_lease_cannot_write_into_the_session(
+    make_redis: MakeRedis, tmp_path: Path
+) -> None:
+    # Worker A is paused (SIGSTOP) in the middle of a model call, past its lease: B
+    # takes the session over and finishes the turn. When A wakes, its model call
+    # returns and it tries to save the answer and publish it: both are fenced by
+    # the lease, so the history holds B's answer once and nothing of A's.
+    server = make_redis(tmp_path / "redis", appendonly=False)
+    rules = [{"on": "user", "match": "^slow", "delay": SLOW, "text": "The slow answer."}]
+    config = write_config(tmp_path, server.url, rules + SAVE_RULES)
+    async with server, Processes(tmp_path) as procs:
+        redis = Redis.from_url(server.url)
+        pool = await connect(server.url)
+        a = procs.worker(config, "worker-a")
+        turn = await send(pool, inbound("slow please", session="api:paused"))
+
+        async def running() -> bool:
+            return "running" in await turn_state(redis, turn.turn_id)
+
+        await until(running, "worker A to start the slow turn", 30, procs)
+        a.pause()
+        paused = time.monotonic()
+        b = procs.worker(config, "worker-b")
+
+        async def finished() -> bool:
+            return await _finished(redis, turn.turn_id)
+
+        await until(finished, "worker B to take the session over", RECOVERY_BOUND + SLOW, procs)
+        assert await lease_pid(redis, "api:paused") in (None, b.pid)
+        a.resume()  # A's model call answers now: the write must be refused
+        await asyncio.sleep(SLOW + 2.0)
+        messages = await history(redis, "api:paused")
+        assert [type(m) for m in messages] == [UserMessage, AssistantMessage], messages
+        answers = [e for e in await outbox_events(redis) if e["type"] == "response"]
+        assert len(answers) == 1, answers  # A published nothing after it lost the lease
+        assert "is no longer this worker's" in a.tail() or "lost the lease" in a.tail()
+        print(f"paused worker: session taken over {time.monotonic() - paused:.1f} s after")
+        await pool.aclose()
+        await redis.aclose()

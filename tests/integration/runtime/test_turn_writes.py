@@ -1,0 +1,55 @@
+"""A turn's writes: batched into one call, and refused whole once the lease is not the
+turn's (a worker paused past its lease writes nothing into the session)."""
+
+from __future__ import annotations
+
+import pytest
+from redis.asyncio import Redis
+
+from core.messages import AssistantMessage, UserMessage
+from core.wire import ResponseEvent, TurnStartedEvent
+from workers import keys
+from workers.turn_writes import LeaseLost, TurnWriter
+
+SK = "telegram:42"
+
+
+async def test_history_turn_fields_and_events_land_in_one_call(redis: Redis) -> None:
+    await redis.set(keys.lease(SK), "w1:job", px=15_000)
+    writer = TurnWriter(redis, SK, "t1", "w1:job", "telegram", length=0)
+    writer.add_messages([UserMessage(content="hi", user="u")])
+    writer.set_fields(appended="1", start="0", running="w1:job")
+    writer.add_event(TurnStartedEvent(session_key=SK, channel="telegram", turn_id="t1"))
+    await writer.flush()  # the script is loaded into Redis on first use
+    writer.add_messages([AssistantMessage(content="hello")])
+    writer.add_event(ResponseEvent(session_key=SK, channel="telegram", content="hello"))
+    writer.delete_fields("running")
+    await redis.config_resetstat()
+    await writer.flush()
+    assert (await redis.info("commandstats"))["cmdstat_evalsha"]["calls"] == 1
+    assert await redis.llen(keys.history(SK)) == 2
+    assert await redis.sismember(keys.SESSIONS, SK)  # the session's first message indexed it
+    assert await redis.hgetall(keys.turn("t1")) == {b"appended": b"1", b"start": b"0"}
+    assert await redis.xlen(keys.events(SK)) == 2
+    assert await redis.xlen(keys.outbox_stream(SK)) == 2  # Telegram: a gateway renders it
+    assert await redis.ttl(keys.events(SK)) > 0
+
+
+async def test_a_write_without_the_lease_is_refused_and_writes_nothing(redis: Redis) -> None:
+    await redis.set(keys.lease(SK), "w2:other-job", px=15_000)  # taken over meanwhile
+    writer = TurnWriter(redis, SK, "t1", "w1:job", "telegram", length=0)
+    writer.add_messages([AssistantMessage(content="too late")])
+    writer.add_event(ResponseEvent(session_key=SK, channel="telegram", content="too late"))
+    with pytest.raises(LeaseLost):
+        await writer.flush()
+    for key in (keys.history(SK), keys.events(SK), keys.outbox_stream(SK), keys.turn("t1")):
+        assert not await redis.exists(key), key
+
+
+async def test_events_of_sessions_nobody_renders_stay_out_of_the_outbox(redis: Redis) -> None:
+    await redis.set(keys.lease("api:x"), "w1:job", px=15_000)
+    writer = TurnWriter(redis, "api:x", "t1", "w1:job", "api", length=3)
+    writer.add_event(ResponseEvent(session_key="api:x", channel="api", content="hi"))
+    await writer.flush()
+    assert await redis.xlen(keys.events("api:x")) == 1
+    assert not await redis.exists(keys.outbox_stream("api:x"))
