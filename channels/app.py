@@ -14,6 +14,7 @@ from aiohttp import web
 from channels.boundary import boundary
 from channels.context import CONTEXT, GatewayContext
 from channels.ops import healthz, prometheus
+from channels.protocol_log import install as quiet_refused_requests
 
 __all__ = ["create_app"]
 
@@ -25,6 +26,7 @@ async def _end_streams(app: web.Application) -> None:
 
 def create_app(ctx: GatewayContext) -> web.Application:
     """The root application on ``ctx``; channels add their routes before it starts."""
+    quiet_refused_requests()
     app = web.Application(middlewares=[boundary])
     app[CONTEXT] = ctx
     app.router.add_get("/healthz", healthz)

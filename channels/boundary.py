@@ -2,8 +2,9 @@
 
 :func:`boundary` is the one place HTTP errors are shaped and counted: aiohttp's
 own ``HTTPException`` (unknown route, wrong method, body too large) turns into
-JSON with its status, Redis being unreachable is a 503, and anything else is
-logged with its traceback and answered 500 (the only broad catch of the API).
+JSON with its status, input a handler could not use (:class:`~channels.inputs.BadInput`)
+is a 400, Redis being unreachable is a 503, and anything else is logged with
+its traceback and answered 500 (the only broad catch of the API).
 It also counts every answer in ``facio_http_requests_total``.
 """
 
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 from redis.exceptions import RedisError
 
 from channels.context import context
+from channels.inputs import BadInput
 from core.errors import CorruptSessionError, SessionStoreError
 
 __all__ = ["boundary", "json_error", "validation_error"]
@@ -61,6 +63,8 @@ async def _answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         if exc.status < 400:
             raise
         return _from_http_exception(exc)
+    except BadInput as exc:
+        return json_error(400, str(exc))
     except CorruptSessionError as exc:
         logger.error("%s %s: %s", request.method, request.path, exc)
         context(request).metrics.errors.inc()

@@ -80,7 +80,9 @@ def parse_decision(text: object) -> Decision:
         except ValueError:
             pass
     choices = ", ".join(d.value for d in Decision)
-    raise InvalidDecisionError(f"invalid decision {text!r}: expected one of {choices}")
+    shown = repr(text)
+    shown = shown if len(shown) <= 40 else shown[:39] + "…"  # never echo a long input back
+    raise InvalidDecisionError(f"invalid decision {shown}: expected one of {choices}")
 
 
 class ApprovalRecord(BaseModel):

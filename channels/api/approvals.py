@@ -16,6 +16,7 @@ from aiohttp import web
 from channels.api.bodies import DecisionBody, read_body
 from channels.boundary import json_error
 from channels.context import context
+from channels.inputs import MAX_SESSION_KEY, brief, text_value
 from channels.runtime import (
     API_OPERATOR,
     ApprovalRecord,
@@ -71,8 +72,10 @@ async def list_approvals(request: web.Request) -> web.Response:
     """
     status = request.query.get("status", "pending")
     if status != "pending":
-        return json_error(422, "only status=pending is supported", requested=status)
+        return json_error(422, "only status=pending is supported", requested=brief(status))
     session = request.query.get("session") or None
+    if session is not None:
+        text_value(session, "session", max_length=MAX_SESSION_KEY)
     records = await context(request).runtime.pending_approvals(session)
     return web.json_response({"approvals": [record_json(r) for r in records]})
 
@@ -90,7 +93,7 @@ async def decide_approval(request: web.Request) -> web.Response:
     ctx = context(request)
     if not _ID.match(approval_id):
         ctx.metrics.approval_decisions.inc(outcome=DecideOutcome.NOT_FOUND.value)
-        return json_error(404, _MESSAGE[DecideOutcome.NOT_FOUND], approval_id=approval_id)
+        return json_error(404, _MESSAGE[DecideOutcome.NOT_FOUND], approval_id=brief(approval_id))
     result = await ctx.runtime.decide(approval_id, decision, OPERATOR, operator=True)
     ctx.metrics.record_decision(result)
     record = record_json(result.record) if result.record is not None else None

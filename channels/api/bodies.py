@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from channels.boundary import json_error, validation_error
+from channels.inputs import BadInput, load_json
 
 __all__ = ["MAX_TEXT_CHARS", "DecisionBody", "MessageBody", "read_body"]
 
@@ -49,9 +49,9 @@ async def read_body(request: web.Request, model: type[Body]) -> Body | web.Respo
     """The body parsed as ``model``, or the 422 answer that says why it is not one."""
     raw = await request.read()
     try:
-        data = json.loads(raw) if raw else None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return json_error(422, f"the body is not valid JSON: {exc}")
+        data = load_json(raw) if raw else None
+    except BadInput as exc:
+        return json_error(422, str(exc))
     if not isinstance(data, dict):
         return json_error(422, "the body must be a JSON object")
     try:

@@ -36,6 +36,7 @@ from redis.exceptions import RedisError
 from channels.api.sessions import session_key
 from channels.boundary import json_error
 from channels.context import GatewayContext, context
+from channels.inputs import brief
 from channels.runtime import StoredEvent
 
 __all__ = ["frame", "session_events"]
@@ -44,7 +45,8 @@ logger = logging.getLogger(__name__)
 
 READ_COUNT = 100
 """Entries per XREAD."""
-_STREAM_ID = re.compile(r"^\d{1,20}(-\d{1,20})?$")
+_STREAM_ID = re.compile(r"^[0-9]{1,20}(-[0-9]{1,20})?$")
+"""ASCII digits only: a ``\\d`` class would take any script's digits, which Redis does not."""
 MAX_ID_PART = 2**64 - 1
 _EVENT_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -110,7 +112,7 @@ async def session_events(request: web.Request) -> web.StreamResponse:
     sk = session_key(request)
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
     if last is not None and not _is_stream_id(last):
-        return json_error(422, "Last-Event-ID is not a stream id", last_event_id=last)
+        return json_error(422, "Last-Event-ID is not a stream id", last_event_id=brief(last))
     after = last if last is not None else await ctx.runtime.last_event_id(sk)
     response = web.StreamResponse(
         headers={

@@ -14,6 +14,7 @@ from aiohttp import web
 from channels.api.bodies import MAX_TEXT_CHARS, MessageBody, read_body
 from channels.boundary import json_error
 from channels.context import context
+from channels.inputs import BadInput, text_value
 from core.inbound import Inbound
 
 __all__ = ["IDEMPOTENCY_HEADER", "post_message"]
@@ -30,8 +31,11 @@ async def post_message(request: web.Request) -> web.Response:
     if len(body.text) > MAX_TEXT_CHARS:
         return json_error(413, f"text is longer than {MAX_TEXT_CHARS} characters")
     event_id = request.headers.get(IDEMPOTENCY_HEADER) or None
-    if event_id is not None and len(event_id) > MAX_IDEMPOTENCY_KEY:
-        return json_error(422, f"{IDEMPOTENCY_HEADER} is longer than {MAX_IDEMPOTENCY_KEY}")
+    if event_id is not None:
+        try:
+            text_value(event_id, IDEMPOTENCY_HEADER, max_length=MAX_IDEMPOTENCY_KEY)
+        except BadInput as exc:
+            return json_error(422, str(exc))
     ctx = context(request)
     inbound = Inbound(
         channel="api",

@@ -15,6 +15,7 @@ from aiohttp import web
 from channels.api.approvals import OPERATOR, record_json
 from channels.boundary import json_error
 from channels.context import GatewayContext, context
+from channels.inputs import MAX_SESSION_KEY, brief, text_value
 from channels.runtime import RuntimeClient
 from core.inbound import Inbound
 from core.messages import message_to_json
@@ -23,8 +24,9 @@ __all__ = ["delete_session", "get_session", "list_sessions", "session_key"]
 
 
 def session_key(request: web.Request) -> str:
-    """The ``{key}`` of the URL, percent-decoded."""
-    return request.match_info["key"]
+    """The ``{key}`` of the URL, percent-decoded; 400 for bytes that are not UTF-8,
+    control characters or an absurd length."""
+    return text_value(request.match_info["key"], "the session key", max_length=MAX_SESSION_KEY)
 
 
 async def list_sessions(request: web.Request) -> web.Response:
@@ -38,7 +40,7 @@ async def get_session(request: web.Request) -> web.Response:
     sk = session_key(request)
     messages = await runtime.history(sk)
     if not messages and not await runtime.known(sk):
-        return json_error(404, "no such session", session_key=sk)
+        return json_error(404, "no such session", session_key=brief(sk))
     pending = await runtime.pending_approvals(sk)
     return web.json_response(
         {
