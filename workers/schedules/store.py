@@ -146,12 +146,12 @@ class ScheduleStore:
         )
         if done == -1:
             raise ScheduleLimitError(
-                f"this conversation already has {limits.max_per_session} schedules (the most "
-                "it may have): cancel one first"
+                f"this conversation has reached its limit of {limits.max_per_session} "
+                "schedules: cancel one first"
             )
         if done == -2:
             raise ScheduleLimitError(
-                f"there are {limits.max_total} schedules already (the most facio keeps): "
+                f"facio has reached its limit of {limits.max_total} schedules in all: "
                 "cancel one first"
             )
         if done != 1:  # 40 random bits: only a bug makes ids collide
@@ -268,21 +268,30 @@ class ScheduleStore:
             logger.info("config cron jobs written %s, removed %s", written, removed)
         return SyncReport(written, removed)
 
+    def operator_origin(self, session_key: str, user_name: str, bot: str | None = None) -> Origin:
+        """The origin of a schedule the operator made (config, API) for ``session_key``.
+
+        No person asked: the user is the scheduler, who never decides, so its
+        approvals are the channel's ``approvers``' and the operator's (in a
+        ``cron:``/``api:`` session, the operator's alone). The answer goes to
+        the chat the session key names (the channel finds it from the key).
+        """
+        channel = session_key.partition(":")[0]
+        settings = self.config.channels.enabled().get(channel)
+        approvers: Sequence[str] = settings.approvers if settings is not None else ()
+        return Origin(
+            channel=channel,
+            user_name=user_name,
+            approvers=tuple(a.strip() for a in approvers if a.strip()),
+            bot=bot or (settings.bot if settings is not None else default_bot(self.config)),
+        )
+
     def config_record(self, job: CronJob, now: float) -> ScheduleRecord:
         """The record of a config ``cron`` job: the operator's, answered in its session's chat."""
-        channel = job.session.partition(":")[0]
-        settings = self.config.channels.enabled().get(channel)
-        bot = job.bot or (settings.bot if settings is not None else default_bot(self.config))
-        approvers: Sequence[str] = settings.approvers if settings is not None else ()
         timing = Timing(
             cron=job.schedule, timezone=check_timezone(job.timezone or self.config.timezone)
         )
-        origin = Origin(
-            channel=channel,
-            user_name=f"cron job {job.name}",
-            approvers=tuple(a.strip() for a in approvers if a.strip()),
-            bot=bot,
-        )
+        origin = self.operator_origin(job.session, f"cron job {job.name}", job.bot)
         definition = json.dumps(
             [job.session, job.prompt, timing.model_dump(), origin.model_dump()], sort_keys=True
         )

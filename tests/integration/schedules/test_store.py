@@ -97,10 +97,10 @@ async def test_caps_per_session_and_in_all_refuse_clearly_and_ignore_config_jobs
     await store.sync_config()  # three config jobs: not counted
     await _make(store)
     await _make(store)
-    with pytest.raises(ScheduleLimitError, match="already has 2 schedules"):
+    with pytest.raises(ScheduleLimitError, match="limit of 2 schedules"):
         await _make(store)
     await _make(store, session="api:other")
-    with pytest.raises(ScheduleLimitError, match="3 schedules already"):
+    with pytest.raises(ScheduleLimitError, match="limit of 3 schedules in all"):
         await _make(store, session="api:third")
     assert await redis.zcard(skeys.DUE) == 6
 
