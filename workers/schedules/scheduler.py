@@ -110,23 +110,45 @@ class Scheduler:
         return min(max(float(earliest[0][1]) - self.clock.now(), 0.0), self.max_idle)
 
     async def tick(self) -> list[Fired]:
-        """Handle the runs due now (one batch); the turns this worker queued."""
+        """Handle the runs due now (one batch); the turns this worker queued.
+
+        Sessions are handled side by side (their scripts and enqueues overlap);
+        the runs of one session one after another, in due order, so its turns
+        are queued in that order.
+        """
         now = self.clock.now()
         due = await self.redis.zrangebyscore(
             keys.DUE, "-inf", now, start=0, num=BATCH, withscores=True
         )
         if not due:
             return []
-        random.shuffle(due)  # workers woken together contend less
         ids = [text(i) for i, _ in due]
         raws = await self.redis.mget([keys.record(i) for i in ids])
-        fired: list[Fired] = []
+        sessions: dict[str, list[tuple[ScheduleRecord, int]]] = {}
         for schedule_id, (_, score), raw in zip(ids, due, raws, strict=True):
             record = ScheduleStore._read(schedule_id, raw)
             if record is None:
                 await self._drop(schedule_id, int(score))
                 continue
-            started = await self._run(record, int(score), now)
+            sessions.setdefault(record.session_key, []).append((record, int(score)))
+        groups = list(sessions.values())
+        random.shuffle(groups)  # workers woken together contend less
+        done = await asyncio.gather(
+            *(self._run_in_order(runs, now) for runs in groups), return_exceptions=True
+        )
+        fired: list[Fired] = []
+        for outcome in done:
+            if isinstance(outcome, BaseException):
+                raise outcome  # after every group has ended: nothing is left running
+            fired += outcome
+        return fired
+
+    async def _run_in_order(
+        self, runs: list[tuple[ScheduleRecord, int]], now: float
+    ) -> list[Fired]:
+        fired: list[Fired] = []
+        for record, score in runs:  # ZRANGEBYSCORE order: by due time
+            started = await self._run(record, score, now)
             if started is not None:
                 fired.append(started)
         return fired
