@@ -78,8 +78,9 @@ class ScheduleRecord(BaseModel):
     fingerprint: str = ""
     """Config jobs: a digest of the definition; a changed job is written anew."""
 
-    def inbound(self, due: int) -> Inbound:
-        """The turn's message for the run due at ``due``.
+    def inbound(self, due: int, *, approvers: tuple[str, ...] | None = None) -> Inbound:
+        """The turn's message for the run due at ``due``; ``approvers`` replace the stored
+        ones (the scheduler passes the channel's current ones).
 
         Its event id names the schedule and the run, so a fire retried after a
         crash is dropped by the inbox's dedupe like a redelivered platform update.
@@ -93,7 +94,7 @@ class ScheduleRecord(BaseModel):
             text=self.prompt,
             event_id=f"schedule:{self.schedule_id}:{due}",
             reply_to=origin.reply_to,
-            approvers=origin.approvers,
+            approvers=origin.approvers if approvers is None else approvers,
             bot=origin.bot,
         )
 

@@ -101,6 +101,10 @@ class Scheduler:
                 logger.warning("schedules: Redis unavailable (%s); trying again", exc)
                 await asyncio.sleep(RETRY)  # real seconds: a sped-up clock must not spin
                 continue
+            except Exception:  # the loop boundary: log it, keep firing the others
+                logger.exception("schedules: the fire loop failed; trying again")
+                await asyncio.sleep(RETRY)
+                continue
             await self.clock.sleep(wait)
 
     async def _until_next(self) -> float:
@@ -148,7 +152,15 @@ class Scheduler:
     ) -> list[Fired]:
         fired: list[Fired] = []
         for record, score in runs:  # ZRANGEBYSCORE order: by due time
-            started = await self._run(record, score, now)
+            try:
+                started = await self._run(record, score, now)
+            except RedisError:
+                raise
+            except Exception:  # one run's boundary: a schedule that cannot run must not
+                # come back every second, nor hold up the others
+                logger.exception("schedule %s failed to run", record.schedule_id)
+                await self._drop(record.schedule_id, score)
+                continue
             if started is not None:
                 fired.append(started)
         return fired
@@ -190,7 +202,8 @@ class Scheduler:
     async def _fire(
         self, record: ScheduleRecord, due: int, run: int, following: str
     ) -> Fired | None:
-        request = TurnRequest(inbound=record.inbound(run), schedule_id=record.schedule_id)
+        inbound = record.inbound(run, approvers=self._approvers(record.origin.channel))
+        request = TurnRequest(inbound=inbound, schedule_id=record.schedule_id)
         call = enqueue_call(request, self.queue)
         sk = record.session_key
         result = await runtime_scripts.run(
@@ -209,6 +222,14 @@ class Scheduler:
         logger.info("schedule %s fired its run of %s in %s", record.schedule_id, run, sk)
         return Fired(record.schedule_id, run, request.turn_id)
 
+    def _approvers(self, channel: str) -> tuple[str, ...]:
+        """The channel's approvers as the config says now (not as when the schedule was
+        made): someone removed from them no longer decides a scheduled turn's approvals."""
+        settings = self.config.channels.enabled().get(channel)
+        if settings is None:
+            return ()
+        return tuple(a.strip() for a in settings.approvers if a.strip())
+
     async def _advance(self, record: ScheduleRecord, due: int, following: str) -> None:
         await runtime_scripts.run(
             self.redis,
@@ -218,6 +239,8 @@ class Scheduler:
         )
 
     async def _drop(self, schedule_id: str, due: int) -> None:
-        """A due entry without a readable record: out of the zset (the record stays to inspect)."""
-        logger.error("schedule %s (due %s) has no readable record; not run", schedule_id, due)
+        """Take a schedule that cannot run off the due list; its record stays to inspect."""
+        logger.error(
+            "schedule %s (due %s) is taken off the due list: it cannot run", schedule_id, due
+        )
         await self.redis.zrem(keys.DUE, schedule_id)

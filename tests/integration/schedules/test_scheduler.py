@@ -14,7 +14,16 @@ from tests.integration.schedules.support import T0, RecordingQueue, chat, schedu
 from tests.redis_fixture import MakeRedis
 from workers import keys
 from workers.inbox import TurnRequest
-from workers.schedules import ManualClock, Origin, Scheduler, ScheduleStore, timing_of
+from workers.schedules import (
+    ManualClock,
+    Origin,
+    Scheduler,
+    ScheduleRecord,
+    ScheduleStore,
+    Timing,
+    timing_of,
+)
+from workers.schedules import keys as skeys
 from workers.schedules.expressions import format_time
 
 TOPIC = "telegram:-1001:topic:7"
@@ -46,7 +55,9 @@ async def test_a_due_run_fires_once_with_its_origin_and_moves_to_the_next(
 ) -> None:
     clock = ManualClock(T0)
     queue = RecordingQueue()
-    scheduler = Scheduler(redis, schedules_config(tmp_path), queue, clock=clock)
+    telegram = {"enabled": True, "token": "1:x", "allowFrom": ["100"], "approvers": ["@carol"]}
+    config = schedules_config(tmp_path, channels={"telegram": telegram})
+    scheduler = Scheduler(redis, config, queue, clock=clock)
     made = await scheduler.store.create(
         session_key=TOPIC,
         prompt="Remind the person to call Ann.",
@@ -71,7 +82,8 @@ async def test_a_due_run_fires_once_with_its_origin_and_moves_to_the_next(
         "100",
         "Remind the person to call Ann.",
     )
-    assert inbound.reply_to["thread_id"] == "7" and inbound.approvers == ("@boss",)
+    assert inbound.reply_to["thread_id"] == "7"
+    assert inbound.approvers == ("@carol",)  # the channel's approvers now, not when it was made
     assert inbound.event_id == f"schedule:{schedule_id}:{T0 + 60}"
     assert [session for session, _ in queue.jobs] == [TOPIC]
 
@@ -99,6 +111,29 @@ async def test_three_schedulers_racing_fire_every_run_exactly_once(
     assert Counter(r.schedule_id for r in queued) == Counter(ids)
     assert len(queue.jobs) == 7  # one drain per session: the turns wait in its inbox
     assert await redis.zcard("facio:schedules:due") == 0  # one-shots are gone once fired
+
+
+async def test_a_schedule_that_cannot_run_is_taken_off_without_holding_up_others(
+    redis: Redis, tmp_path: Path
+) -> None:
+    clock = ManualClock(T0)
+    scheduler = Scheduler(redis, schedules_config(tmp_path), RecordingQueue(), clock=clock)
+    [good] = await _one_shots(scheduler.store, 1, 60)
+    broken = ScheduleRecord(
+        schedule_id="sbroken",
+        session_key="api:broken",
+        prompt="p",
+        timing=Timing(cron="not a cron expression"),  # written around the store's checks
+        source="api",
+        created_by="api",
+        origin=Origin(channel="api"),
+    )
+    await redis.set(skeys.record("sbroken"), broken.model_dump_json())
+    await redis.zadd(skeys.DUE, {"sbroken": T0 + 30})
+    clock.advance(60)
+    assert [f.schedule_id for f in await scheduler.tick()] == [good]
+    assert await redis.zscore(skeys.DUE, "sbroken") is None  # not retried every second
+    assert await redis.exists(skeys.record("sbroken"))  # kept to inspect
 
 
 async def test_a_cancelled_schedule_never_fires(redis: Redis, tmp_path: Path) -> None:
