@@ -62,6 +62,7 @@ from workers.schedules import (
     clock_from_env,
     timing_of,
 )
+from workers.schedules.chat import list_for_session, unschedule
 from workers.stores import RedisSessionStore, forget_session
 from workers.worker import connect
 
@@ -320,3 +321,12 @@ class RuntimeClient:
     async def cancel_schedule(self, config: FacioConfig, schedule_id: str) -> ScheduleRecord:
         """Cancel any schedule but a config job (ScheduleNotFoundError, ConfigScheduleError)."""
         return await self.schedules(config).cancel(schedule_id)
+
+    async def schedules_text(self, config: FacioConfig, session_key: str) -> str:
+        """The reply to ``/schedules``: the conversation's schedules with ids and next runs."""
+        return await list_for_session(self.schedules(config), session_key)
+
+    async def unschedule(self, config: FacioConfig, session_key: str, args: str, by: str) -> str:
+        """The reply to ``/unschedule ID``: cancels one of the conversation's own schedules
+        (another conversation's id is "not found"; a config job is refused)."""
+        return await unschedule(self.schedules(config), session_key, args, by=by)

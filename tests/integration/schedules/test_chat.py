@@ -7,6 +7,7 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
+from channels.runtime import RuntimeClient
 from tests.integration.schedules.support import T0, chat, schedules_config
 from workers.schedules import ManualClock, Origin, ScheduleStore, timing_of
 from workers.schedules.chat import NO_SCHEDULES, UNSCHEDULE_USAGE, list_for_session, unschedule
@@ -55,3 +56,16 @@ async def test_schedules_lists_ids_and_next_runs_and_unschedule_cancels_own_only
     )
     assert reminder not in await list_for_session(store, TOPIC)
     assert await store.next_run(elsewhere) is not None  # the other chat's is untouched
+
+
+async def test_the_chat_layer_reaches_them_through_the_runtime_client(
+    redis: Redis, tmp_path: Path
+) -> None:
+    config = schedules_config(tmp_path)
+    runtime = RuntimeClient(redis)  # type: ignore[arg-type]  # arq's pool in the gateway
+    made = await runtime.schedule(config, session_key=TOPIC, prompt="p", every=3600)
+    listing = await runtime.schedules_text(config, TOPIC)
+    assert made.record.schedule_id in listing
+    reply = await runtime.unschedule(config, TOPIC, made.record.schedule_id, "100")
+    assert reply.startswith(f"Cancelled {made.record.schedule_id}")
+    assert await runtime.schedules_text(config, TOPIC) == NO_SCHEDULES
