@@ -45,7 +45,7 @@ from workers.schedules import keys, scripts
 from workers.schedules.clock import Clock, SystemClock
 from workers.schedules.expressions import format_time, plan
 from workers.schedules.record import ScheduleRecord
-from workers.schedules.store import ScheduleStore
+from workers.schedules.store import ScheduleStore, read_record
 
 __all__ = ["BATCH", "MAX_IDLE", "Fired", "Scheduler"]
 
@@ -130,7 +130,7 @@ class Scheduler:
         raws = await self.redis.mget([keys.record(i) for i in ids])
         sessions: dict[str, list[tuple[ScheduleRecord, int]]] = {}
         for schedule_id, (_, score), raw in zip(ids, due, raws, strict=True):
-            record = ScheduleStore._read(schedule_id, raw)
+            record = read_record(schedule_id, raw)
             if record is None:
                 await self._drop(schedule_id, int(score))
                 continue
@@ -239,8 +239,10 @@ class Scheduler:
         )
 
     async def _drop(self, schedule_id: str, due: int) -> None:
-        """Take a schedule that cannot run off the due list; its record stays to inspect."""
-        logger.error(
-            "schedule %s (due %s) is taken off the due list: it cannot run", schedule_id, due
+        """Take a schedule that cannot run off the due list (its record stays to inspect),
+        unless it moved on meanwhile (another worker fired it: then it can run)."""
+        dropped = await runtime_scripts.run(
+            self.redis, scripts.DROP, [keys.DUE], [schedule_id, str(due)]
         )
-        await self.redis.zrem(keys.DUE, schedule_id)
+        if dropped == 1:
+            logger.error("schedule %s (due %s) cannot run: off the due list", schedule_id, due)

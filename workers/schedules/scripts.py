@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from workers.scripts import ENQUEUE
 
-__all__ = ["ADVANCE", "CANCEL", "CREATE", "FIRE", "SYNC"]
+__all__ = ["ADVANCE", "CANCEL", "CREATE", "DROP", "FIRE", "SYNC"]
 
 # KEYS: record, due, session index, config set
 # ARGV: id, record json, first run, max per session, max total
@@ -80,6 +80,15 @@ ADVANCE = (
     )
     + "return 0\n"
 )
+
+# KEYS: due   ARGV: id, expected score
+# → 1 taken off the due list (its record stays, to inspect), 0 it had moved on meanwhile
+DROP = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('ZREM', KEYS[1], ARGV[1])
+return 1
+"""
 
 # KEYS: ENQUEUE's six (seen, inbox, sched, active, job, arq queue), then due, record,
 #       session index

@@ -34,13 +34,25 @@ from workers.schedules.errors import (
 from workers.schedules.expressions import Timing, parse_at, parse_cron, zone
 from workers.schedules.record import Origin, ScheduleRecord, Source
 
-__all__ = ["ScheduleStore", "Scheduled", "SyncReport", "default_bot", "timing_of"]
+__all__ = ["ScheduleStore", "Scheduled", "SyncReport", "default_bot", "read_record", "timing_of"]
 
 logger = logging.getLogger(__name__)
 
 CONFIG_PREFIX = "config:"
 """Schedule ids of config jobs: ``config:<name>``."""
 READ_CHUNK = 500
+
+
+def read_record(schedule_id: str, raw: bytes | str | None) -> ScheduleRecord | None:
+    """The record stored for ``schedule_id``; None when there is none or it is unreadable
+    (logged: it is left alone, for a person to look at)."""
+    if raw is None:
+        return None
+    try:
+        return ScheduleRecord.model_validate_json(raw)
+    except ValidationError as exc:
+        logger.error("schedule %s is unreadable (%s); leaving it alone", schedule_id, exc)
+        return None
 
 
 def default_bot(config: FacioConfig) -> str:
@@ -160,7 +172,7 @@ class ScheduleStore:
 
     async def get(self, schedule_id: str) -> ScheduleRecord | None:
         raw = await self.redis.get(keys.record(schedule_id))
-        return self._read(schedule_id, raw)
+        return read_record(schedule_id, raw)
 
     async def next_run(self, schedule_id: str) -> int | None:
         score = await self.redis.zscore(keys.DUE, schedule_id)
@@ -183,7 +195,7 @@ class ScheduleStore:
             chunk = due[start : start + READ_CHUNK]
             raws = await self.redis.mget([keys.record(i) for i, _ in chunk])
             for (schedule_id, score), raw in zip(chunk, raws, strict=True):
-                record = self._read(schedule_id, raw)
+                record = read_record(schedule_id, raw)
                 if record is not None:
                     found.append(Scheduled(record, score))
         return found
@@ -307,13 +319,3 @@ class ScheduleStore:
             origin=origin,
             fingerprint=hashlib.sha256(definition.encode()).hexdigest()[:16],
         )
-
-    @staticmethod
-    def _read(schedule_id: str, raw: bytes | str | None) -> ScheduleRecord | None:
-        if raw is None:
-            return None
-        try:
-            return ScheduleRecord.model_validate_json(raw)
-        except ValidationError as exc:
-            logger.error("schedule %s is unreadable (%s); leaving it alone", schedule_id, exc)
-            return None
