@@ -1,7 +1,7 @@
 """``facio up`` with a ``* * * * *`` config job: a turn each minute, in its ``cron:`` session.
 
-The schedules' clock runs 60× real time through the test-only ``FACIO_TEST_CLOCK``
-(docs/schedules.md): a cron minute passes each real second, so the test sees several
+The schedules' clock runs 30× real time through the test-only ``FACIO_TEST_CLOCK``
+(docs/schedules.md): a cron minute passes every two real seconds, so the test sees several
 minutes' turns in a few seconds. Only the schedules read that clock.
 """
 
@@ -21,7 +21,7 @@ from tests.e2e.support import FACIO, cli_env
 from tests.ports import free_port
 
 TOKEN = "e2e-token"
-SPEED = 60
+SPEED = 30
 
 
 def _config(tmp_path: Path, port: int) -> Path:
