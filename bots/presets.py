@@ -1,7 +1,9 @@
 """Built-in bot presets: how people use facio.
 
 - ``assistant``: one person's assistant (Telegram, terminal): notes, time,
-  and code actions (Python in a per-session kernel, each cell approved).
+  code actions (Python in a per-session kernel, each cell approved), and
+  reminders and scheduled tasks (the runtime's schedule tools; making one is
+  approved, and the SDK leaves them out).
 - ``team``: a bot in a group chat (Slack, Discord): brief, addresses people
   by name, never acts on one person's say-so for the group without approval.
 - ``demo``: runs fully offline on the scripted provider and shows an
@@ -47,11 +49,15 @@ PRESETS: dict[str, BotSpec] = {
                 "ipybox_execute_ipython_cell",
                 "ipybox_reset",
                 "subagent_task",
+                "schedule_create",
+                "schedule_list",
+                "schedule_cancel",
             ),
             # code asks for approval unless a rule allows it; a reset only loses state;
-            # a subagent's own tool calls ask like any other, so starting one need not
-            allow=("current_time", "list_notes", "ipybox_reset", "subagent_task"),
-            description="A personal assistant: notes, time, code actions.",
+            # a subagent's own tool calls ask like any other, so starting one need not;
+            # making or cancelling a schedule asks, listing them does not
+            allow=("current_time", "list_notes", "ipybox_reset", "subagent_task", "schedule_list"),
+            description="A personal assistant: notes, time, code actions, reminders.",
         ),
         BotSpec(
             name="team",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +28,7 @@ from core.config import FacioConfig, load_config
 from core.errors import ConfigError
 from core.events import ApprovalRequest, Response
 from core.hooks import Hook
+from core.inbound import Inbound
 from core.messages import AssistantMessage, Message, ToolStarted
 from core.permissions import PermissionManager
 from core.permissions.manager import PERMISSIONS_FILE
@@ -35,6 +36,7 @@ from core.permissions.store import FilePermissionStore, PermissionStore
 from core.providers.base import Provider
 from core.providers.factory import build_provider
 from core.sessions import JsonlSessionStore, MemorySessionStore, SessionStore
+from core.tools.builtin import BUILTIN_TOOLS
 from core.tools.tool import Tool, ToolContext
 from core.tools.toolset import SessionToolset, Toolset
 
@@ -76,15 +78,20 @@ class Facio:
         client: httpx.AsyncClient | None = None,
         sessions: SessionStore | None = None,
         permission_store: PermissionStore | None = None,
+        runtime_tools: Mapping[str, Tool] | None = None,
     ) -> None:
         """``sessions`` and ``permission_store`` default to files in the workspace;
-        the distributed runtime passes Redis-backed ones."""
+        the distributed runtime passes Redis-backed ones, and ``runtime_tools``: the
+        tools of :data:`~bots.toolbox.RUNTIME_TOOLS` (schedules), offered
+        when the bot names them. In the SDK nothing would ever fire a schedule,
+        so without them those names are left out."""
         if bot not in config.bots:
             raise ConfigError(f"no bot named {bot!r}; bots: {', '.join(config.bots)}", path="bots")
         self.config = config
         self.spec = resolve_bot(bot, config.bots[bot], config.agent)
         self.workspace = config.workspace
-        bot_tools = resolve_tools(bot, self.spec.tools, config=config)
+        available = {**BUILTIN_TOOLS, **(runtime_tools or {})}
+        bot_tools = resolve_tools(bot, self.spec.tools, available=available, config=config)
         self.tools: list[Tool] = bot_tools.tools
         self.toolsets: list[Toolset] = bot_tools.toolsets
         if bot_tools.subagents:
@@ -138,10 +145,12 @@ class Facio:
         user: str | None = None,
         store: SessionStore | None = None,
         permission_store: PermissionStore | None = None,
+        origin: Inbound | None = None,
     ) -> Agent:
         """An Agent on ``session_key`` with this bot's model, tools and rules; ``store`` and
         ``permission_store`` replace the bot's for this agent (the runtime's turns read
-        the history and the rules once, with the turn's state, and write through the turn)."""
+        the history and the rules once, with the turn's state, and write through the turn);
+        ``origin`` is the runtime's message of the turn (tools see it)."""
         return Agent(
             self.provider,
             settings=self.settings,
@@ -153,6 +162,7 @@ class Facio:
             workspace=self.workspace,
             user=user,
             toolsets=self.toolsets,
+            origin=origin,
         )
 
     @contextlib.asynccontextmanager
@@ -172,6 +182,7 @@ class Facio:
                 workspace=self.workspace,
                 user=context.user,
                 toolsets=toolsets.toolsets,
+                origin=context.origin,
             )
             await child.start()
             yield child

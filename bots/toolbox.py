@@ -5,6 +5,12 @@ a built-in tool (:data:`core.tools.builtin.BUILTIN_TOOLS`) or one a toolset
 provides (code execution: ``ipybox_execute_ipython_cell``…); every name must
 resolve, or the config is wrong. Toolsets that the config enables as a whole
 (``mcpServers``) are added for every bot.
+
+The schedule tools (:data:`RUNTIME_TOOLS`) exist only where a process
+provides them: the distributed runtime's workers pass them in ``available``
+(they need Redis, and a worker to fire what they schedule). A bot may always
+name them; without a provider (the SDK, ``facio chat``/``facio run``) they
+are left out rather than offered to do nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from core.tools.builtin import BUILTIN_TOOLS
 from core.tools.tool import Tool
 from core.tools.toolset import Toolset
 
-__all__ = ["BotTools", "resolve_tools"]
+__all__ = ["RUNTIME_TOOLS", "BotTools", "resolve_tools"]
+
+RUNTIME_TOOLS = frozenset({"schedule_create", "schedule_list", "schedule_cancel"})
+"""Tools that only the distributed runtime provides (workers/schedules/tools.py)."""
 
 
 @dataclass
@@ -50,7 +59,7 @@ def resolve_tools(
     With ``config``, the toolsets it enables for every bot are added too: the
     MCP servers of ``mcpServers`` (nothing starts until an agent starts).
     """
-    known = {*available, *CODE_TOOL_NAMES, SUBAGENT_TOOL}
+    known = {*available, *CODE_TOOL_NAMES, SUBAGENT_TOOL, *RUNTIME_TOOLS}
     missing = [name for name in names if name not in known]
     if missing:
         raise ConfigError(

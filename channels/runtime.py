@@ -11,6 +11,7 @@ outcomes) are re-exported from here too.
     runtime = await RuntimeClient.connect("redis://127.0.0.1:6379")
     submitted = await runtime.submit(inbound)
     result = await runtime.decide(approval_id, Decision.APPROVE, "@alice")
+    made = await runtime.schedule(config, session_key="api:me", prompt="…", cron="0 8 * * *")
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any, Literal, cast
 from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
+from core.config import FacioConfig
 from core.inbound import Inbound
 from core.messages import Message
 from core.wire import WireEvent
@@ -48,6 +50,19 @@ from workers.outbox_reader import MAX_AGE, Entry, OutboxReader
 from workers.queue import ArqJobQueue
 from workers.redis_calls import hdel, hgetall, hset
 from workers.runtime import worker_id
+from workers.schedules import (
+    ConfigScheduleError,
+    InvalidScheduleError,
+    Scheduled,
+    ScheduleError,
+    ScheduleLimitError,
+    ScheduleNotFoundError,
+    ScheduleRecord,
+    ScheduleStore,
+    clock_from_env,
+    timing_of,
+)
+from workers.schedules.chat import list_for_session, unschedule
 from workers.stores import RedisSessionStore, forget_session
 from workers.worker import connect
 
@@ -62,15 +77,22 @@ __all__ = [
     "SEEN_TTL",
     "UNRENDERED",
     "ApprovalRecord",
+    "ConfigScheduleError",
     "DecideOutcome",
     "DecideResult",
     "Decision",
     "Entry",
     "InvalidDecisionError",
+    "InvalidScheduleError",
     "Lease",
     "OutboxReader",
     "PartitionOwner",
     "RuntimeClient",
+    "ScheduleError",
+    "ScheduleLimitError",
+    "ScheduleNotFoundError",
+    "ScheduleRecord",
+    "Scheduled",
     "StoredEvent",
     "Submitted",
     "hdel",
@@ -102,6 +124,8 @@ class RuntimeClient:
         self.approvals = ApprovalStore(redis)
         self.outbox = Outbox(redis)
         self.sessions = RedisSessionStore(redis)
+        self.schedule_clock = clock_from_env()
+        """The schedules' clock, as the workers read it (test-only override included)."""
 
     @classmethod
     async def connect(cls, url: str) -> RuntimeClient:
@@ -254,3 +278,55 @@ class RuntimeClient:
             pipe.zcard(keys.PENDING_APPROVALS)
             *lengths, pending = await pipe.execute()
         return sum(lengths), int(pending)
+
+    # schedules -------------------------------------------------------------
+
+    def schedules(self, config: FacioConfig) -> ScheduleStore:
+        """The schedules on this Redis, under ``config``'s caps and default zone."""
+        return ScheduleStore(self.redis, config, clock=self.schedule_clock)
+
+    async def list_schedules(
+        self, config: FacioConfig, session_key: str | None = None
+    ) -> list[Scheduled]:
+        """Every schedule (or one session's), soonest first."""
+        return await self.schedules(config).list(session_key)
+
+    async def schedule(
+        self,
+        config: FacioConfig,
+        *,
+        session_key: str,
+        prompt: str,
+        cron: str | None = None,
+        at: str | None = None,
+        every: int | None = None,
+        timezone: str | None = None,
+    ) -> Scheduled:
+        """A schedule made by the operator (the API): its turns run as the scheduler,
+        decided by the channel's approvers and the operator. InvalidScheduleError or
+        ScheduleLimitError say why one is refused."""
+        store = self.schedules(config)
+        timing = timing_of(
+            config, store.clock.now(), cron=cron, at=at, every=every, timezone=timezone
+        )
+        return await store.create(
+            session_key=session_key,
+            prompt=prompt,
+            timing=timing,
+            source="api",
+            created_by=API_OPERATOR,
+            origin=store.operator_origin(session_key, "operator"),
+        )
+
+    async def cancel_schedule(self, config: FacioConfig, schedule_id: str) -> ScheduleRecord:
+        """Cancel any schedule but a config job (ScheduleNotFoundError, ConfigScheduleError)."""
+        return await self.schedules(config).cancel(schedule_id)
+
+    async def schedules_text(self, config: FacioConfig, session_key: str) -> str:
+        """The reply to ``/schedules``: the conversation's schedules with ids and next runs."""
+        return await list_for_session(self.schedules(config), session_key)
+
+    async def unschedule(self, config: FacioConfig, session_key: str, args: str, by: str) -> str:
+        """The reply to ``/unschedule ID``: cancels one of the conversation's own schedules
+        (another conversation's id is "not found"; a config job is refused)."""
+        return await unschedule(self.schedules(config), session_key, args, by=by)

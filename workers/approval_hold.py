@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from redis.exceptions import RedisError
 
 from core.events import ApprovalRequest
-from workers.approval_record import ABANDONED_BY, ApprovalRecord, Decision
+from workers.approval_record import ABANDONED_BY, ApprovalRecord, Decision, deciders_of
 from workers.approvals import ApprovalStore
 from workers.decisions import announce
 from workers.inbox import TurnRequest
@@ -80,7 +80,7 @@ class ApprovalHold:
             tool_call_id=event.tool_call_id,
             tool_name=event.tool_name,
             tool_args=event.tool_args,
-            deciders=tuple(dict.fromkeys((inbound.user_id, *inbound.approvers))),
+            deciders=deciders_of(inbound.user_id, inbound.approvers),
             timeout=timeout,
             agent_id=event.agent_id,
             bot=inbound.bot,

@@ -10,7 +10,7 @@ module only says what a record is and how it maps to and from a Redis hash.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Literal
@@ -23,12 +23,14 @@ from workers.codec import text
 __all__ = [
     "ABANDONED_BY",
     "API_OPERATOR",
+    "SCHEDULER_USER",
     "ApprovalRecord",
     "ApprovalStatus",
     "DecideOutcome",
     "DecideResult",
     "Decision",
     "InvalidDecisionError",
+    "deciders_of",
     "parse_decision",
 ]
 
@@ -38,6 +40,18 @@ API_OPERATOR = "api"
 """``decided_by`` of a decision made over the HTTP API (the operator, not a person's id)."""
 ABANDONED_BY = "facio"
 """``decided_by`` of an approval rejected because its turn (or the code that asked) stopped."""
+SCHEDULER_USER = "facio:scheduler"
+"""The user of a scheduled turn nobody asked for in a chat (a config ``cron`` job, a
+schedule made over the API). It names no person and never decides an approval: no
+platform user id holds a colon (Telegram's and Discord's are numbers, Slack's
+``U…``), and :func:`deciders_of` leaves it out, so in a session nobody watches
+(``cron:<job>``) only the operator (the API) decides."""
+
+
+def deciders_of(user_id: str, approvers: Sequence[str]) -> tuple[str, ...]:
+    """Who may decide a turn's approvals: the user who started it and the channel's
+    approvers, without :data:`SCHEDULER_USER` (nobody but the operator then)."""
+    return tuple(u for u in dict.fromkeys((user_id, *approvers)) if u != SCHEDULER_USER)
 
 
 class Decision(StrEnum):

@@ -10,6 +10,9 @@ from redis.asyncio import Redis
 from bots.sdk import Facio
 from core.config import FacioConfig
 from core.errors import ConfigError
+from workers.schedules.clock import Clock
+from workers.schedules.store import ScheduleStore
+from workers.schedules.tools import schedule_tools
 from workers.stores import RedisPermissionStore, RedisSessionStore
 
 APPROVAL_BACKSTOP = 5.0
@@ -17,14 +20,26 @@ APPROVAL_BACKSTOP = 5.0
 
 
 class Bots:
-    """Builds each configured bot once, on first use."""
+    """Builds each configured bot once, on first use.
 
-    def __init__(self, config: FacioConfig, redis: Redis, client: httpx.AsyncClient) -> None:
+    Each gets the runtime's own tools (the schedule tools, on this Redis and
+    ``clock``), which the SDK cannot offer.
+    """
+
+    def __init__(
+        self,
+        config: FacioConfig,
+        redis: Redis,
+        client: httpx.AsyncClient,
+        *,
+        clock: Clock | None = None,
+    ) -> None:
         self.config = config
         self.redis = redis
         self.client = client
         self.sessions = RedisSessionStore(redis)
         """One history store (and its cache) for every bot of the worker."""
+        self.runtime_tools = schedule_tools(ScheduleStore(redis, config, clock=clock))
         self._bots: dict[str, Facio] = {}
 
     def get(self, name: str) -> Facio:
@@ -37,6 +52,7 @@ class Bots:
                 client=self.client,
                 sessions=self.sessions,
                 permission_store=RedisPermissionStore(self.redis, name),
+                runtime_tools=self.runtime_tools,
             )
             # The approval record is the authority on expiry: the turn runner
             # expires it at approvalTimeout and then tells the agent. The agent's

@@ -41,6 +41,8 @@ class TurnRequest(BaseModel):
     command: Literal["message", "reset"] = "message"
     """``reset`` starts the session over when its turn comes (``/new``), so it
     never cuts into a running turn."""
+    schedule_id: str | None = None
+    """The schedule that started this turn (workers/schedules), shown in ``turn_started``."""
 
 
 @dataclass(frozen=True)
@@ -74,22 +76,30 @@ class Submitted:
     """True when the platform event was seen before: nothing was queued."""
 
 
-async def submit(
-    redis: Redis,
-    inbound: Inbound,
-    queue: JobQueue,
-    *,
-    command: Literal["message", "reset"] = "message",
-) -> Submitted:
-    """Queue ``inbound`` as a turn; schedule a drain when the session has none."""
-    request = TurnRequest(inbound=inbound, command=command)
+@dataclass(frozen=True)
+class EnqueueCall:
+    """The :data:`~workers.scripts.ENQUEUE` script's keys and arguments for one turn.
+
+    :func:`submit` runs it; the schedules' fire script runs it after its own
+    compare-and-set (workers/schedules/scripts.py), with its keys and
+    arguments appended after these.
+    """
+
+    keys: list[str]
+    args: list[str]
+    job_id: str
+    staged: StagedJob | None
+    """None: the script only decides; :meth:`JobQueue.enqueue_drain` starts the job after."""
+
+
+def enqueue_call(request: TurnRequest, queue: JobQueue) -> EnqueueCall:
+    """How to queue ``request`` (deduped by its inbound's event id) and start its drain."""
+    inbound = request.inbound
     job_id = f"drain:{new_id()}"
     seen = keys.seen(inbound.channel, inbound.event_id) if inbound.event_id else ""
     sk = inbound.session_key
     staged = queue.stage(sk, job_id)
-    result = await scripts.run(
-        redis,
-        scripts.ENQUEUE,
+    return EnqueueCall(
         [seen, keys.inbox(sk), keys.sched(sk), keys.ACTIVE, *_job_keys(staged)],
         [
             request.model_dump_json(),
@@ -99,11 +109,26 @@ async def submit(
             str(SEEN_TTL),
             *_job_args(staged),
         ],
+        job_id,
+        staged,
     )
+
+
+async def submit(
+    redis: Redis,
+    inbound: Inbound,
+    queue: JobQueue,
+    *,
+    command: Literal["message", "reset"] = "message",
+) -> Submitted:
+    """Queue ``inbound`` as a turn; schedule a drain when the session has none."""
+    request = TurnRequest(inbound=inbound, command=command)
+    call = enqueue_call(request, queue)
+    result = await scripts.run(redis, scripts.ENQUEUE, call.keys, call.args)
     if result < 0:
         return Submitted(turn_id="", duplicate=True)
-    if result == 1 and staged is None:
-        await queue.enqueue_drain(sk, job_id)
+    if result == 1 and call.staged is None:
+        await queue.enqueue_drain(inbound.session_key, call.job_id)
     return Submitted(turn_id=request.turn_id, duplicate=False)
 
 

@@ -23,6 +23,7 @@ from workers.lease import LeaseKeeper
 from workers.maintenance import run_forever
 from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
+from workers.schedules import Clock, Scheduler, clock_from_env
 from workers.stops import StopWatcher
 from workers.turn import TurnRunner
 
@@ -36,12 +37,16 @@ def worker_id() -> str:
 
 
 class WorkerRuntime:
-    def __init__(self, config: FacioConfig, pool: ArqRedis) -> None:
+    def __init__(self, config: FacioConfig, pool: ArqRedis, *, clock: Clock | None = None) -> None:
+        """``clock`` times the schedules (default: the real one, or the test-only
+        ``FACIO_TEST_CLOCK``; workers/schedules/clock.py)."""
         self.config = config
         self.redis = pool
         self.queue = ArqJobQueue(pool)
+        self.clock = clock if clock is not None else clock_from_env()
         self.client = httpx.AsyncClient(timeout=httpx.Timeout(READ_TIMEOUT, connect=10.0))
-        self.bots = Bots(config, pool, self.client)
+        self.bots = Bots(config, pool, self.client, clock=self.clock)
+        self.scheduler = Scheduler(pool, config, self.queue, clock=self.clock)
         self.approvals = ApprovalStore(pool)
         self.outbox = Outbox(pool)
         self.pressure = asyncio.Event()
@@ -58,11 +63,13 @@ class WorkerRuntime:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        """The process's own loops: upkeep, lease renewal, the stop sweep."""
+        """The process's own loops: upkeep, lease renewal, the stop sweep, the schedules'
+        fire loop."""
         self._tasks = [
             asyncio.create_task(run_forever(self.redis, self.approvals, self.queue, self.outbox)),
             asyncio.create_task(self.keeper.run(), name="lease-keeper"),
             asyncio.create_task(self.stops.sweep_forever(), name="stop-sweep"),
+            asyncio.create_task(self.scheduler.run_forever(), name="schedules"),
         ]
 
     async def stop(self) -> None:

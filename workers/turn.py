@@ -119,7 +119,8 @@ class TurnRunner:
             ]
             writer.add_messages(prompt)
             writer.set_fields(appended="1", start=str(len(history)), running=holder)
-            publisher.stage_runtime(wire.TurnStartedEvent, user_name=inbound.user_name)
+            scheduled = {"schedule_id": request.schedule_id} if request.schedule_id else {}
+            publisher.stage_runtime(wire.TurnStartedEvent, user_name=inbound.user_name, **scheduled)
             history = [*history, *prompt]
         else:
             writer.set_fields(running=holder)
@@ -157,6 +158,7 @@ class TurnRunner:
             user=inbound.user_id,
             store=TurnHistory(history, publisher),
             permission_store=permissions,
+            origin=inbound,
         )
 
     def _writer(self, request: TurnRequest, holder: str) -> TurnWriter:

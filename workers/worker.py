@@ -33,6 +33,7 @@ from workers import keys
 from workers.codec import text
 from workers.queue import QUEUE_NAME, dumps, loads
 from workers.runtime import CTX_KEY, WorkerRuntime, drain_session
+from workers.schedules import Clock
 
 logger = logging.getLogger(__name__)
 
@@ -209,15 +210,17 @@ def build_worker(
     handle_signals: bool = True,
     max_jobs: int | None = None,
     poll_delay: float = POLL_DELAY,
+    clock: Clock | None = None,
 ) -> FacioWorker:
     """A worker on ``pool`` running ``config``'s bots.
 
     ``max_jobs`` (sessions at once) defaults to ``worker.maxJobs``; ``poll_delay``
-    is the fallback poll (seconds) behind the wake-up doorbell.
+    is the fallback poll (seconds) behind the wake-up doorbell; ``clock`` times the
+    schedules (tests pass a ``ManualClock``).
     """
 
     async def startup(ctx: dict[str, Any]) -> None:
-        runtime = WorkerRuntime(config, pool)
+        runtime = WorkerRuntime(config, pool, clock=clock)
         runtime.start()
         ctx[CTX_KEY] = runtime
 

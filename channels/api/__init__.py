@@ -7,6 +7,7 @@
     events.py     GET /sessions/{key}/events: Server-Sent Events from Redis
     approvals.py  GET /approvals, POST /approvals/{id}
     sessions.py   GET/DELETE /sessions[/{key}]
+    schedules.py  GET/POST /schedules, DELETE /schedules/{id}
 
 The gateway around it (the root application with /healthz and /metrics, the
 error boundary, the shared context) is :mod:`channels.gateway`.

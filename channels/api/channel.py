@@ -13,6 +13,7 @@ from channels.api.approvals import decide_approval, list_approvals
 from channels.api.auth import bearer_auth
 from channels.api.events import session_events
 from channels.api.messages import post_message
+from channels.api.schedules import create_schedule, delete_schedule, list_schedules
 from channels.api.sessions import delete_session, get_session, list_sessions
 from core.wire import WireEvent
 
@@ -30,11 +31,15 @@ def _api() -> web.Application:
     v1.router.add_delete("/sessions/{key}", delete_session)
     v1.router.add_get("/approvals", list_approvals)
     v1.router.add_post("/approvals/{approval_id}", decide_approval)
+    v1.router.add_get("/schedules", list_schedules)
+    v1.router.add_post("/schedules", create_schedule)
+    v1.router.add_delete("/schedules/{schedule_id}", delete_schedule)
     return v1
 
 
 class ApiChannel:
-    """``/api/v1`` (DESIGN.md "Gateway HTTP"): messages, sessions, events, approvals."""
+    """``/api/v1`` (DESIGN.md "Gateway HTTP"): messages, sessions, events, approvals,
+    schedules."""
 
     name = "api"
 

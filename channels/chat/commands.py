@@ -1,4 +1,5 @@
-"""``/new``, ``/stop``, ``/help`` (and ``/start``), on any platform.
+"""``/new``, ``/stop``, ``/schedules``, ``/unschedule ID``, ``/help`` (and ``/start``),
+on any platform.
 
 The platform says whether a message is a command and for whom
 (:class:`Command`: Telegram reads its ``bot_command`` entity and
@@ -8,7 +9,9 @@ run (``/weather``) go to the agent as text.
 
 ``/new`` is queued like a message (a ``reset`` turn), so it never cuts into
 a running turn; ``/stop`` cancels the running or parked turn — the chat then
-shows "⏹ Stopped." from the turn's end event.
+shows "⏹ Stopped." from the turn's end event. ``/schedules`` lists the
+conversation's own schedules and ``/unschedule ID`` cancels one of them (the
+texts come from :mod:`workers.schedules.chat`, through the runtime client).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 from channels.runtime import RuntimeClient
+from core.config import FacioConfig
 from core.inbound import Inbound
 
 __all__ = [
@@ -28,7 +32,7 @@ __all__ = [
     "run_command",
 ]
 
-COMMANDS = frozenset({"start", "help", "new", "stop"})
+COMMANDS = frozenset({"start", "help", "new", "stop", "schedules", "unschedule"})
 NOTHING_TO_STOP = "Nothing is running."
 _TEXT_COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@(\S+))?(?=\s|$)")
 
@@ -60,18 +64,27 @@ def help_text(bot: str, platform: str, user_id: str, group_hint: str) -> str:
         "or Always allow.\n\n"
         "/new: start a new conversation\n"
         "/stop: stop what I'm doing\n"
+        "/schedules: what I'm set to do later here\n"
+        "/unschedule ID: cancel one of them\n"
         "/help: this message\n\n"
         f"{group_hint} Your {platform} user id is {user_id}."
     )
 
 
-async def run_command(command: Command, inbound: Inbound, runtime: RuntimeClient) -> bool:
-    """Run ``/new`` or ``/stop``: True when there is nothing to reply (the turn's
-    events will say it), False when ``/stop`` found nothing running."""
+async def run_command(
+    command: Command, inbound: Inbound, runtime: RuntimeClient, config: FacioConfig
+) -> str | None:
+    """Run ``/new``, ``/stop``, ``/schedules`` or ``/unschedule``: the text to reply, or
+    None when the turn's events will say it."""
+    session = inbound.session_key
     if command.name == "new":
         await runtime.submit(inbound, command="reset")
-        return True  # the worker's session_reset event says it
-    if not await runtime.busy(inbound.session_key):
-        return False
-    await runtime.stop(inbound.session_key)
-    return True  # turn_finished (cancelled) says it
+        return None  # the worker's session_reset event says it
+    if command.name == "schedules":
+        return await runtime.schedules_text(config, session)
+    if command.name == "unschedule":
+        return await runtime.unschedule(config, session, command.args, inbound.user_id)
+    if not await runtime.busy(session):
+        return NOTHING_TO_STOP
+    await runtime.stop(session)
+    return None  # turn_finished (cancelled) says it

@@ -9,8 +9,9 @@ From there it is the same everywhere:
   naming their id in a private chat (once per :data:`REFUSAL_TTL`), and is
   ignored in groups. Bots (the bot itself included) are ignored.
 - Commands (:mod:`.commands`): ``/new`` queued as a reset turn, ``/stop``,
-  ``/help``; in groups a message that is neither a command nor addressed to
-  the bot is not for it (unless the group policy is ``open``).
+  ``/schedules``, ``/unschedule``, ``/help``; in groups a message that is
+  neither a command nor addressed to the bot is not for it (unless the group
+  policy is ``open``).
 - What the agent receives: the text as written; in groups prefixed with the
   sender's name; an edit marked ``(edited)``; a file saved under the
   workspace and named in the text (and in ``Inbound.attachments``); a kind
@@ -48,7 +49,7 @@ from typing import Any, Protocol
 from redis.exceptions import RedisError
 
 from channels.chat.access import AccessPolicy
-from channels.chat.commands import COMMANDS, NOTHING_TO_STOP, Command, run_command
+from channels.chat.commands import COMMANDS, Command, run_command
 from channels.chat.errors import ChatError, FileTooLarge
 from channels.chat.log import platform_log
 from channels.chat.platform import ChatPlatform, Person, Target
@@ -299,8 +300,9 @@ class Intake:
             self.reply(incoming.target, self.texts.help(incoming.person))
             return
         inbound = self._inbound(incoming, incoming.text)
-        if not await run_command(command, inbound, self.ctx.runtime):
-            self.reply(incoming.target, NOTHING_TO_STOP)
+        answer = await run_command(command, inbound, self.ctx.runtime, self.ctx.config)
+        if answer is not None:
+            self.reply(incoming.target, answer)
 
     async def _refuse(self, incoming: Incoming) -> None:
         key = self.ctx.runtime.key(self.platform.name, "refused", self.scope, incoming.person.id)

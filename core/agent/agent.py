@@ -22,6 +22,7 @@ from core.agent.tool_step import INTERRUPTED, StepEnv, StepOutcome, tool_step
 from core.errors import AgentError
 from core.events import MAIN_AGENT, AgentEvent, Response, Thoughts
 from core.hooks import Hook, RunContext
+from core.inbound import Inbound
 from core.messages import (
     AssistantMessage,
     Message,
@@ -91,9 +92,11 @@ class Agent:
         workspace: Path | None = None,
         user: str | None = None,
         toolsets: Iterable[Toolset] = (),
+        origin: Inbound | None = None,
     ) -> None:
         """``toolsets`` add their tools on :meth:`start` (MCP servers, code execution);
-        the agent does not close them: whoever made them does."""
+        the agent does not close them: whoever made them does. ``origin`` is the
+        message of the turn (the runtime's), handed to tools in their context."""
         self.provider = provider
         self.settings = settings or AgentSettings()
         self.tools = ToolRegistry(tools)
@@ -105,6 +108,7 @@ class Agent:
         self.agent_id = agent_id
         self.workspace = workspace or Path.cwd()
         self.user = user
+        self.origin = origin
         self._history: list[Message] = []
         self._save_lock = asyncio.Lock()
         self._started = False
@@ -218,6 +222,7 @@ class Agent:
                 agent_id=self.agent_id,
                 workspace=self.workspace,
                 user=self.user,
+                origin=self.origin,
             ),
             run_context=ctx,
             approval_timeout=self.settings.approval_timeout,

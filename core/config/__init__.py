@@ -33,7 +33,7 @@ from core.config.models_channels import (
     TelegramConfig,
 )
 from core.config.models_code import CodeConfig
-from core.config.models_cron import CronJob
+from core.config.models_cron import CronJob, SchedulesConfig
 from core.config.models_providers import ProviderConfig
 from core.config.models_servers import McpServerConfig
 from core.config.problems import ConfigProblem, ConfigValidationError
@@ -56,6 +56,7 @@ __all__ = [
     "McpServerConfig",
     "ProviderConfig",
     "RedisConfig",
+    "SchedulesConfig",
     "SlackConfig",
     "TelegramConfig",
     "find_config",

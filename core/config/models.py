@@ -16,7 +16,7 @@ from pydantic import Field, PrivateAttr, SecretStr, model_validator
 from core.config.models_base import ConfigModel, Loc, ModelRef, Name, Seconds, fail
 from core.config.models_channels import ChannelsConfig
 from core.config.models_code import CodeConfig
-from core.config.models_cron import CronJob
+from core.config.models_cron import CronJob, SchedulesConfig, TimeZoneName
 from core.config.models_providers import ProviderConfig, custom_provider_problems
 from core.config.models_servers import McpServerConfig
 from core.config.models_worker import WorkerConfig
@@ -142,9 +142,14 @@ class FacioConfig(ConfigModel):
 
     worker: WorkerConfig = Field(default_factory=WorkerConfig)
     """Worker processes: how many sessions each runs at once."""
+    timezone: TimeZoneName = "UTC"
+    """IANA time zone of `cron` jobs and schedules that do not name their own."""
 
     cron: list[CronJob] = Field(default_factory=list)
-    """Scheduled prompts."""
+    """Scheduled prompts: each due time starts one turn in its session."""
+
+    schedules: SchedulesConfig = Field(default_factory=SchedulesConfig)
+    """Scheduled turns: missed-run grace and caps."""
 
     _config_path: Path | None = PrivateAttr(default=None)
 

@@ -122,9 +122,12 @@ _TEMPLATE = """\
     "apiToken": "${FACIO_API_TOKEN:-@API_TOKEN@}"
   },
 
-  // Scheduled prompts, e.g.
-  // { "name": "digest", "schedule": "0 8 * * *", "session": "telegram:<chat id>",
-  //   "prompt": "Summarize my open tasks." }
+  // Time zone of cron jobs and reminders that do not name one (IANA name).
+  "timezone": "UTC",
+
+  // Scheduled prompts: each due time starts one turn in its session, e.g.
+  // { "name": "digest", "schedule": "0 8 * * 1-5", "session": "telegram:<chat id>",
+  //   "prompt": "Summarize my open tasks.", "timezone": "Europe/Berlin" }
   "cron": []
 }
 """

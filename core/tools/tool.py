@@ -24,6 +24,7 @@ from pydantic_core import PydanticSerializationError, to_jsonable_python
 
 from core.errors import ToolError
 from core.events import AgentEvent, ApprovalRequest
+from core.inbound import Inbound
 
 TOOL_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
 
@@ -60,6 +61,10 @@ class ToolContext:
     execution_timeout: float | None = None
     """Seconds the call may execute; a tool with ``manages_timeout`` enforces it
     itself (approval waits excluded), for the others the agent does."""
+    origin: Inbound | None = None
+    """The message whose turn runs this call (its channel, reply target, who asked,
+    the approvers, the bot): set by the distributed runtime, None elsewhere (the
+    SDK). A schedule made by a tool keeps it, so its turn goes back there."""
 
 
 def _docstring_parts(fn: Callable[..., Any]) -> tuple[str, dict[str, str]]:

@@ -24,6 +24,7 @@ SUBCOMMANDS = (
     "chat_cmd",
     "run_cmd",
     "doctor_cmd",
+    "schedules_cmd",
 )
 
 

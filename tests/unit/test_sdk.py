@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
+from core.config import load_config
 from core.errors import ConfigError
 from core.providers.scripted import ScriptedProvider
+from core.tools import Tool
 from facio import Facio
 
 
@@ -33,6 +35,17 @@ def test_unknown_preset_names_the_key(tmp_path: Path) -> None:
         Facio.from_config(_write(tmp_path, {"bots": {"main": {"preset": "wizard"}}}))
     assert err.value.path == "bots.main.preset"
     assert "assistant" in str(err.value)
+
+
+def test_the_sdk_leaves_the_runtime_schedule_tools_out(tmp_path: Path) -> None:
+    # nothing in the SDK would ever fire a schedule: named by the bot, offered only
+    # where the runtime provides them (workers.bots passes runtime_tools)
+    names = ["save_note", "schedule_create", "schedule_list", "schedule_cancel"]
+    path = _write(tmp_path, {"bots": {"main": {"preset": "demo", "tools": names}}})
+    assert [t.name for t in Facio.from_config(path).tools] == ["save_note"]
+    offered = Tool(lambda: "ok", name="schedule_list")
+    facio = Facio(load_config(path), runtime_tools={"schedule_list": offered})
+    assert [t.name for t in facio.tools] == ["save_note", "schedule_list"]
 
 
 def test_unknown_tool_names_the_key(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,11 +28,14 @@ from channels.chat import (
 )
 from channels.chat.cards import card_content
 from channels.chat.clicks import FORBIDDEN
+from channels.chat.commands import parse_text_command
 from channels.chat.textsplit import split_text
 from channels.context import GatewayContext
 from channels.gateway import Gateway
 from core import wire
+from core.inbound import Inbound
 from tests.integration.runtime.support import Background, demo_config
+from workers.schedules import Origin, ScheduleStore, timing_of
 
 OWNER, STRANGER = Person("u1", "owner", "Owner"), Person("u2", "mallory", "Mallory")
 
@@ -129,6 +133,7 @@ class ToyChannel:
             scope="toy",
         )
         self._events = itertools.count(1)
+        self._run = uuid.uuid4().hex[:8]  # event ids are claimed in Redis, which tests share
 
     def routes(self, app: web.Application) -> None:
         return None
@@ -147,13 +152,14 @@ class ToyChannel:
 
     async def say(self, who: Person, chat: str, text: str) -> None:
         incoming = Incoming(
-            event_id=f"m{next(self._events)}",
+            event_id=f"m{self._run}-{next(self._events)}",
             person=who,
             session_key=f"toy:{chat}",
             target=Target(chat),
             reply_to={"chat": chat},
             text=text,
             lane=chat,
+            command=parse_text_command(text),
         )
         await self.conversation.intake.message(incoming)
 
@@ -210,3 +216,45 @@ async def test_a_toy_platform_runs_a_whole_conversation(redis_url: str, tmp_path
 
         again = await toy.click(OWNER, "dm1", card_id, reject)  # a double click
         assert again == "Already decided: ✅ Approved by @owner"
+
+
+async def test_schedules_and_unschedule_answer_in_the_chat(redis_url: str, tmp_path: Path) -> None:
+    toys: list[ToyChannel] = []
+
+    def channels(ctx: GatewayContext) -> list[Channel]:
+        toys.append(ToyChannel(ctx))
+        return [toys[0]]
+
+    config = demo_config(tmp_path)
+    async with Gateway(config, redis_url, host="127.0.0.1", port=0, channels=channels):
+        toy, shown = toys[0], toys[0].platform
+        store = ScheduleStore(toy.conversation.intake.ctx.redis, config)
+        origin = Inbound(channel="toy", session_key="toy:dm1", user_id="u1", text="")
+        made = await store.create(
+            session_key="toy:dm1",
+            prompt="Remind the owner to water the plants.",
+            timing=timing_of(config, store.clock.now(), in_seconds=3600),
+            source="agent",
+            created_by="u1",
+            origin=Origin.of(origin),
+        )
+        sid = made.record.schedule_id
+
+        await toy.say(OWNER, "dm1", "/schedules")
+        await _until(lambda: any(sid in t for t in shown.texts("dm1")))
+        assert any("water the plants" in t for t in shown.texts("dm1"))
+        await toy.say(OWNER, "dm3", "/schedules")  # another conversation sees none of it
+        await _until(lambda: shown.texts("dm3") != [])
+        assert not any(sid in t for t in shown.texts("dm3"))
+        await toy.say(OWNER, "dm3", f"/unschedule {sid}")  # nor can it cancel it
+        await _until(lambda: any("No schedule" in t for t in shown.texts("dm3")))
+        assert await store.next_run(sid) is not None
+
+        await toy.say(OWNER, "dm1", f"/unschedule {sid}")
+        await _until(lambda: any(t.startswith(f"Cancelled {sid}") for t in shown.texts("dm1")))
+        assert await store.next_run(sid) is None
+        listings = sum("Schedules here" in t for t in shown.texts("dm1"))
+        eve = Person("u3", "eve", "Eve")  # (the first test's stranger was refused already)
+        await toy.say(eve, "dm1", "/schedules")  # commands are for allowed people only
+        await _until(lambda: "not you, u3" in shown.texts("dm1"))
+        assert sum("Schedules here" in t for t in shown.texts("dm1")) == listings

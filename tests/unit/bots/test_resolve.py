@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bots import PRESETS, builtin_scripts, resolve_bot
+from bots.toolbox import RUNTIME_TOOLS
 from core.agent.subagent import SUBAGENT_TOOL
 from core.code import CODE_TOOL_NAMES
 from core.config import AgentConfig, BotConfig
@@ -15,7 +16,8 @@ from core.tools.builtin import BUILTIN_TOOLS
 def test_three_presets_with_known_tools() -> None:
     assert set(PRESETS) == {"assistant", "team", "demo"}
     for spec in PRESETS.values():
-        assert set(spec.tools) <= {*BUILTIN_TOOLS, *CODE_TOOL_NAMES, SUBAGENT_TOOL}, spec.name
+        known = {*BUILTIN_TOOLS, *CODE_TOOL_NAMES, SUBAGENT_TOOL, *RUNTIME_TOOLS}
+        assert set(spec.tools) <= known, spec.name
         assert set(spec.allow) <= set(spec.tools), spec.name
         assert spec.system_prompt
 

@@ -288,7 +288,9 @@ def test_server_names_must_be_identifiers() -> None:
     [
         ("0 8 * *", "5 fields"),
         ("0 8 * * * *", "5 fields"),
-        ("0 8 * * MON", "day of week"),
+        ("0 8 * * MOON", "Bad day-of-week"),
+        ("61 8 * * *", "Bad minute"),
+        ("0 8 31 2 *", "Bad day-of-month"),
         ("@daily", "5 fields"),
     ],
 )
@@ -297,17 +299,45 @@ def test_bad_cron_schedule(schedule: str, needle: str) -> None:
     assert needle in problems({"cron": [job]})["cron.0.schedule"]
 
 
+def test_an_invalid_expression_or_zone_names_the_job_and_key() -> None:
+    good = {"name": "a", "schedule": "0 8 * * 1-5", "prompt": "p"}
+    found = problems(
+        {
+            "cron": [
+                good,
+                {**good, "name": "b", "timezone": "Europe/Berlin"},
+                {**good, "name": "c", "schedule": "0 25 * * *", "timezone": "Mars/Olympus"},
+            ]
+        }
+    )
+    assert set(found) == {"cron.2.schedule", "cron.2.timezone"}
+    assert "Bad hour" in found["cron.2.schedule"]
+    assert "'Mars/Olympus'" in found["cron.2.timezone"]
+
+
+def test_timezone_and_schedules_defaults() -> None:
+    config = parse({})
+    assert config.timezone == "UTC"
+    assert config.schedules.grace == 3600
+    assert (config.schedules.max_per_session, config.schedules.max_total) == (20, 1000)
+    assert config.schedules.min_interval == 60
+    assert "'Moon/Base'" in problems({"timezone": "Moon/Base"})["timezone"]
+    found = problems({"schedules": {"maxPerSession": -1, "minInterval": 0}})
+    assert set(found) == {"schedules.maxPerSession", "schedules.minInterval"}
+
+
 def test_cron_jobs() -> None:
     config = parse(
         {
             "cron": [
-                {"name": "digest", "schedule": "*/15 8-18 * * 1,2,3", "prompt": "p"},
+                {"name": "digest", "schedule": "*/15 8-18 * * MON,2,3", "prompt": "p"},
                 {"name": "b", "schedule": "0 0 1 1 *", "prompt": "p", "session": "telegram:1"},
             ]
         }
     )
     assert config.cron[0].session == "cron:digest"
     assert config.cron[1].session == "telegram:1"
+    assert config.cron[0].timezone is None  # the config's timezone applies
 
 
 def test_cron_names_unique_and_bots_exist() -> None:
