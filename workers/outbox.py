@@ -2,7 +2,11 @@
 
 Every event goes to ``facio:outbox`` (read by the gateway's consumer group,
 rendered, then acknowledged) and to ``facio:events:{sk}`` (capped, and gone a
-day after the session's last event; the HTTP API's SSE replays it). Streamed
+day after the session's last event; the HTTP API's SSE replays it), and
+stamps the session's last activity (``facio:sessions:activity``). Approval
+events (``approval_request``, ``approval_decided``) of every session also go
+to ``facio:approvals:events``, capped and expiring the same way: the
+console's live inbox reads that one stream instead of every session's. Streamed
 chunks are coalesced — one entry per ``FLUSH_INTERVAL`` or ``FLUSH_BYTES``
 buffered characters — so a long answer is tens of entries, not thousands.
 Final events carry an ``idempotency_key`` derived from the turn and the
@@ -47,6 +51,10 @@ EVENTS_TTL = 24 * 3600
 buffer for SSE clients that reconnect, not a record (the history is): without
 an expiry every idle session would keep up to EVENTS_MAXLEN events (~400 KB)
 in Redis for good, ~8× its history after a few turns (docs/benchmarks.md)."""
+APPROVAL_EVENTS_MAXLEN = 1_000
+"""Entries ``facio:approvals:events`` keeps (about): a replay buffer for the
+console's reconnects, not a record (decided approvals are indexed apart)."""
+APPROVAL_EVENTS = (wire.ApprovalRequestEvent, wire.ApprovalDecidedEvent)
 
 Chunk = ResponseChunk | ThoughtsChunk | CodeExecutionOutputChunk
 
@@ -58,14 +66,20 @@ class Outbox:
         self.redis = redis
 
     async def publish(self, event: wire.Envelope) -> None:
-        """Append ``event`` (its :meth:`~core.wire.Envelope.to_wire` JSON) to both streams."""
+        """Append ``event`` (its :meth:`~core.wire.Envelope.to_wire` JSON) to its streams."""
         fields: dict[Any, Any] = {"data": json.dumps(event.to_wire(), ensure_ascii=False)}
+        now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
-            oldest = int((time.time() - OUTBOX_RETENTION) * 1000)
+            oldest = int((now - OUTBOX_RETENTION) * 1000)
             pipe.xadd(keys.OUTBOX, fields, minid=str(oldest), approximate=False)
             stream = keys.events(event.session_key)
             pipe.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)
             pipe.expire(stream, EVENTS_TTL)
+            pipe.zadd(keys.SESSION_ACTIVITY, {event.session_key: now})
+            if isinstance(event, APPROVAL_EVENTS):
+                feed = keys.APPROVAL_EVENTS
+                pipe.xadd(feed, fields, maxlen=APPROVAL_EVENTS_MAXLEN, approximate=True)
+                pipe.expire(feed, EVENTS_TTL)
             await pipe.execute()
 
 

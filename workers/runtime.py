@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 
 from core.config import FacioConfig
 from workers.approvals import ApprovalStore
@@ -21,6 +22,7 @@ from workers.bots import Bots
 from workers.drain import Drainer, Result
 from workers.maintenance import run_forever
 from workers.outbox import Outbox
+from workers.overview import leave
 from workers.queue import ArqJobQueue
 from workers.turn import TurnRunner
 
@@ -49,7 +51,7 @@ class WorkerRuntime:
 
     def start(self) -> None:
         self._upkeep = asyncio.create_task(
-            run_forever(self.redis, self.approvals, self.queue, self.outbox)
+            run_forever(self.redis, self.approvals, self.queue, self.outbox, self.worker_id)
         )
 
     async def stop(self) -> None:
@@ -57,6 +59,8 @@ class WorkerRuntime:
             self._upkeep.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._upkeep
+            with contextlib.suppress(RedisError):  # gone anyway once its heartbeat is stale
+                await leave(self.redis, self.worker_id)
         await self.bots.aclose()
         await self.client.aclose()
 

@@ -51,6 +51,7 @@ async def forget_session(redis: Redis, session_key: str) -> None:
     async with redis.pipeline(transaction=True) as pipe:
         pipe.delete(keys.history(session_key))
         pipe.srem(keys.SESSIONS, session_key)
+        pipe.zrem(keys.SESSION_ACTIVITY, session_key)
         pipe.delete(keys.perm_session(session_key))
         await pipe.execute()
 
