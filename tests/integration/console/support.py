@@ -47,7 +47,9 @@ SCREENSHOTS = os.environ.get("FACIO_CONSOLE_SCREENSHOTS", "")
 def browser_or_skip() -> None:
     """Skip the calling module when there is no Chromium or no Playwright."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+        pytest.skip(
+            f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True
+        )
     try:
         import playwright.async_api  # noqa: F401
     except ImportError:

@@ -128,9 +128,9 @@ async def test_a_decision_made_over_the_api_updates_the_open_page(
             assert response.status == 200
         await expect(card.locator(".outcome")).to_have_text("Rejected by api")
         await expect(card.get_by_role("button")).to_have_count(0)
-        await expect(page.locator(f'#decided li[data-approval-id="{approval_id}"]')).to_contain_text(
-            "Rejected by api"
-        )
+        await expect(
+            page.locator(f'#decided li[data-approval-id="{approval_id}"]')
+        ).to_contain_text("Rejected by api")
         await expect(page.locator("#pending-empty")).to_be_visible()
         assert not note_file(tmp_path, "api:t").exists()
         assert s.errors == []
