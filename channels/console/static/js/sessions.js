@@ -42,8 +42,11 @@ export function sessionList(root, signal) {
     location.hash = sessionHref("api:" + name.value.trim());
   });
 
+  let asked = 0;
   async function load() {
+    const mine = ++asked;
     const data = await api("/runtime/sessions", { signal });
+    if (mine !== asked) return; // a newer answer is on its way: never show an older one
     fill(
       body,
       data.sessions.map((s) =>
@@ -230,26 +233,39 @@ export function sessionView(root, signal, key) {
     }
   }
 
-  let refreshing = null;
-  async function refresh() {
-    if (refreshing) return refreshing;
-    refreshing = (async () => {
-      try {
-        const data = await api(path("sessions", key), { signal });
-        fill(history, data.messages.map(message));
-        fill(state, STATES[data.state.state] || data.state.state);
-        state.className = "state state-" + data.state.state;
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) {
-          fill(history, h("li", { class: "note muted" }, "No history yet."));
-          fill(state, STATES.idle);
-          state.className = "state state-idle";
-        } else if (!signal.aborted) throw error;
-      } finally {
-        refreshing = null;
-      }
-    })();
-    return refreshing;
+  async function load() {
+    try {
+      const data = await api(path("sessions", key), { signal });
+      fill(history, data.messages.map(message));
+      fill(state, STATES[data.state.state] || data.state.state);
+      state.className = "state state-" + data.state.state;
+    } catch (error) {
+      if (error instanceof ApiError && error.status === 404) {
+        fill(history, h("li", { class: "note muted" }, "No history yet."));
+        fill(state, STATES.idle);
+        state.className = "state state-idle";
+      } else if (!signal.aborted) throw error;
+    }
+  }
+
+  // One load at a time; a refresh asked for while one runs loads once more after it,
+  // so what happened meanwhile (a turn that finished, a reset) is never missed.
+  let running = null;
+  let again = false;
+  function refresh() {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      do {
+        again = false;
+        await load();
+      } while (again && !signal.aborted);
+    })().finally(() => {
+      running = null;
+    });
+    return running;
   }
 
   const parts = [
