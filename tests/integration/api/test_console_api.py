@@ -89,8 +89,12 @@ async def test_decided_approvals_are_listed_newest_first_with_who_decided(
         assert [d["approval_id"] for d in decided] == [p["approval_id"] for p in pending[::-1]]
         assert [d["status"] for d in decided] == ["rejected", "approved"]
         assert {d["decided_by"] for d in decided} == {"api"}
-        one = await _get(client, "/api/v1/approvals?status=decided&limit=1&session=api:b")
-        assert [d["session_key"] for d in one["approvals"]] == ["api:b"]
+        newest, older = pending[1]["session_key"], pending[0]["session_key"]
+        one = await _get(client, f"/api/v1/approvals?status=decided&limit=1&session={newest}")
+        assert [d["session_key"] for d in one["approvals"]] == [newest]
+        # limit picks the newest first, then session narrows: the older one is past it
+        none = await _get(client, f"/api/v1/approvals?status=decided&limit=1&session={older}")
+        assert none["approvals"] == []
         for bad in ("0", "501", "x", "-1"):
             async with client.get(f"/api/v1/approvals?status=decided&limit={bad}") as response:
                 assert response.status == 422, bad

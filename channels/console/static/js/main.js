@@ -96,7 +96,11 @@ async function trySignIn(candidate) {
     const wait = response.headers.get("Retry-After") || "60";
     return `Too many failed attempts. Try again in ${wait} s.`;
   }
-  if (response.status === 401) return "That token is not right.";
+  if (response.status === 401) {
+    const body = await response.json().catch(() => ({}));
+    const disabled = String(body.error || "").includes("apiToken is empty");
+    return disabled ? "The API is disabled: gateway.apiToken is empty." : "That token is not right.";
+  }
   return "The gateway answered " + response.status + ".";
 }
 
