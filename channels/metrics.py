@@ -67,6 +67,13 @@ class Counter:
         """The current value of one series (0 when it never moved)."""
         return self._values.get(tuple(str(labels[name]) for name in self.labels), 0.0)
 
+    def samples(self) -> list[tuple[dict[str, str], float]]:
+        """Every series that moved: its labels and value."""
+        return [
+            (dict(zip(self.labels, key, strict=True)), value)
+            for key, value in sorted(self._values.items())
+        ]
+
     def render(self) -> list[str]:
         lines = [f"# HELP {self.name} {_escape(self.help)}", f"# TYPE {self.name} counter"]
         if not self.labels and not self._values:

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from channels.context import GatewayContext, HealthCheck, context
 from channels.metrics import CONTENT_TYPE, Gauge
 
-__all__ = ["healthz", "prometheus"]
+__all__ = ["channel_statuses", "healthz", "prometheus", "redis_status"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,8 @@ PROBE_TIMEOUT = 2.0
 """Seconds a health probe (Redis PING, a channel) may take before it counts as failed."""
 
 
-async def _redis_status(ctx: GatewayContext) -> str:
+async def redis_status(ctx: GatewayContext) -> str:
+    """``"ok"`` when Redis answers a PING in time, else what went wrong."""
     try:
         await asyncio.wait_for(ctx.redis.ping(), PROBE_TIMEOUT)
     except (RedisError, OSError, TimeoutError) as exc:
@@ -43,21 +44,26 @@ async def _channel_status(name: str, probe: HealthCheck) -> str:
         return f"error: {type(exc).__name__}"
 
 
+async def channel_statuses(ctx: GatewayContext) -> dict[str, str]:
+    """Every registered channel's probe, run side by side: name → ``"ok"`` or the problem."""
+    names = sorted(ctx.health_checks)
+    results = await asyncio.gather(*(_channel_status(n, ctx.health_checks[n]) for n in names))
+    return dict(zip(names, results, strict=True))
+
+
 async def healthz(request: web.Request) -> web.Response:
     """Redis and every registered channel; 503 when Redis is down."""
     ctx = context(request)
-    redis_status = await _redis_status(ctx)
-    names = sorted(ctx.health_checks)
-    results = await asyncio.gather(*(_channel_status(n, ctx.health_checks[n]) for n in names))
-    channels = dict(zip(names, results, strict=True))
-    if redis_status != "ok":
+    redis_ok = await redis_status(ctx)
+    channels = await channel_statuses(ctx)
+    if redis_ok != "ok":
         status = "error"
     elif all(result == "ok" for result in channels.values()):
         status = "ok"
     else:
         status = "degraded"
-    body = {"status": status, "redis": redis_status, "channels": channels}
-    return web.json_response(body, status=503 if redis_status != "ok" else 200)
+    body = {"status": status, "redis": redis_ok, "channels": channels}
+    return web.json_response(body, status=503 if redis_ok != "ok" else 200)
 
 
 async def _gauges(ctx: GatewayContext) -> list[Gauge]:

@@ -47,6 +47,14 @@ from workers.outbox import UNRENDERED, Outbox
 from workers.outbox_partitions import LEASE_TTL as PARTITION_TTL
 from workers.outbox_partitions import PartitionOwner
 from workers.outbox_reader import MAX_AGE, Entry, OutboxReader
+from workers.overview import (
+    WORKER_STALE,
+    SessionState,
+    SessionStatus,
+    activity_keys,
+    live_workers,
+    session_states,
+)
 from workers.queue import ArqJobQueue
 from workers.redis_calls import hdel, hgetall, hset
 from workers.runtime import worker_id
@@ -76,6 +84,7 @@ __all__ = [
     "PARTITION_TTL",
     "SEEN_TTL",
     "UNRENDERED",
+    "WORKER_STALE",
     "ApprovalRecord",
     "ConfigScheduleError",
     "DecideOutcome",
@@ -93,6 +102,8 @@ __all__ = [
     "ScheduleNotFoundError",
     "ScheduleRecord",
     "Scheduled",
+    "SessionState",
+    "SessionStatus",
     "StoredEvent",
     "Submitted",
     "hdel",
@@ -179,6 +190,10 @@ class RuntimeClient:
         """Pending approvals that can still be decided, oldest first."""
         return await self.approvals.pending(session_key=session_key)
 
+    async def decided_approvals(self, limit: int = 50) -> list[ApprovalRecord]:
+        """The newest decided or expired approvals, newest first."""
+        return await self.approvals.decided(limit=limit)
+
     async def decide(
         self, approval_id: str, decision: Decision, who: str, *, operator: bool = False
     ) -> DecideResult:
@@ -218,6 +233,17 @@ class RuntimeClient:
         sk = session_key
         return bool(await self.redis.exists(keys.history(sk), keys.inbox(sk), keys.sched(sk)))
 
+    async def session_states(self) -> list[SessionState]:
+        """Every known session's channel, state and last activity, newest activity first."""
+        known = {*await self.session_keys(), *await activity_keys(self.redis)}
+        return await session_states(self.redis, known, await self.pending_approvals())
+
+    async def session_state(self, session_key: str) -> SessionState:
+        """One session's state (``idle`` for one the runtime knows nothing of)."""
+        pending = await self.pending_approvals(session_key)
+        (state,) = await session_states(self.redis, [session_key], pending)
+        return state
+
     async def forget(self, session_key: str) -> None:
         """Drop the history and the session's rules at once (nothing runs)."""
         await asyncio.shield(forget_session(self.redis, session_key))
@@ -237,16 +263,19 @@ class RuntimeClient:
         self, reader: Redis, session_key: str, after: str, *, block: float, count: int = 100
     ) -> list[StoredEvent]:
         """The session's events after ``after``, waiting up to ``block`` seconds for one."""
-        reply = await reader.xread(
-            {keys.events(session_key): after}, count=count, block=max(int(block * 1000), 1)
-        )
-        found: list[StoredEvent] = []
-        for _stream, entries in reply or []:
-            for raw_id, fields in entries:
-                entry_id = text(raw_id)
-                raw = fields.get(b"data", fields.get("data"))
-                found.append((entry_id, read_event(entry_id, fields), text(raw) if raw else ""))
-        return found
+        return await _read(reader, keys.events(session_key), after, block=block, count=count)
+
+    async def last_approval_event_id(self, reader: Redis | None = None) -> str:
+        """The id of the newest approval event of any session, ``0-0`` when there is none."""
+        newest = await (reader or self.redis).xrevrange(keys.APPROVAL_EVENTS, count=1)
+        return text(newest[0][0]) if newest else "0-0"
+
+    async def read_approval_events(
+        self, reader: Redis, after: str, *, block: float, count: int = 100
+    ) -> list[StoredEvent]:
+        """Approval events of every session after ``after`` (``approval_request``,
+        ``approval_decided``), waiting up to ``block`` seconds for one."""
+        return await _read(reader, keys.APPROVAL_EVENTS, after, block=block, count=count)
 
     def outbox_reader(
         self,
@@ -268,6 +297,10 @@ class RuntimeClient:
     def lease(self, key: str, ttl: float, *, name: str = "") -> Lease:
         """A single-holder lease on ``key`` (one poller or socket per bot token)."""
         return Lease(self.redis, key, ttl, name=name)
+
+    async def live_workers(self) -> list[tuple[str, float]]:
+        """Workers that sent a heartbeat within ``WORKER_STALE`` seconds, with when."""
+        return await live_workers(self.redis)
 
     async def queue_depth(self) -> tuple[int, int]:
         """Turns waiting in the inboxes of active sessions, and pending approvals."""
@@ -330,3 +363,17 @@ class RuntimeClient:
         """The reply to ``/unschedule ID``: cancels one of the conversation's own schedules
         (another conversation's id is "not found"; a config job is refused)."""
         return await unschedule(self.schedules(config), session_key, args, by=by)
+
+
+async def _read(
+    reader: Redis, stream: str, after: str, *, block: float, count: int
+) -> list[StoredEvent]:
+    """Entries of ``stream`` after ``after``, waiting up to ``block`` seconds for one."""
+    reply = await reader.xread({stream: after}, count=count, block=max(int(block * 1000), 1))
+    found: list[StoredEvent] = []
+    for _stream, entries in reply or []:
+        for raw_id, fields in entries:
+            entry_id = text(raw_id)
+            raw = fields.get(b"data", fields.get("data"))
+            found.append((entry_id, read_event(entry_id, fields), text(raw) if raw else ""))
+    return found

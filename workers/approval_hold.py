@@ -85,6 +85,7 @@ class ApprovalHold:
             agent_id=event.agent_id,
             bot=inbound.bot,
             parkable=event.parkable,
+            requested_by=inbound.user_id,
         )
         await self.approvals.create(record)
         if event.parkable:

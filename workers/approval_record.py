@@ -135,6 +135,9 @@ class ApprovalRecord(BaseModel):
     parkable: bool = True
     """False for approvals raised inside running code: only the process that
     runs that code can take the answer, so the step cannot park."""
+    requested_by: str | None = None
+    """The user id of the person whose message started the turn (who asked);
+    None on records made before it was kept."""
 
     def to_hash(self) -> dict[str, str]:
         """The Redis hash fields; unset optional fields are left out.
@@ -164,6 +167,8 @@ class ApprovalRecord(BaseModel):
             fields["decided_by"] = self.decided_by
         if self.decided_at is not None:
             fields["decided_at"] = repr(self.decided_at)
+        if self.requested_by is not None:
+            fields["requested_by"] = self.requested_by
         return fields
 
     @classmethod

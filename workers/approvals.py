@@ -13,7 +13,9 @@ minutes.
 When a record leaves ``pending`` the script pushes one item (the decision, or
 ``"expired"``) on ``keys.decided(id)``. A holder blocks on that list to wake
 in milliseconds (docs/runtime.md "Approvals"); the hash stays the source of
-truth, the list is only the doorbell.
+truth, the list is only the doorbell. It also indexes the id in
+``keys.DECIDED_APPROVALS`` (the newest ``DECIDED_INDEX_SIZE``), so decided
+approvals can be listed, newest first (:meth:`ApprovalStore.decided`).
 
 Requires Redis >= 6.2 (``BLMOVE``, fractional block timeouts); the embedded
 server is 6.2.
@@ -37,39 +39,47 @@ from workers.approval_record import (
     Decision,
 )
 
-__all__ = ["DECIDED_SIGNAL_TTL", "RECORD_RETENTION", "ApprovalStore"]
+__all__ = ["DECIDED_INDEX_SIZE", "DECIDED_SIGNAL_TTL", "RECORD_RETENTION", "ApprovalStore"]
 
 RECORD_RETENTION = 7 * 24 * 3600
 """Seconds a record stays after ``expires_at``: inspectable after the decision, then gone."""
+
+DECIDED_INDEX_SIZE = 500
+"""How many of the newest decided (or expired) approvals ``keys.DECIDED_APPROVALS``
+indexes, for the console's history; older records stay readable by id until
+their retention ends, they are just not listed."""
 
 DECIDED_SIGNAL_TTL = 3600
 """Seconds the ``decided:{id}`` doorbell lives. A waiter reads the hash before it
 blocks, so the doorbell only has to outlive that read; an hour is generous."""
 
 # One script for deciding and for expiring, so both take the same path.
-# KEYS: approval hash, pending zset, decided list.
+# KEYS: approval hash, pending zset, decided list, index of decided approvals.
 # ARGV: approval id, decision ("" = only expire if due), user id,
-#       operator ("1"/"0"), decided-list TTL.
+#       operator ("1"/"0"), decided-list TTL, how many decided ones the index keeps.
 # Returns {code, HGETALL-of-the-record-after} with code one of: not_found,
 # expired_now (this call expired it), expired (it already was),
 # already_decided, forbidden, decided, unchanged (expire-only mode, not due).
 _DECIDE_LUA = """
-local rkey, pkey, dkey = KEYS[1], KEYS[2], KEYS[3]
+local rkey, pkey, dkey, hkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, decision, user, operator, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
+local keep = tonumber(ARGV[6])
 
 if redis.call('EXISTS', rkey) == 0 then
   redis.call('ZREM', pkey, id)  -- a vanished record must not linger in the index
   return {'not_found', {}}
 end
 
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+
 local function ring(item)
   redis.call('ZREM', pkey, id)
   redis.call('LPUSH', dkey, item)
   redis.call('EXPIRE', dkey, ttl)
+  redis.call('ZADD', hkey, now, id)
+  redis.call('ZREMRANGEBYRANK', hkey, 0, -(keep + 1))
 end
-
-local t = redis.call('TIME')
-local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
 local status = redis.call('HGET', rkey, 'status')
 
 if status == 'pending' and now >= tonumber(redis.call('HGET', rkey, 'expires_at')) then
@@ -139,6 +149,7 @@ class ApprovalStore:
         agent_id: str = "main",
         bot: str = "main",
         parkable: bool = True,
+        requested_by: str | None = None,
     ) -> ApprovalRecord:
         """A fresh pending record with a new id, expiring ``timeout`` seconds from now.
 
@@ -158,6 +169,7 @@ class ApprovalStore:
             created_at=now,
             expires_at=now + timeout,
             parkable=parkable,
+            requested_by=requested_by,
         )
 
     async def create(self, record: ApprovalRecord) -> None:
@@ -253,6 +265,18 @@ class ApprovalStore:
             key=lambda r: r.created_at,
         )
 
+    async def decided(self, *, limit: int = 50) -> list[ApprovalRecord]:
+        """The newest decided or expired records, newest first (gone ones left out)."""
+        ids = await self._redis.zrevrange(keys.DECIDED_APPROVALS, 0, max(limit, 1) - 1)
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for raw_id in ids:
+                text = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
+                pipe.hgetall(keys.approval(text))
+            hashes = await pipe.execute()
+        return [ApprovalRecord.from_hash(h) for h in hashes if h]
+
     async def wait(self, approval_id: str, timeout: float) -> ApprovalRecord | None:
         """Block until the record leaves ``pending``; None on timeout or unknown id.
 
@@ -297,8 +321,20 @@ class ApprovalStore:
         self, approval_id: str, decision: str, user_id: str, operator: bool
     ) -> tuple[str, ApprovalRecord | None]:
         reply = await self._script(
-            keys=[keys.approval(approval_id), keys.PENDING_APPROVALS, keys.decided(approval_id)],
-            args=[approval_id, decision, user_id, "1" if operator else "0", DECIDED_SIGNAL_TTL],
+            keys=[
+                keys.approval(approval_id),
+                keys.PENDING_APPROVALS,
+                keys.decided(approval_id),
+                keys.DECIDED_APPROVALS,
+            ],
+            args=[
+                approval_id,
+                decision,
+                user_id,
+                "1" if operator else "0",
+                DECIDED_SIGNAL_TTL,
+                DECIDED_INDEX_SIZE,
+            ],
         )
         raw_code, flat = reply
         code = raw_code.decode() if isinstance(raw_code, bytes) else str(raw_code)

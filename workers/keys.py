@@ -15,6 +15,15 @@ DEAD_LETTERS = PREFIX + "dead"
 """Inbox items that could not be read, kept for a person to inspect."""
 SESSIONS = PREFIX + "sessions"
 """Set of every session key with a stored history (for listing)."""
+SESSION_ACTIVITY = PREFIX + "sessions:activity"
+"""Zset session key → epoch seconds of its newest event (the console's "last activity")."""
+APPROVAL_EVENTS = PREFIX + "approvals:events"
+"""Stream of every session's approval events (``approval_request``, ``approval_decided``),
+capped and expiring: the console's live inbox (``GET /api/v1/approvals/events``)."""
+DECIDED_APPROVALS = PREFIX + "approvals:decided"
+"""Zset approval id → when it left ``pending``: the newest decided or expired ones, capped."""
+WORKERS = PREFIX + "workers"
+"""Zset worker id → epoch seconds of its last heartbeat (workers alive)."""
 
 
 OUTBOX_PARTITIONS = 16

@@ -11,6 +11,9 @@ session up within ~25 s (DESIGN: within 30 s).
 
 Expiry: a pending approval past its ``expires_at`` is marked expired (a
 rejection), announced, and its parked turn resumed so the person hears it.
+
+Heartbeat: each round also stamps the worker as alive
+(:func:`workers.overview.heartbeat`), for the console's "workers alive".
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from workers.codec import text
 from workers.decisions import expired
 from workers.inbox import JobQueue, new_id
 from workers.outbox import Outbox
+from workers.overview import heartbeat
 from workers.queue import QUEUE_NAME
 
 logger = logging.getLogger(__name__)
@@ -77,11 +81,12 @@ async def expire(redis: Redis, approvals: ApprovalStore, queue: JobQueue, outbox
 
 
 async def run_forever(
-    redis: Redis, approvals: ApprovalStore, queue: JobQueue, outbox: Outbox
+    redis: Redis, approvals: ApprovalStore, queue: JobQueue, outbox: Outbox, worker_id: str
 ) -> None:
     """The upkeep loop; errors are logged and the loop goes on."""
     while True:
         try:
+            await heartbeat(redis, worker_id)
             await reap(redis, queue)
             await expire(redis, approvals, queue, outbox)
         except RedisError as exc:

@@ -2,16 +2,20 @@
 renders them.
 
 Every event goes to ``facio:events:{sk}`` (capped, and gone a day after the
-session's last event; the HTTP API's SSE replays it). Events of channels a
-gateway renders (Telegram, Slack, Discord…) also go to the session's outbox
-stream (:func:`workers.keys.outbox_stream`), read by the gateways, rendered,
-then acknowledged; events of the API, the terminal and cron sessions do not
-(:data:`UNRENDERED`): nobody would read them there.
+session's last event; the HTTP API's SSE replays it) and stamps the session's
+last activity (``facio:sessions:activity``). Events of channels a gateway
+renders (Telegram, Slack, Discord…) also go to the session's outbox stream
+(:func:`workers.keys.outbox_stream`), read by the gateways, rendered, then
+acknowledged; events of the API, the terminal and cron sessions do not
+(:data:`UNRENDERED`): nobody would read them there. Approval events
+(``approval_request``, ``approval_decided``) of every session also go to
+``facio:approvals:events``, capped and expiring the same way: the console's
+live inbox reads that one stream instead of every session's.
 
 A running turn publishes through its :class:`~workers.publisher.TurnPublisher`
 (fenced by the turn's lease, batched with its history writes:
-:mod:`workers.turn_writes`); :class:`Outbox` here is for what is published
-outside a turn (a decision, an expiry).
+:mod:`workers.turn_writes`, which writes the same keys); :class:`Outbox` here
+is for what is published outside a turn (a decision, an expiry).
 """
 
 from __future__ import annotations
@@ -39,6 +43,10 @@ an expiry every idle session would keep up to EVENTS_MAXLEN events (~400 KB)
 in Redis for good, ~8× its history after a few turns (docs/benchmarks.md)."""
 UNRENDERED = frozenset({"api", "cli", "cron", ""})
 """Channels whose events no gateway renders (their clients read the session's stream)."""
+APPROVAL_EVENTS_MAXLEN = 1_000
+"""Entries ``facio:approvals:events`` keeps (about): a replay buffer for the
+console's reconnects, not a record (decided approvals are indexed apart)."""
+APPROVAL_EVENTS = (wire.ApprovalRequestEvent, wire.ApprovalDecidedEvent)
 
 
 class Outbox:
@@ -49,14 +57,21 @@ class Outbox:
 
     async def publish(self, event: wire.Envelope) -> None:
         """Append ``event`` (its :meth:`~core.wire.Envelope.to_wire` JSON) to the session's
-        stream, and to its outbox stream when a gateway renders its channel."""
+        stream, to its outbox stream when a gateway renders its channel, and to the
+        approvals feed when it is an approval event."""
         fields: dict[Any, Any] = {"data": json.dumps(event.to_wire(), ensure_ascii=False)}
+        now = time.time()
         async with self.redis.pipeline(transaction=True) as pipe:
             if event.channel not in UNRENDERED:
-                oldest = int((time.time() - OUTBOX_RETENTION) * 1000)
+                oldest = int((now - OUTBOX_RETENTION) * 1000)
                 outbox = keys.outbox_stream(event.session_key)
                 pipe.xadd(outbox, fields, minid=str(oldest), approximate=False)
             stream = keys.events(event.session_key)
             pipe.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)
             pipe.expire(stream, EVENTS_TTL)
+            pipe.zadd(keys.SESSION_ACTIVITY, {event.session_key: now})
+            if isinstance(event, APPROVAL_EVENTS):
+                feed = keys.APPROVAL_EVENTS
+                pipe.xadd(feed, fields, maxlen=APPROVAL_EVENTS_MAXLEN, approximate=True)
+                pipe.expire(feed, EVENTS_TTL)
             await pipe.execute()

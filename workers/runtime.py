@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from arq.connections import ArqRedis
+from redis.exceptions import RedisError
 
 from core.config import FacioConfig
 from workers.approvals import ApprovalStore
@@ -22,6 +23,7 @@ from workers.drain import LEASE_TTL, Drainer, Result
 from workers.lease import LeaseKeeper
 from workers.maintenance import run_forever
 from workers.outbox import Outbox
+from workers.overview import leave
 from workers.queue import ArqJobQueue
 from workers.schedules import Clock, Scheduler, clock_from_env
 from workers.stops import StopWatcher
@@ -63,10 +65,11 @@ class WorkerRuntime:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
-        """The process's own loops: upkeep, lease renewal, the stop sweep, the schedules'
-        fire loop."""
+        """The process's own loops: upkeep (with the worker's heartbeat), lease renewal,
+        the stop sweep, the schedules' fire loop."""
+        upkeep = run_forever(self.redis, self.approvals, self.queue, self.outbox, self.worker_id)
         self._tasks = [
-            asyncio.create_task(run_forever(self.redis, self.approvals, self.queue, self.outbox)),
+            asyncio.create_task(upkeep, name="upkeep"),
             asyncio.create_task(self.keeper.run(), name="lease-keeper"),
             asyncio.create_task(self.stops.sweep_forever(), name="stop-sweep"),
             asyncio.create_task(self.scheduler.run_forever(), name="schedules"),
@@ -78,6 +81,8 @@ class WorkerRuntime:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        with contextlib.suppress(RedisError):  # gone anyway once its heartbeat is stale
+            await leave(self.redis, self.worker_id)
         await self.bots.aclose()
         await self.client.aclose()
 

@@ -62,6 +62,7 @@ async def forget_session(redis: Redis, session_key: str) -> None:
         pipe.delete(keys.history(session_key))
         pipe.incr(keys.histver(session_key))
         pipe.srem(keys.SESSIONS, session_key)
+        pipe.zrem(keys.SESSION_ACTIVITY, session_key)
         pipe.delete(keys.perm_session(session_key))
         await pipe.execute()
 

@@ -29,15 +29,23 @@ from core import wire
 from core.errors import FacioError
 from core.messages import Message, message_to_json
 from workers import keys
-from workers.outbox import EVENTS_MAXLEN, EVENTS_TTL, OUTBOX_RETENTION, UNRENDERED
+from workers.outbox import (
+    APPROVAL_EVENTS,
+    APPROVAL_EVENTS_MAXLEN,
+    EVENTS_MAXLEN,
+    EVENTS_TTL,
+    OUTBOX_RETENTION,
+    UNRENDERED,
+)
 from workers.turn_state import TURN_TTL
 
 __all__ = ["LeaseLost", "TurnWriter"]
 
-# KEYS: lease, history, sessions, turn, events, outbox ('' for none)
+# KEYS: lease, history, sessions, turn, events, outbox ('' for none), session activity,
+#       approvals feed
 # ARGV: owner, session_key, the batch as JSON:
 #   {"items": [...], "new": bool, "set": {..}, "del": [..], "events": [...], "expire": bool,
-#    "minid": "ms"}
+#    "minid": "ms", "feed": [approval events...], "now": seconds}
 # → 1 written, 0 the lease is not this owner's (nothing written)
 TURN_WRITE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -64,7 +72,12 @@ for _, event in ipairs(batch.events) do
 end
 if batch.expire and #batch.events > 0 then
   redis.call('EXPIRE', KEYS[5], tonumber(batch.events_ttl))
+  redis.call('ZADD', KEYS[7], batch.now, ARGV[2])
 end
+for _, event in ipairs(batch.feed) do
+  redis.call('XADD', KEYS[8], 'MAXLEN', '~', batch.feed_maxlen, '*', 'data', event)
+end
+if #batch.feed > 0 then redis.call('EXPIRE', KEYS[8], tonumber(batch.events_ttl)) end
 return 1
 """
 
@@ -80,6 +93,8 @@ class _Batch:
     set: dict[str, str] = field(default_factory=dict)
     delete: list[str] = field(default_factory=list)
     events: list[str] = field(default_factory=list)
+    feed: list[str] = field(default_factory=list)
+    """The approval events among ``events`` (the console's feed)."""
     expire: bool = False
 
     def empty(self) -> bool:
@@ -128,9 +143,12 @@ class TurnWriter:
         self._batch.delete.extend(names)
 
     def add_event(self, event: wire.Envelope, *, last: bool = False) -> None:
-        """Queue an event; the session's stream expiry is renewed with the turn's first
-        event and with ``last`` (its end), not with every one."""
-        self._batch.events.append(json.dumps(event.to_wire(), ensure_ascii=False))
+        """Queue an event; the session's stream expiry and its last activity are renewed
+        with the turn's first event and with ``last`` (its end), not with every one."""
+        data = json.dumps(event.to_wire(), ensure_ascii=False)
+        self._batch.events.append(data)
+        if isinstance(event, APPROVAL_EVENTS):
+            self._batch.feed.append(data)
         if not self._events_expired or last:
             self._batch.expire = True
             self._events_expired = True
@@ -157,6 +175,9 @@ class TurnWriter:
             "events_ttl": EVENTS_TTL,
             "maxlen": EVENTS_MAXLEN,
             "minid": str(int((time.time() - OUTBOX_RETENTION) * 1000)),
+            "feed": batch.feed,
+            "feed_maxlen": APPROVAL_EVENTS_MAXLEN,
+            "now": time.time(),
         }
         outbox = keys.outbox_stream(sk) if self.rendered else ""
         script_keys = [
@@ -166,6 +187,8 @@ class TurnWriter:
             keys.turn(self.turn_id),
             keys.events(sk),
             outbox,
+            keys.SESSION_ACTIVITY,
+            keys.APPROVAL_EVENTS,
         ]
         batch_json = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
         written = await self.redis.register_script(TURN_WRITE)(

@@ -1,5 +1,9 @@
 """``GET /api/v1/approvals`` and ``POST /api/v1/approvals/{id}``.
 
+``GET`` lists the pending approvals (``status=pending``, the default) or the
+newest decided and expired ones (``status=decided``, newest first, up to
+``limit``): the console's inbox and its history.
+
 Over the API the bearer holder is the operator (DESIGN.md): it may decide
 any approval, whoever the record lists as deciders. Deciding goes through
 :func:`workers.decisions.decide`, the same path as a chat button, so rules
@@ -61,22 +65,48 @@ def record_json(record: ApprovalRecord) -> dict[str, Any]:
         "decided_at": record.decided_at,
         "created_at": record.created_at,
         "expires_at": record.expires_at,
+        "requested_by": record.requested_by,
     }
 
 
-async def list_approvals(request: web.Request) -> web.Response:
-    """Pending approvals, oldest first; ``?session=`` narrows to one session.
+DECIDED_LIMIT = 50
+"""Decided approvals listed when ``limit`` is not given."""
+MAX_DECIDED_LIMIT = 500
+"""The most ``limit`` may ask for (the index keeps no more)."""
 
-    Only ``status=pending`` is served: decided records are not indexed (they
-    are kept a week for inspection by id, not for listing).
+
+def _limit(request: web.Request) -> int | None:
+    raw = request.query.get("limit", str(DECIDED_LIMIT))
+    if not (raw.isascii() and raw.isdecimal() and len(raw) <= 6):  # int() of 5,000 digits
+        return None  # raises, of "١٢" works: ASCII and short only
+    if not 1 <= int(raw) <= MAX_DECIDED_LIMIT:
+        return None
+    return int(raw)
+
+
+async def list_approvals(request: web.Request) -> web.Response:
+    """Pending approvals, oldest first, or decided ones, newest first.
+
+    ``?session=`` narrows to one session. ``status=decided`` lists records
+    that left ``pending`` (approved, rejected, expired) from the index of the
+    newest ones; ``limit`` (1–500, default 50) caps it before ``session``
+    filters.
     """
     status = request.query.get("status", "pending")
-    if status != "pending":
-        return json_error(422, "only status=pending is supported", requested=brief(status))
     session = request.query.get("session") or None
     if session is not None:
         text_value(session, "session", max_length=MAX_SESSION_KEY)
-    records = await context(request).runtime.pending_approvals(session)
+    runtime = context(request).runtime
+    if status == "pending":
+        records = await runtime.pending_approvals(session)
+    elif status == "decided":
+        limit = _limit(request)
+        if limit is None:
+            return json_error(422, f"limit must be 1 to {MAX_DECIDED_LIMIT}")
+        records = await runtime.decided_approvals(limit)
+        records = [r for r in records if session in (None, r.session_key)]
+    else:
+        return json_error(422, "status must be pending or decided", requested=brief(status))
     return web.json_response({"approvals": [record_json(r) for r in records]})
 
 

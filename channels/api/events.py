@@ -1,7 +1,8 @@
-"""``GET /api/v1/sessions/{key}/events``: the session's events as Server-Sent Events.
+"""``GET /api/v1/sessions/{key}/events`` and ``GET /api/v1/approvals/events``: Server-Sent Events.
 
 Workers append every event of a session to the capped stream
-``facio:events:{sk}`` (:mod:`workers.outbox`); this reads it with ``XREAD
+``facio:events:{sk}``, and approval events of every session to
+``facio:approvals:events`` (:mod:`workers.outbox`); this reads one with ``XREAD
 BLOCK`` on a connection of its own (a blocked read would otherwise hold a
 pooled connection other requests expect to come back at once) and writes
 one frame per entry::
@@ -29,8 +30,10 @@ import asyncio
 import json
 import logging
 import re
+from collections.abc import Callable, Coroutine
 
 from aiohttp import web
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from channels.api.sessions import session_key
@@ -39,7 +42,7 @@ from channels.context import GatewayContext, context
 from channels.inputs import brief
 from channels.runtime import StoredEvent
 
-__all__ = ["frame", "session_events"]
+__all__ = ["approval_events", "frame", "session_events"]
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +73,13 @@ def frame(stored: StoredEvent) -> bytes | None:
     return f"event: {kind}\nid: {entry_id}\ndata: {data}\n\n".encode()
 
 
-async def _pump(ctx: GatewayContext, sk: str, after: str, response: web.StreamResponse) -> None:
+Read = Callable[[Redis, str], Coroutine[None, None, list[StoredEvent]]]
+"""Read one stream's entries after an id, on the given connection (blocking up to the heartbeat)."""
+
+
+async def _pump(
+    ctx: GatewayContext, read_after: Read, after: str, response: web.StreamResponse
+) -> None:
     """Copy entries to the client until it leaves, Redis fails or the gateway stops.
 
     Reads go through a connection of their own (a blocked read would otherwise
@@ -84,9 +93,7 @@ async def _pump(ctx: GatewayContext, sk: str, after: str, response: web.StreamRe
     read: asyncio.Task[list[StoredEvent]] | None = None
     try:
         while True:
-            read = asyncio.create_task(
-                ctx.runtime.read_events(reader, sk, after, block=ctx.heartbeat, count=READ_COUNT)
-            )
+            read = asyncio.create_task(read_after(reader, after))
             await asyncio.wait({read, closed}, return_when=asyncio.FIRST_COMPLETED)
             if not read.done():
                 return
@@ -106,14 +113,18 @@ async def _pump(ctx: GatewayContext, sk: str, after: str, response: web.StreamRe
         await reader.aclose()
 
 
-async def session_events(request: web.Request) -> web.StreamResponse:
-    """Stream the session's events until the client disconnects."""
-    ctx = context(request)
-    sk = session_key(request)
+def _start(request: web.Request) -> str | web.Response | None:
+    """``Last-Event-ID`` (header or query) when given; a 422 answer for one that is no id."""
     last = request.headers.get("Last-Event-ID") or request.query.get("last_event_id")
     if last is not None and not _is_stream_id(last):
         return json_error(422, "Last-Event-ID is not a stream id", last_event_id=brief(last))
-    after = last if last is not None else await ctx.runtime.last_event_id(sk)
+    return last
+
+
+async def _stream(
+    request: web.Request, name: str, after: str, read_after: Read
+) -> web.StreamResponse:
+    ctx = context(request)
     response = web.StreamResponse(
         headers={
             "Content-Type": "text/event-stream",
@@ -123,13 +134,46 @@ async def session_events(request: web.Request) -> web.StreamResponse:
     )
     await response.prepare(request)
     try:
-        await _pump(ctx, sk, after, response)
+        await _pump(ctx, read_after, after, response)
     except ConnectionResetError:
-        logger.debug("SSE client of %s went away", sk)
+        logger.debug("SSE client of %s went away", name)
     except RedisError as exc:  # the client reconnects with Last-Event-ID
-        logger.warning("SSE stream of %s ended: redis unavailable: %s", sk, exc)
+        logger.warning("SSE stream of %s ended: redis unavailable: %s", name, exc)
         ctx.metrics.errors.inc()
     except Exception:  # stream boundary: the headers are sent, a JSON error cannot follow
-        logger.exception("SSE stream of %s failed", sk)
+        logger.exception("SSE stream of %s failed", name)
         ctx.metrics.errors.inc()
     return response
+
+
+async def session_events(request: web.Request) -> web.StreamResponse:
+    """Stream the session's events until the client disconnects."""
+    ctx = context(request)
+    sk = session_key(request)
+    last = _start(request)
+    if isinstance(last, web.Response):
+        return last
+    after = last if last is not None else await ctx.runtime.last_event_id(sk)
+
+    async def read_after(reader: Redis, after: str) -> list[StoredEvent]:
+        return await ctx.runtime.read_events(
+            reader, sk, after, block=ctx.heartbeat, count=READ_COUNT
+        )
+
+    return await _stream(request, sk, after, read_after)
+
+
+async def approval_events(request: web.Request) -> web.StreamResponse:
+    """Stream every session's ``approval_request`` and ``approval_decided`` events."""
+    ctx = context(request)
+    last = _start(request)
+    if isinstance(last, web.Response):
+        return last
+    after = last if last is not None else await ctx.runtime.last_approval_event_id()
+
+    async def read_after(reader: Redis, after: str) -> list[StoredEvent]:
+        return await ctx.runtime.read_approval_events(
+            reader, after, block=ctx.heartbeat, count=READ_COUNT
+        )
+
+    return await _stream(request, "the approvals", after, read_after)

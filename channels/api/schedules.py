@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from channels.api.bodies import MAX_TEXT_CHARS, read_body
 from channels.boundary import json_error
 from channels.context import GatewayContext, context
+from channels.inputs import MAX_SESSION_KEY, brief, text_value
 from channels.runtime import (
     ConfigScheduleError,
     InvalidScheduleError,
@@ -56,6 +57,8 @@ async def list_schedules(request: web.Request) -> web.Response:
     """Every schedule by next run (``?session=`` narrows to one session)."""
     ctx = context(request)
     session = request.query.get("session") or None
+    if session is not None:
+        text_value(session, "session", max_length=MAX_SESSION_KEY)
     found = await ctx.runtime.list_schedules(ctx.config, session)
     return web.json_response({"schedules": [item.record.public(item.next_run) for item in found]})
 
@@ -101,12 +104,12 @@ async def delete_schedule(request: web.Request) -> web.Response:
     """204; 404 for an unknown id; 409 for a config job."""
     schedule_id = request.match_info["schedule_id"]
     if not _ID.match(schedule_id):
-        return json_error(404, "unknown schedule", schedule_id=schedule_id)
+        return json_error(404, "unknown schedule", schedule_id=brief(schedule_id))
     ctx = context(request)
     try:
         await ctx.runtime.cancel_schedule(ctx.config, schedule_id)
     except ScheduleNotFoundError:
-        return json_error(404, "unknown schedule", schedule_id=schedule_id)
+        return json_error(404, "unknown schedule", schedule_id=brief(schedule_id))
     except ConfigScheduleError as exc:
-        return json_error(409, str(exc), schedule_id=schedule_id)
+        return json_error(409, str(exc), schedule_id=brief(schedule_id))
     return web.Response(status=204)

@@ -1,4 +1,5 @@
-"""``GET/DELETE /api/v1/sessions[/{key}]``: list, read and reset session histories.
+"""``GET/DELETE /api/v1/sessions[/{key}]``, ``POST /sessions/{key}/stop``: list, read,
+stop and reset sessions.
 
 The operator may read and reset any session, whatever its channel; only
 writing turns is limited to ``api:`` keys (:mod:`channels.api.messages`).
@@ -16,11 +17,18 @@ from channels.api.approvals import OPERATOR, record_json
 from channels.boundary import json_error
 from channels.context import GatewayContext, context
 from channels.inputs import MAX_SESSION_KEY, brief, text_value
-from channels.runtime import RuntimeClient
+from channels.runtime import RuntimeClient, SessionState
 from core.inbound import Inbound
 from core.messages import message_to_json
 
-__all__ = ["delete_session", "get_session", "list_sessions", "session_key"]
+__all__ = [
+    "delete_session",
+    "get_session",
+    "list_sessions",
+    "session_key",
+    "state_json",
+    "stop_session",
+]
 
 
 def session_key(request: web.Request) -> str:
@@ -34,21 +42,48 @@ async def list_sessions(request: web.Request) -> web.Response:
     return web.json_response({"sessions": await context(request).runtime.session_keys()})
 
 
+def state_json(state: SessionState) -> dict[str, object]:
+    """A session's channel, state (idle, running, waiting_for_approval, parked) and activity."""
+    return {
+        "session_key": state.session_key,
+        "channel": state.channel,
+        "state": state.state,
+        "last_activity": state.last_activity,
+        "queued": state.queued,
+        "pending_approvals": state.pending_approvals,
+    }
+
+
 async def get_session(request: web.Request) -> web.Response:
-    """The history (one JSON object per message) and the session's pending approvals."""
+    """The history (one JSON object per message), the pending approvals and the state."""
     runtime = context(request).runtime
     sk = session_key(request)
     messages = await runtime.history(sk)
     if not messages and not await runtime.known(sk):
         return json_error(404, "no such session", session_key=brief(sk))
+    state = await runtime.session_state(sk)
     pending = await runtime.pending_approvals(sk)
     return web.json_response(
         {
             "session_key": sk,
             "messages": [json.loads(message_to_json(m)) for m in messages],
             "pending_approvals": [record_json(r) for r in pending],
+            "state": state_json(state),
         }
     )
+
+
+async def stop_session(request: web.Request) -> web.Response:
+    """``/stop``, as in a chat: cancel the running or parked turn; 202 (a worker ends it).
+
+    Like the chat command it stops the turns queued before it, never a message
+    sent after it; a session with nothing running is left as it was (still
+    202: stopping is idempotent).
+    """
+    ctx = context(request)
+    sk = session_key(request)
+    await ctx.runtime.stop(sk)
+    return web.json_response({"session_key": sk, "stop": "requested"}, status=202)
 
 
 async def delete_session(request: web.Request) -> web.Response:
