@@ -10,11 +10,17 @@ layers make sure a killed facio leaves nothing running:
    exits when that parent goes away.
 3. A :class:`ProcessRegistry` file per facio process, under the workspace,
    lists the gateway and kernel pids (with their start times, so a reused
-   pid is never mistaken for ours). When a code toolset starts, it kills the
-   processes of every registry file whose owner is dead, and removes it.
+   pid is never mistaken for ours) and each kernel's run folder. When a code
+   toolset starts, it kills the processes of every registry file whose
+   owner is dead, removes their run folders, and removes the file.
    The kernel leads a process group, and what the code started with
    ``subprocess`` is in it: layer 2 ends the kernel but not them, so the
    sweep also kills what is left of the group of a kernel that is gone.
+
+A sandboxed kernel adds a fourth: bubblewrap is started with
+``--die-with-parent`` (it dies with the gateway), and when the sandbox's
+init dies the OS kills every process in its pid namespace, whatever
+process group or session the code put them in.
 """
 
 from __future__ import annotations
@@ -23,12 +29,15 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from core.code.rundir import is_run_dir
 
 __all__ = ["Proc", "ProcessRegistry", "pdeathsig_command"]
 
@@ -124,15 +133,20 @@ class ProcessRegistry:
         self.owner = owner
         self.path = folder / f"{owner.pid}-{int(owner.started * 100)}.json"
         self._groups: dict[str, list[Proc]] = {}
+        self._folders: dict[str, str] = {}
 
-    def track(self, name: str, pids: list[int]) -> None:
-        """Record the processes of ``name`` (a kernel), replacing what was recorded."""
+    def track(self, name: str, pids: list[int], *, folder: Path | None = None) -> None:
+        """Record the processes of ``name`` (a kernel), replacing what was recorded,
+        and its run folder (removed by the sweep)."""
         procs = [p for p in (Proc.of(pid) for pid in pids) if p is not None]
         self._groups[name] = procs
+        if folder is not None:
+            self._folders[name] = str(folder)
         self._write()
 
     def forget(self, name: str) -> None:
         """``name``'s processes were stopped."""
+        self._folders.pop(name, None)
         if self._groups.pop(name, None) is not None:
             self._write()
 
@@ -144,6 +158,7 @@ class ProcessRegistry:
         data = {
             "owner": [self.owner.pid, self.owner.started],
             "groups": {k: [[p.pid, p.started] for p in v] for k, v in self._groups.items()},
+            "folders": self._folders,
         }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data), encoding="utf-8")
@@ -161,6 +176,7 @@ class ProcessRegistry:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 owner = Proc(*data["owner"])
                 procs = [Proc(*p) for group in data["groups"].values() for p in group]
+                folders = [Path(f) for f in data.get("folders", {}).values()]
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 logger.warning("ignoring unreadable kernel registry %s: %s", path, exc)
                 continue
@@ -168,6 +184,9 @@ class ProcessRegistry:
                 continue  # another facio process on this workspace, still running
             for proc in procs:
                 killed += _kill(proc)
+            for folder in folders:
+                if is_run_dir(folder):
+                    shutil.rmtree(folder, ignore_errors=True)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         if killed:

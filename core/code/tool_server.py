@@ -12,6 +12,9 @@ or URL from the kernel's request and starts it with mcpygen's client. Ours:
   base plus the config's ``env``), the server's stderr into facio's log
   (``core.mcp.stderr``), and its secrets redacted from every error the
   kernel receives and every log line;
+- listens on a unix socket in the kernel's run folder, not on a TCP port:
+  the kernel reaches it without a network, and code in other sessions'
+  sandboxes cannot reach it at all (the file is not in their sandboxes);
 - leaves the process's signal handlers alone.
 """
 
@@ -24,6 +27,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import uvicorn
 from mcp import types
 from mcpygen.tool_exec.server import ToolCall, ToolServer
@@ -65,10 +69,14 @@ class HostToolServer(ToolServer):  # type: ignore[misc]
     _server: uvicorn.Server | None
     _server_task: asyncio.Task[None] | None
 
-    def __init__(self, servers: Mapping[str, PtcServer], *, cwd: Path, **kwargs: Any) -> None:
-        """``cwd``: where stdio servers start (the workspace, as for ``mcpServers``)."""
+    def __init__(
+        self, servers: Mapping[str, PtcServer], *, cwd: Path, socket: Path, **kwargs: Any
+    ) -> None:
+        """``cwd``: where stdio servers start (the workspace, as for ``mcpServers``);
+        ``socket``: the unix socket to listen on."""
         self.servers = dict(servers)
         self.cwd = cwd
+        self.socket = socket
         self._connections: dict[str, McpConnection] = {}
         self._connecting = asyncio.Lock()
         super().__init__(**kwargs)
@@ -78,15 +86,26 @@ class HostToolServer(ToolServer):  # type: ignore[misc]
         if self._server_task is not None:
             raise RuntimeError("the tool server is already running")
         config = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.port,
-            log_level=self.log_level.lower(),
-            ws="wsproto",
+            self.app, uds=str(self.socket), log_level=self.log_level.lower(), ws="wsproto"
         )
         self._server = _SignalFreeServer(config)
         self._server_task = asyncio.create_task(self._server.serve())
         await self._ready()
+
+    async def _ready(self) -> None:
+        """Wait until the server answers on its socket (mcpygen's check is TCP)."""
+        connector = aiohttp.UnixConnector(path=str(self.socket))
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for _ in range(self.ready_checks):
+                if self._server_task is not None and self._server_task.done():
+                    break  # it failed to start (the task holds why)
+                try:
+                    async with session.get("http://localhost/status") as response:
+                        response.raise_for_status()
+                        return
+                except aiohttp.ClientError:
+                    await asyncio.sleep(self.ready_check_interval)
+        raise RuntimeError(f"the tool server did not answer on {self.socket}")
 
     async def run(self, request: ToolCall) -> dict[str, Any] | str | None:
         """One MCP call from the kernel: refuse unknown ones, ask, run with a timeout."""
