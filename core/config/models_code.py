@@ -25,10 +25,11 @@ class CodeLimits(ConfigModel):
     limits: with `code.sandbox` off there are none.
     """
 
-    memory_mb: int = Field(default=2048, ge=64)
+    memory_mb: int = Field(default=2048, ge=256)
     """MiB of memory each process of the kernel may allocate (`RLIMIT_DATA`: the kernel
-    and every process it starts, each on its own); the private `/tmp` and `/dev/shm`
-    hold at most this much each too."""
+    and every process it starts, each on its own; an idle kernel takes about 130 of
+    its own, thread stacks included); the private `/tmp` and `/dev/shm` hold at most
+    this much each too."""
 
     cpu_seconds: int = Field(default=3600, ge=1)
     """CPU seconds each process may use (`RLIMIT_CPU`): the kernel from its first cell

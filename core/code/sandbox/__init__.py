@@ -14,7 +14,7 @@ only the IPython kernel and what it starts are inside. See docs/code-actions.md.
 from core.code.sandbox.box import Sandbox, SandboxStatus
 from core.code.sandbox.limits import Limit, breach_text, exit_limit, exit_text
 from core.code.sandbox.policy import SANDBOX_UID, SandboxPolicy
-from core.code.sandbox.probe import SandboxCheck, check_sandbox, choose_policy
+from core.code.sandbox.probe import SandboxCheck, check_sandbox, choose_policy, forget_checks
 
 __all__ = [
     "SANDBOX_UID",
@@ -28,4 +28,5 @@ __all__ = [
     "choose_policy",
     "exit_limit",
     "exit_text",
+    "forget_checks",
 ]

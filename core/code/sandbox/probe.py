@@ -23,7 +23,7 @@ from core.code.sandbox.box import LAUNCH, write_identity
 from core.code.sandbox.policy import SandboxPolicy
 from core.config.models_code import CodeConfig, CodeLimits
 
-__all__ = ["SandboxCheck", "check_sandbox", "choose_policy"]
+__all__ = ["SandboxCheck", "check_sandbox", "choose_policy", "forget_checks"]
 
 logger = logging.getLogger(__name__)
 
@@ -85,6 +85,12 @@ def _warn(reason: str) -> None:
         'user (set code.sandbox to "off" to say that is meant, see docs/code-actions.md)',
         reason,
     )
+
+
+def forget_checks() -> None:
+    """Forget what was found and said (bubblewrap installed meanwhile; tests)."""
+    check_sandbox.cache_clear()
+    _warn.cache_clear()
 
 
 def choose_policy(config: CodeConfig, *, workspace: Path, ptc_root: Path) -> SandboxPolicy | None:

@@ -38,6 +38,7 @@ from tests.integration.code.support import (
     code_agent,
     code_result,
     of_type,
+    ready,
     turn,
     two_shell_calls,
 )
@@ -49,7 +50,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def toolset(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CodeToolset]:
     config = CodeConfig(pool_size=1, kernel_init_timeout=KERNEL_TIMEOUT)
     toolset = CodeToolset(config, tmp_path_factory.mktemp("code"))
-    await toolset.tools()
+    await ready(toolset)
     try:
         yield toolset
     finally:

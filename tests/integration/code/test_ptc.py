@@ -20,7 +20,14 @@ from core import ApprovalRequest, Response
 from core.code import EXECUTE_TOOL, CodeToolset
 from core.code.ptc import DIGEST_FILE, PtcServer, generate_apis
 from core.config import CodeConfig, McpServerConfig
-from tests.integration.code.support import KERNEL_TIMEOUT, code_agent, code_result, of_type, turn
+from tests.integration.code.support import (
+    KERNEL_TIMEOUT,
+    code_agent,
+    code_result,
+    of_type,
+    ready,
+    turn,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -54,7 +61,7 @@ async def toolset(
     }
     config = CodeConfig(pool_size=1, kernel_init_timeout=KERNEL_TIMEOUT)
     toolset = CodeToolset(config, tmp_path_factory.mktemp("ptc"), ptc_servers=servers)
-    await toolset.tools()
+    await ready(toolset)
     try:
         yield toolset
     finally:
