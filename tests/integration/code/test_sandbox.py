@@ -92,6 +92,10 @@ async def run(toolset: CodeToolset, code: str, session: str = "test:box") -> tup
     return result.content, result.is_error
 
 
+def test_bubblewrap_works_here() -> None:
+    assert CHECK.works, CHECK.reason  # reached only where it must (FACIO_REQUIRE_SANDBOX=1)
+
+
 async def test_the_sandbox_is_on_and_runs_as_its_own_user(toolset: CodeToolset) -> None:
     assert toolset.sandbox is not None and not toolset.sandbox.network
     text, _ = await run(toolset, "import os\nprint(os.getuid(), os.getcwd())")
