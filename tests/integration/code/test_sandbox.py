@@ -92,7 +92,7 @@ async def run(toolset: CodeToolset, code: str, session: str = "test:box") -> tup
     return result.content, result.is_error
 
 
-def test_bubblewrap_works_here() -> None:
+async def test_bubblewrap_works_here() -> None:
     assert CHECK.works, CHECK.reason  # reached only where it must (FACIO_REQUIRE_SANDBOX=1)
 
 
