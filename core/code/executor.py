@@ -7,8 +7,8 @@ and a kernel client. This module swaps all three, through ipybox's own
 (:class:`~core.code.rundir.RunDir`):
 
 - :class:`~core.code.tool_server.HostToolServer` runs only the
-  ``ptcServers`` of the config, with the host's parameters, on a unix socket
-  in the run folder (the kernel finds it through ``FACIO_TOOL_SOCKET``);
+  ``ptcServers`` of the config, with the host's parameters, on unix sockets
+  in the run folder (the kernel finds its own through ``FACIO_TOOL_SOCKET``);
 - :class:`~core.code.gateway.OwnedKernelGateway` starts the gateway in its
   own session, armed to die with this process, guarded by a token; with a
   sandbox, its kernel is started in bubblewrap (:mod:`core.code.sandbox`);
@@ -16,7 +16,7 @@ and a kernel client. This module swaps all three, through ipybox's own
   arrives after the kernel's reply.
 
 It replaces ipybox's ``stream`` only to reach the tool server's approval
-channel on that socket, and its ``execute``, which *accepts* every approval
+channel on facio's own socket, and its ``execute``, which *accepts* every approval
 the code raises while it runs, with one that rejects them all: approvals
 are asked only by a cell (``core.code.cell``), through ``stream``.
 
@@ -132,7 +132,7 @@ class KernelExecutor(CodeExecutor):  # type: ignore[misc]
         worker = _StreamWorker(lambda: self._client.stream(code, timeout=None))
         budget = _build_budget(timeout, worker.queue, cancel=self._cancel_event)
         assert self.run is not None  # started
-        approvals = _SocketApprovalClient(self.run.tool_socket, callback=worker.queue.put)
+        approvals = _SocketApprovalClient(self.run.host_socket, callback=worker.queue.put)
         async with approvals:
             await worker.start()
             finalize_timeout: float | None = None
@@ -217,7 +217,8 @@ class KernelExecutor(CodeExecutor):  # type: ignore[misc]
                 HostToolServer(
                     self.servers,
                     cwd=self.cwd,
-                    socket=run.tool_socket,
+                    kernel_socket=run.tool_socket,
+                    host_socket=run.host_socket,
                     approval_required=True,
                     approval_timeout=None,
                     log_level=self.log_level,

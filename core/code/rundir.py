@@ -1,7 +1,9 @@
 """A kernel's run folder: a short, private path for its sockets and the files that start it.
 
     <tmp>/facio-kernel-XXXXXXXX/
-        tool.sock                the host's tool server (MCP calls and approvals from code)
+        tool.sock                the host's tool server, as the kernel may use it
+        host/tool.sock           the same, with the approval channel: facio's only (mode
+                                 0700; a sandbox sees an empty folder there)
       sandboxed kernels only:
         launch.json, jupyter/    how the gateway starts the sandbox (kernelspec, launch spec)
         kernel-<id>.json         the connection file; kernel-<id>-ipc-<n>: its ZMQ sockets
@@ -38,13 +40,25 @@ class RunDir:
 
     @classmethod
     def create(cls) -> RunDir:
-        """A new, empty folder, readable by this user only (mode 0700)."""
-        return cls(Path(tempfile.mkdtemp(prefix=PREFIX)))
+        """A new folder, readable by this user only (mode 0700)."""
+        run = cls(Path(tempfile.mkdtemp(prefix=PREFIX)))
+        run.host.mkdir(mode=0o700)
+        return run
 
     @property
     def tool_socket(self) -> Path:
-        """Where the host's tool server listens for this kernel."""
+        """Where the host's tool server listens for this kernel (``FACIO_TOOL_SOCKET``)."""
         return self.path / "tool.sock"
+
+    @property
+    def host(self) -> Path:
+        """facio's own folder in it, which no sandbox sees."""
+        return self.path / "host"
+
+    @property
+    def host_socket(self) -> Path:
+        """Where facio reaches the tool server's approval channel."""
+        return self.host / "tool.sock"
 
     def remove(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)

@@ -147,10 +147,12 @@ class Sandbox:
 
 
 def write_identity(policy: SandboxPolicy, folder: Path) -> None:
-    """The sandbox's /etc/passwd and /etc/group, and the run folder its user's."""
+    """The sandbox's /etc/passwd and /etc/group, the empty folder it sees in place of
+    facio's side of the run folder, and the run folder its user's."""
     for name, text in (("passwd", policy.passwd()), ("group", policy.group())):
         (folder / name).write_text(text, encoding="utf-8")
         (folder / name).chmod(0o644)
+    (folder / "empty").mkdir(mode=0o555, exist_ok=True)
     if os.geteuid() == 0:  # the sandbox's user writes its sockets there
         os.chown(folder, policy.uid, policy.gid)
 

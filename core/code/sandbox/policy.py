@@ -10,6 +10,7 @@ Inside, the kernel (and whatever it starts) sees::
       .facio/ptc/                         the generated MCP APIs, read-only
       sessions/<session>/                 its session's folder, read-write (bound later)
     <run folder>                          its connection file, sockets, tool-server socket
+                                          (not facio's side of it: host/ is empty)
     /etc/passwd, /etc/group               two lines of its own
 
 and nothing else: not facio's config, not the workspace's state, not another
@@ -202,6 +203,7 @@ class SandboxPolicy:
             ["--size", size, "--tmpfs", "/tmp"],
             ["--size", size, "--tmpfs", "/dev/shm"],
             ["--bind", str(run), str(run)],
+            ["--ro-bind", str(run / "empty"), str(run / "host")],  # facio's side of the link
             ["--ro-bind", str(run / "passwd"), "/etc/passwd"],
             ["--ro-bind", str(run / "group"), "/etc/group"],
         ]

@@ -222,6 +222,27 @@ async def test_without_network_no_loopback_server_but_its_link_to_facio(
     assert [r.tool_args for r in shell] == [{"command": "echo linked"}]  # asked through facio
 
 
+async def test_its_link_asks_for_approvals_and_cannot_answer_them(toolset: CodeToolset) -> None:
+    code = (
+        "import http.client, os, socket\n"
+        "class Link(http.client.HTTPConnection):\n"
+        "    def connect(self):\n"
+        "        self.sock = socket.socket(socket.AF_UNIX)\n"
+        "        self.sock.connect(os.environ['FACIO_TOOL_SOCKET'])\n"
+        "upgrade = {'Upgrade': 'websocket', 'Connection': 'Upgrade',\n"
+        "           'Sec-WebSocket-Version': '13',\n"
+        "           'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ=='}\n"
+        "for method, path, headers in [('GET', '/approval', upgrade), ('PUT', '/reset', {})]:\n"
+        "    link = Link('localhost')\n"
+        "    link.request(method, path, headers=headers)\n"
+        "    print(path, link.getresponse().status)\n"
+        "print(os.listdir(os.path.join(os.path.dirname(os.environ['FACIO_TOOL_SOCKET']), 'host')))"
+    )
+    text, _ = await run(toolset, code)
+    # the approval channel (where facio answers) and the reset are facio's, on its own socket
+    assert text.splitlines() == ["/approval 403", "/reset 403", "[]"]
+
+
 async def test_the_gateway_refuses_requests_without_its_token(toolset: CodeToolset) -> None:
     kernel = toolset.pool.assigned(("test:box", "main"))
     assert kernel is not None
