@@ -2,7 +2,8 @@
 
 One :class:`CodeToolset` per Facio (per bot and process) owns a
 :class:`~core.code.pool.KernelPool`. It is cheap until used: the first
-``tools()`` call (an agent starting) loads ipybox in a thread, cleans up
+``tools()`` call (an agent starting) chooses the sandbox (``code.sandbox``:
+bubblewrap is tried once per process), loads ipybox in a thread, cleans up
 kernels left by a facio process that died, and starts warming the pool in
 the background; with ``ptcServers`` it also generates their Python APIs,
 which the tool's description lists. See docs/code-actions.md.
