@@ -50,8 +50,8 @@ del _facio_link
 # package, whose __init__ also loads its code generator: ~2 s and ~95 MB in
 # the kernel, on the first `!cmd`. The package is registered without running
 # its __init__, and that name is facio_kernel's (the tool server is on a unix
-# socket, which mcpygen's client cannot reach); any other name loads the whole
-# package, as a plain import would.
+# socket, which mcpygen's clients cannot reach); any other name loads the whole
+# package, as a plain import would, with facio_kernel's two clients in it.
 # 3. ipybox wraps %%bash and %%sh for approval before IPython has loaded them:
 # the wrapper then calls IPython's lazy placeholder, which finds the wrapper
 # again, and every %%bash cell recurses until RecursionError (asking for approval
@@ -74,6 +74,8 @@ def _facio_light_mcpygen():
             raise AttributeError(name)
         loaded.append(True)
         spec.loader.exec_module(package)
+        link = sys.modules["facio_kernel"]  # its clients are the ones that reach facio
+        package.ApprovalRequestor, package.ToolRunner = link.ApprovalRequestor, link.ToolRunner
         return getattr(package, name)
 
     package.__getattr__ = __getattr__

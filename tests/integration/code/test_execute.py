@@ -242,6 +242,16 @@ async def test_a_shell_escape_asks_as_shell_and_runs_only_if_approved(
     assert (folder / "shell.txt").read_text() == "magic\n"
 
 
+async def test_shell_escapes_still_reach_facio_once_the_code_imported_mcpygen(
+    toolset: CodeToolset,
+) -> None:
+    agent = code_agent(toolset, session="test:shell")
+    code = "import mcpygen\nprint(mcpygen.ApprovalRequestor.__module__)\n!echo linked"
+    events = await turn(agent, f"run {code}")
+    assert code_result(events).content == "facio_kernel\nlinked"
+    assert [r.tool_name for r in of_type(events, ApprovalRequest)] == [EXECUTE_TOOL, "shell"]
+
+
 async def test_several_approvals_pending_at_once_are_answered_in_any_order(
     toolset: CodeToolset,
 ) -> None:

@@ -101,6 +101,9 @@ async def test_the_sandbox_is_on_and_runs_as_its_own_user(toolset: CodeToolset) 
     text, _ = await run(toolset, "import os\nprint(os.getuid(), os.getcwd())")
     uid = SANDBOX_UID if os.geteuid() == 0 else os.getuid()
     assert text == f"{uid} {toolset.paths.session_dir('test:box')}"
+    # an OSError that is no limit is shown as usual (the limit reports see every OSError)
+    text, is_error = await run(toolset, "open('/etc/shadow')")
+    assert is_error and "FileNotFoundError" in text and "----> 1 open('/etc/shadow')" in text
 
 
 async def test_no_config_file_token_or_provider_key(toolset: CodeToolset, host: Path) -> None:
