@@ -22,6 +22,7 @@ import aiohttp
 from ipybox.kernel_mgr.client import ExecutionResult, KernelClient
 
 from core.code.kernel_link import LIMIT_MIME
+from core.code.paths import write_new
 
 __all__ = ["KernelDiedError", "LimitReached", "OrderedKernelClient"]
 
@@ -157,10 +158,11 @@ class OrderedKernelClient(KernelClient):  # type: ignore[misc]
         if "text/plain" in data:
             yield data["text/plain"]
         if "image/png" in data:
-            self.images_dir.mkdir(parents=True, exist_ok=True)
-            path = self.images_dir / f"{uuid.uuid4().hex[:8]}.png"
-            await asyncio.to_thread(path.write_bytes, base64.b64decode(data["image/png"]))
-            images.append(path)
+            png, name = base64.b64decode(data["image/png"]), f"{uuid.uuid4().hex[:8]}.png"
+            try:
+                images.append(await asyncio.to_thread(write_new, self.images_dir, name, png))
+            except OSError as exc:  # images/ is not a folder facio may write in (a link)
+                yield f"[facio] the image was not saved: {self.images_dir.name}/: {exc.strerror}"
 
 
 def _asks_exit(payload: dict[str, Any]) -> bool:

@@ -8,6 +8,7 @@ and the ZMQ sockets there (``JUPYTER_RUNTIME_DIR``), which the sandbox sees.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -123,7 +124,6 @@ class Sandbox:
         if pid is None or not psutil.pid_exists(pid):
             raise RuntimeError("the sandbox is not running")
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "images").mkdir(exist_ok=True)
         if os.geteuid() == 0:
             await asyncio.to_thread(_give, folder, self.policy.uid, self.policy.gid)
         (self.run.path / "sessions" / folder.name).mkdir(exist_ok=True)
@@ -158,10 +158,18 @@ def write_identity(policy: SandboxPolicy, folder: Path) -> None:
 
 
 def _give(folder: Path, uid: int, gid: int) -> None:
-    """Let the sandbox's user own the session folder (once: what is in it too)."""
-    if folder.stat().st_uid == uid and (folder / "images").stat().st_uid == uid:
-        return
-    os.chown(folder, uid, gid)
-    for root, dirs, files in os.walk(folder):
-        for name in [*dirs, *files]:
-            os.chown(os.path.join(root, name), uid, gid, follow_symlinks=False)
+    """Let the sandbox's user own the session folder and its ``images/``.
+
+    Not what is in them: files facio's user put there before stay its own
+    (readable by the code, not writable). Nothing here follows a symbolic
+    link the code may have made (other kernels of the session may be running
+    code meanwhile): a walk through the folder could be led anywhere.
+    """
+    os.chown(folder, uid, gid, follow_symlinks=False)
+    handle = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    try:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir("images", 0o755, dir_fd=handle)
+        os.chown("images", uid, gid, dir_fd=handle, follow_symlinks=False)
+    finally:
+        os.close(handle)

@@ -14,6 +14,7 @@ FACIO_REQUIRE_SANDBOX=1 (CI sets it) that is a failure instead.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import sys
@@ -42,6 +43,9 @@ PROVIDER_KEY = "sk-provider-key-that-code-must-not-see"
 OTHER = "the other session's secret"
 LIMITS = CodeLimits(memory_mb=512, cpu_seconds=3, processes=48, file_size_mb=8)
 NEW_KERNEL = "[Note: this code ran in another Python kernel"
+PIXEL = base64.b64decode(  # a 1×1 PNG
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +197,23 @@ async def test_it_writes_only_in_its_folder_and_a_private_tmp(toolset: CodeTools
     assert not Path("/tmp/facio-sandbox-private.txt").exists()  # its /tmp is its own
     listed = lines[-1]  # its /tmp: its own run folder (sockets), nobody else's
     assert listed.count("facio-kernel-") == 1 and "facio-sandbox-private.txt" in listed
+
+
+async def test_facio_saves_no_image_through_a_link_the_code_made(
+    toolset: CodeToolset, host: Path
+) -> None:
+    victim = host / "victim"  # as facio sees it; the code cannot see it, only name it
+    victim.mkdir()
+    code = (
+        "import base64, os\nfrom IPython.display import Image, display\n"
+        "os.rename('images', 'images.old') if os.path.exists('images') else None\n"
+        f"os.symlink({str(victim)!r}, 'images')\n"
+        f"display(Image(data=base64.b64decode({base64.b64encode(PIXEL).decode()!r})))"
+    )
+    text, _ = await run(toolset, code)
+    assert "[facio] the image was not saved: images/" in text
+    assert list(victim.iterdir()) == []
+    await run(toolset, "os.remove('images')")
 
 
 async def test_without_network_no_loopback_server_but_its_link_to_facio(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from core.code.continuity import KernelMarks
-from core.code.paths import CodePaths, safe_name
+from core.code.paths import CodePaths, safe_name, write_new
 
 
 def test_session_folders_are_one_readable_name_inside_the_workspace(tmp_path: Path) -> None:
@@ -35,3 +37,19 @@ def test_a_different_kernel_is_noticed_and_clearing_forgets(tmp_path: Path) -> N
     assert again.switch("s:1", "main", "k5") is False
     again.clear("s:1")
     assert not list((tmp_path / "kernels").iterdir())
+
+
+def test_images_are_written_without_following_a_link_the_code_made(tmp_path: Path) -> None:
+    session = tmp_path / "sessions" / "s"
+    session.mkdir(parents=True)
+    assert write_new(session / "images", "a.png", b"png") == session / "images" / "a.png"
+    assert (session / "images" / "a.png").read_bytes() == b"png"
+    with pytest.raises(FileExistsError):  # a name is never reused, nothing is replaced
+        write_new(session / "images", "a.png", b"other")
+    victim = tmp_path / "etc"
+    victim.mkdir()
+    (session / "images").rename(session / "old")
+    (session / "images").symlink_to(victim)  # the code pointed images/ elsewhere
+    with pytest.raises(OSError):
+        write_new(session / "images", "b.png", b"png")
+    assert list(victim.iterdir()) == []
