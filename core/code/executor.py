@@ -227,7 +227,6 @@ class KernelExecutor(CodeExecutor):  # type: ignore[misc]
             gateway = OwnedKernelGateway(
                 self.registry,
                 token=token,
-                run_dir=run.path,
                 options=options,
                 host=self.kernel_gateway_host,
                 port=self.kernel_gateway_port,

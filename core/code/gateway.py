@@ -10,7 +10,7 @@ sockets as unix sockets in the kernel's run folder (``transport: ipc``).
 - It does not restart a kernel that died: that kernel's cell fails, and the
   next code action gets a new kernel (a limit breach ends that way too).
 - It is started through :func:`~core.code.procs.pdeathsig_command` and its
-  processes are recorded in the registry, with the run folder.
+  processes are recorded in the registry.
 """
 
 from __future__ import annotations
@@ -41,14 +41,12 @@ class OwnedKernelGateway(KernelGateway):  # type: ignore[misc]
         registry: ProcessRegistry,
         *,
         token: str,
-        run_dir: Path,
         options: Sequence[str] = (),
         **kwargs: Any,
     ) -> None:
         """``options``: more ``--Class.trait=value`` arguments (the sandbox's)."""
         self.registry = registry
         self.token = token
-        self.run_dir = run_dir
         self.options = list(options)
         super().__init__(**kwargs)
 
@@ -75,7 +73,7 @@ class OwnedKernelGateway(KernelGateway):  # type: ignore[misc]
             stderr=asyncio.subprocess.DEVNULL,
             start_new_session=True,
         )
-        self.registry.track(self.name, [self._process.pid], folder=self.run_dir)
+        self.registry.track(self.name, [self._process.pid])
 
     async def stop(self, timeout: float = 10) -> None:
         try:
@@ -90,7 +88,7 @@ class OwnedKernelGateway(KernelGateway):  # type: ignore[misc]
 
     def track(self) -> None:
         """Record the gateway's current processes (call after its kernel started)."""
-        self.registry.track(self.name, self.pids(), folder=self.run_dir)
+        self.registry.track(self.name, self.pids())
 
     @property
     def pid(self) -> int | None:

@@ -10,9 +10,10 @@ layers make sure a killed facio leaves nothing running:
    exits when that parent goes away.
 3. A :class:`ProcessRegistry` file per facio process, under the workspace,
    lists the gateway and kernel pids (with their start times, so a reused
-   pid is never mistaken for ours) and each kernel's run folder. When a code
-   toolset starts, it kills the processes of every registry file whose
-   owner is dead, removes their run folders, and removes the file.
+   pid is never mistaken for ours). When a code toolset starts, it kills the
+   processes of every registry file whose owner is dead, and removes it; it
+   also removes the run folders (``core.code.rundir``) of facio processes
+   that are gone, whichever workspace they served.
    The kernel leads a process group, and what the code started with
    ``subprocess`` is in it: layer 2 ends the kernel but not them, so the
    sweep also kills what is left of the group of a kernel that is gone.
@@ -29,7 +30,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import sys
 from dataclasses import dataclass
@@ -37,7 +37,7 @@ from pathlib import Path
 
 import psutil
 
-from core.code.rundir import is_run_dir
+from core.code.rundir import remove_orphans
 
 __all__ = ["Proc", "ProcessRegistry", "pdeathsig_command"]
 
@@ -133,20 +133,15 @@ class ProcessRegistry:
         self.owner = owner
         self.path = folder / f"{owner.pid}-{int(owner.started * 100)}.json"
         self._groups: dict[str, list[Proc]] = {}
-        self._folders: dict[str, str] = {}
 
-    def track(self, name: str, pids: list[int], *, folder: Path | None = None) -> None:
-        """Record the processes of ``name`` (a kernel), replacing what was recorded,
-        and its run folder (removed by the sweep)."""
+    def track(self, name: str, pids: list[int]) -> None:
+        """Record the processes of ``name`` (a kernel), replacing what was recorded."""
         procs = [p for p in (Proc.of(pid) for pid in pids) if p is not None]
         self._groups[name] = procs
-        if folder is not None:
-            self._folders[name] = str(folder)
         self._write()
 
     def forget(self, name: str) -> None:
         """``name``'s processes were stopped."""
-        self._folders.pop(name, None)
         if self._groups.pop(name, None) is not None:
             self._write()
 
@@ -158,7 +153,6 @@ class ProcessRegistry:
         data = {
             "owner": [self.owner.pid, self.owner.started],
             "groups": {k: [[p.pid, p.started] for p in v] for k, v in self._groups.items()},
-            "folders": self._folders,
         }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data), encoding="utf-8")
@@ -167,6 +161,7 @@ class ProcessRegistry:
     def sweep(self) -> int:
         """Kill the processes left by dead facio processes; how many were killed."""
         killed = 0
+        remove_orphans()
         if not self.folder.is_dir():
             return 0
         for path in self.folder.glob("*.json"):
@@ -176,7 +171,6 @@ class ProcessRegistry:
                 data = json.loads(path.read_text(encoding="utf-8"))
                 owner = Proc(*data["owner"])
                 procs = [Proc(*p) for group in data["groups"].values() for p in group]
-                folders = [Path(f) for f in data.get("folders", {}).values()]
             except (OSError, ValueError, KeyError, TypeError) as exc:
                 logger.warning("ignoring unreadable kernel registry %s: %s", path, exc)
                 continue
@@ -184,9 +178,6 @@ class ProcessRegistry:
                 continue  # another facio process on this workspace, still running
             for proc in procs:
                 killed += _kill(proc)
-            for folder in folders:
-                if is_run_dir(folder):
-                    shutil.rmtree(folder, ignore_errors=True)
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
         if killed:

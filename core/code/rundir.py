@@ -1,6 +1,6 @@
 """A kernel's run folder: a short, private path for its sockets and the files that start it.
 
-    <tmp>/facio-kernel-XXXXXXXX/
+    <tmp>/facio-kernel-<owner pid>-<its start>-XXXXXXXX/
         tool.sock                the host's tool server, as the kernel may use it
         host/tool.sock           the same, with the approval channel: facio's only (mode
                                  0700; a sandbox sees an empty folder there)
@@ -11,25 +11,49 @@
         passwd, group, sessions/ what the sandbox mounts; stage/: see sandbox.launch
 
 A unix socket path holds at most 107 bytes: hence the temp folder rather than
-the workspace. The folder is removed when its kernel stops; the process
-registry records it, so one left by a facio that died is removed by the next.
+the workspace. The folder is removed when its kernel stops. Its name says
+which facio process made it (pid and start time, as pids are reused): the
+next code toolset to start, on any workspace, removes those whose maker is
+gone (a facio killed mid-way; :func:`remove_orphans`).
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["PREFIX", "RunDir", "is_run_dir"]
+import psutil
+
+__all__ = ["PREFIX", "RunDir", "remove_orphans"]
 
 PREFIX = "facio-kernel-"
 
 
-def is_run_dir(path: Path) -> bool:
-    """Whether ``path`` names a run folder (the registry's sweep removes nothing else)."""
-    return path.parent == Path(tempfile.gettempdir()) and path.name.startswith(PREFIX)
+def _maker(pid: int) -> str | None:
+    """``<pid>-<start time in 1/100 s>``, as a run folder's name holds its maker."""
+    try:
+        return f"{pid}-{int(round(psutil.Process(pid).create_time(), 2) * 100)}"
+    except psutil.Error:
+        return None
+
+
+def remove_orphans() -> int:
+    """Remove the run folders whose maker is gone; how many.
+
+    Only names this module makes are judged: ``facio-kernel-<pid>-<start>-…``.
+    """
+    removed = 0
+    for path in Path(tempfile.gettempdir()).glob(f"{PREFIX}*"):
+        pid, _, rest = path.name.removeprefix(PREFIX).partition("-")
+        start = rest.partition("-")[0]
+        if not (pid.isdigit() and start.isdigit()) or _maker(int(pid)) == f"{pid}-{start}":
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed += 1
+    return removed
 
 
 @dataclass(frozen=True)
@@ -41,7 +65,7 @@ class RunDir:
     @classmethod
     def create(cls) -> RunDir:
         """A new folder, readable by this user only (mode 0700)."""
-        run = cls(Path(tempfile.mkdtemp(prefix=PREFIX)))
+        run = cls(Path(tempfile.mkdtemp(prefix=f"{PREFIX}{_maker(os.getpid())}-")))
         run.host.mkdir(mode=0o700)
         return run
 
