@@ -40,7 +40,6 @@ from ipybox import (
 from websockets.exceptions import ConnectionClosed
 
 from core.code.clock import ExecutionClock
-from core.code.errors import KernelLostError
 from core.code.executor import KernelExecutor
 from core.code.kernel import Kernel
 from core.code.output import CellResult, OutputBuffer
@@ -145,8 +144,9 @@ async def run_cell(
 ) -> CellResult:
     """Run ``code``; its output is emitted as it streams.
 
-    Raises only for a broken kernel: :class:`KernelLostError`, with what the
-    code printed until then in its ``output``.
+    Raises only for a broken kernel: :class:`~core.code.errors.KernelLostError` (a
+    :class:`~core.code.errors.LimitExceededError` when the code reached a limit
+    of its sandbox), with what the code printed until then in its ``output``.
     """
     executor = kernel.executor
     buffer = OutputBuffer(limit)
@@ -185,17 +185,14 @@ async def run_cell(
         await approvals.abandon()  # a cell that ended is asking for nothing any more
     result.output = buffer.text()
     result.truncated = buffer.truncated
-    if task.cancelled():  # its stream had to be cut after a timeout: the probe tells more
-        return result
-    try:
-        task.result()
-    except Exception as exc:  # the kernel's connection failed: map it once, here
-        reason = f"{type(exc).__name__}: {exc}"
-        raise KernelLostError(
-            f"the Python kernel stopped answering ({reason}); the next code action starts "
-            "a new one, without the earlier variables",
-            output=result.output,
-        ) from exc
+    if not task.cancelled():  # else its stream was cut after a timeout: the probe tells more
+        try:
+            task.result()
+        except Exception as exc:  # the kernel failed, or reached a limit: map it once, here
+            raise kernel.lost(exc, result.output) from exc
+    breach = kernel.breach(result.output)
+    if breach is not None:  # what the cell started fills the sandbox: only a restart ends it
+        raise breach
     return result
 
 

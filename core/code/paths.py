@@ -12,11 +12,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-__all__ = ["CodePaths", "safe_name"]
+__all__ = ["CodePaths", "safe_name", "write_new"]
+
+_NO_LINK_DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
 
 
 def safe_name(key: str) -> str:
@@ -52,3 +56,28 @@ class CodePaths:
     @property
     def kernels_dir(self) -> Path:
         return self.workspace / ".facio" / "code" / "kernels"
+
+
+def write_new(folder: Path, name: str, data: bytes) -> Path:
+    """Create the file ``folder/name`` with ``data``; ``folder`` too if it is missing.
+
+    ``folder`` is in a session's folder (its ``images/``), which the code owns
+    and shapes: where it put a symbolic link (``images`` → ``/etc``), facio —
+    root, perhaps — would write outside the session. So no link is followed
+    below the session's folder, which only facio creates: the write fails
+    instead (``OSError``), and nothing is replaced (the name is new).
+    """
+    parent = os.open(folder.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder.name, 0o755, dir_fd=parent)
+        directory = os.open(folder.name, _NO_LINK_DIR, dir_fd=parent)
+    finally:
+        os.close(parent)
+    try:
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        with os.fdopen(os.open(name, flags, 0o644, dir_fd=directory), "wb") as handle:
+            handle.write(data)
+    finally:
+        os.close(directory)
+    return folder / name

@@ -11,10 +11,17 @@ layers make sure a killed facio leaves nothing running:
 3. A :class:`ProcessRegistry` file per facio process, under the workspace,
    lists the gateway and kernel pids (with their start times, so a reused
    pid is never mistaken for ours). When a code toolset starts, it kills the
-   processes of every registry file whose owner is dead, and removes it.
+   processes of every registry file whose owner is dead, and removes it; it
+   also removes the run folders (``core.code.rundir``) of facio processes
+   that are gone, whichever workspace they served.
    The kernel leads a process group, and what the code started with
    ``subprocess`` is in it: layer 2 ends the kernel but not them, so the
    sweep also kills what is left of the group of a kernel that is gone.
+
+A sandboxed kernel adds a fourth: bubblewrap is started with
+``--die-with-parent`` (it dies with the gateway), and when the sandbox's
+init dies the OS kills every process in its pid namespace, whatever
+process group or session the code put them in.
 """
 
 from __future__ import annotations
@@ -29,6 +36,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+from core.code.rundir import remove_orphans
 
 __all__ = ["Proc", "ProcessRegistry", "pdeathsig_command"]
 
@@ -152,6 +161,7 @@ class ProcessRegistry:
     def sweep(self) -> int:
         """Kill the processes left by dead facio processes; how many were killed."""
         killed = 0
+        remove_orphans()
         if not self.folder.is_dir():
             return 0
         for path in self.folder.glob("*.json"):

@@ -12,6 +12,13 @@ or URL from the kernel's request and starts it with mcpygen's client. Ours:
   base plus the config's ``env``), the server's stderr into facio's log
   (``core.mcp.stderr``), and its secrets redacted from every error the
   kernel receives and every log line;
+- listens on two unix sockets, not on a TCP port (see :class:`~core.code.rundir.RunDir`):
+  the kernel's, in its run folder, serves only what the kernel asks for (an
+  MCP call, a shell command's approval); the host's, where no sandbox sees
+  it, also serves the approval channel, on which facio *answers* approvals.
+  Code could otherwise connect to that channel between two cells and grant
+  its own requests. The kernel reaches its socket without a network, and
+  other sessions' sandboxes do not have the file;
 - leaves the process's signal handlers alone.
 """
 
@@ -24,6 +31,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import uvicorn
 from mcp import types
 from mcpygen.tool_exec.server import ToolCall, ToolServer
@@ -55,6 +63,27 @@ class _SignalFreeServer(uvicorn.Server):
         yield
 
 
+KERNEL_ROUTES = frozenset({"/run", "/approve", "/status"})
+"""What the kernel's socket serves: an MCP call, an approval asked, the readiness check."""
+
+
+class _KernelSide:
+    """The tool server's app as the kernel may use it: ``KERNEL_ROUTES`` only."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] not in KERNEL_ROUTES:
+            await send({"type": "http.response.start", "status": 403, "headers": []})
+            await send({"type": "http.response.body", "body": b"not for the kernel"})
+            return
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        await self.app(scope, receive, send)
+
+
 def _text(result: types.CallToolResult) -> str:
     return "\n".join(b.text for b in result.content if isinstance(b, types.TextContent))
 
@@ -65,28 +94,69 @@ class HostToolServer(ToolServer):  # type: ignore[misc]
     _server: uvicorn.Server | None
     _server_task: asyncio.Task[None] | None
 
-    def __init__(self, servers: Mapping[str, PtcServer], *, cwd: Path, **kwargs: Any) -> None:
-        """``cwd``: where stdio servers start (the workspace, as for ``mcpServers``)."""
+    def __init__(
+        self,
+        servers: Mapping[str, PtcServer],
+        *,
+        cwd: Path,
+        kernel_socket: Path,
+        host_socket: Path,
+        **kwargs: Any,
+    ) -> None:
+        """``cwd``: where stdio servers start (the workspace, as for ``mcpServers``);
+        ``kernel_socket``, ``host_socket``: where the kernel and facio reach it."""
         self.servers = dict(servers)
         self.cwd = cwd
+        self.kernel_socket = kernel_socket
+        self.host_socket = host_socket
         self._connections: dict[str, McpConnection] = {}
         self._connecting = asyncio.Lock()
+        self._kernel_server: uvicorn.Server | None = None
+        self._kernel_task: asyncio.Task[None] | None = None
         super().__init__(**kwargs)
+
+    def _config(self, app: Any, socket: Path) -> uvicorn.Config:
+        return uvicorn.Config(
+            app, uds=str(socket), log_level=self.log_level.lower(), ws="wsproto", lifespan="off"
+        )
 
     async def start(self) -> None:
         """Serve on the host's loop, without touching signal handlers."""
         if self._server_task is not None:
             raise RuntimeError("the tool server is already running")
-        config = uvicorn.Config(
-            self.app,
-            host=self.host,
-            port=self.port,
-            log_level=self.log_level.lower(),
-            ws="wsproto",
-        )
-        self._server = _SignalFreeServer(config)
+        self._server = _SignalFreeServer(self._config(self.app, self.host_socket))
         self._server_task = asyncio.create_task(self._server.serve())
+        kernel_side = self._config(_KernelSide(self.app), self.kernel_socket)
+        self._kernel_server = _SignalFreeServer(kernel_side)
+        self._kernel_task = asyncio.create_task(self._kernel_server.serve())
         await self._ready()
+
+    async def stop(self) -> None:
+        if self._kernel_server is not None:
+            self._kernel_server.should_exit = True
+        await super().stop()
+        if self._kernel_task is not None:
+            await asyncio.gather(self._kernel_task, return_exceptions=True)
+            self._kernel_task = self._kernel_server = None
+
+    async def _ready(self) -> None:
+        """Wait until both sockets answer (mcpygen's check is TCP)."""
+        await self._answers(self.host_socket, self._server_task)
+        await self._answers(self.kernel_socket, self._kernel_task)
+
+    async def _answers(self, socket: Path, task: asyncio.Task[None] | None) -> None:
+        connector = aiohttp.UnixConnector(path=str(socket))
+        async with aiohttp.ClientSession(connector=connector) as session:
+            for _ in range(self.ready_checks):
+                if task is not None and task.done():
+                    break  # it failed to start (the task holds why)
+                try:
+                    async with session.get("http://localhost/status") as response:
+                        response.raise_for_status()
+                        return
+                except aiohttp.ClientError:
+                    await asyncio.sleep(self.ready_check_interval)
+        raise RuntimeError(f"the tool server did not answer on {socket}")
 
     async def run(self, request: ToolCall) -> dict[str, Any] | str | None:
         """One MCP call from the kernel: refuse unknown ones, ask, run with a timeout."""

@@ -2,7 +2,8 @@
 
 One :class:`CodeToolset` per Facio (per bot and process) owns a
 :class:`~core.code.pool.KernelPool`. It is cheap until used: the first
-``tools()`` call (an agent starting) loads ipybox in a thread, cleans up
+``tools()`` call (an agent starting) chooses the sandbox (``code.sandbox``:
+bubblewrap is tried once per process), loads ipybox in a thread, cleans up
 kernels left by a facio process that died, and starts warming the pool in
 the background; with ``ptcServers`` it also generates their Python APIs,
 which the tool's description lists. See docs/code-actions.md.
@@ -25,6 +26,7 @@ from core.code.paths import CodePaths
 from core.code.pool import KernelPool
 from core.code.procs import ProcessRegistry
 from core.code.ptc import ApiModule, PtcServer, generate_apis
+from core.code.sandbox import SandboxPolicy, choose_policy
 from core.config.models import FacioConfig
 from core.config.models_code import CodeConfig
 from core.config.models_servers import McpServerConfig
@@ -118,6 +120,8 @@ class CodeToolset:
         self.marks = KernelMarks(self.paths.kernels_dir)
         self.apis: list[ApiModule] = []
         self._registry: ProcessRegistry | None = None
+        self.sandbox: SandboxPolicy | None = None
+        """How kernels are sandboxed (known once :meth:`ready`); None: not at all."""
         self._tools: list[Tool] | None = None
         self._setup = asyncio.Lock()
         self._ready: asyncio.Task[None] | None = None
@@ -161,8 +165,8 @@ class CodeToolset:
             self._ready = asyncio.create_task(self._prepare(), name="code-toolset-setup")
 
     async def ready(self) -> None:
-        """Wait until code can run: ipybox loaded, kernels of dead processes swept,
-        the pool warming. CodeError when that failed."""
+        """Wait until code can run: the sandbox chosen, ipybox loaded, kernels of dead
+        processes swept, the pool warming. CodeError when that failed."""
         self._start_in_background()
         assert self._ready is not None
         try:
@@ -171,6 +175,12 @@ class CodeToolset:
             raise CodeError(f"code execution is unavailable: {exc}") from exc
 
     async def _prepare(self) -> None:
+        self.sandbox = await asyncio.to_thread(
+            choose_policy,
+            self.config,
+            workspace=self.paths.workspace,
+            ptc_root=self.paths.ptc_root,
+        )
         await asyncio.to_thread(_load_engine)
         registry = ProcessRegistry(self.paths.procs_dir)
         await asyncio.to_thread(registry.sweep)
@@ -188,6 +198,7 @@ class CodeToolset:
         # exists before the kernel starts: Python caches a missing sys.path entry as
         # "nothing here" for good, and the APIs may be generated a moment later
         self.paths.ptc_root.mkdir(parents=True, exist_ok=True)
+        self.paths.ptc_root.chmod(0o755)  # a sandboxed kernel's user reads it
         try:
             return await Kernel.start(
                 registry=self._registry,
@@ -195,6 +206,7 @@ class CodeToolset:
                 workspace=self.paths.workspace,
                 env=env,
                 init_timeout=self.config.kernel_init_timeout,
+                sandbox=self.sandbox,
             )
         except Exception as exc:  # the kernel processes are the outside world: map once
             logger.warning("a Python kernel failed to start", exc_info=True)

@@ -1,9 +1,12 @@
 """``facio doctor``: check the config, the workspace, the model provider and MCP servers.
 
-Each check prints one line, ``ok`` or ``FAIL`` with what to do; the exit code
-is 1 when any check fails. Every ``mcpServers`` entry is started (or reached)
-once, its tools listed, then stopped. An enabled Telegram channel is checked
-with one ``getMe`` through its ``apiBase``, an enabled Slack channel with
+Each check prints one line, ``ok``, ``warn`` or ``FAIL`` with what to do; the
+exit code is 1 when any check fails (a warning is no failure). The code
+sandbox is tried as a kernel would be: a ``warn`` line says code actions
+would run without one (``code.sandbox: auto`` where bubblewrap does not
+work). Every ``mcpServers`` entry is started (or reached) once, its tools
+listed, then stopped. An enabled Telegram channel is checked with one
+``getMe`` through its ``apiBase``, an enabled Slack channel with
 ``auth.test`` (its scopes too) and, in Socket Mode, ``apps.connections.open``:
 a refused token, a missing scope and an unreachable API each get a line that
 says so. An enabled Discord channel is checked with a login through its
@@ -35,6 +38,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    warn: bool = False
 
 
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
@@ -55,6 +59,34 @@ def _workspace(config: FacioConfig) -> Check:
     except OSError as exc:
         return Check("workspace", False, f"{config.workspace} is not writable: {exc.strerror}")
     return Check("workspace", True, str(config.workspace))
+
+
+def _sandbox(config: FacioConfig) -> Check:
+    """How code actions would be sandboxed here (``code.sandbox``), by trying it."""
+    from core.code.sandbox import check_sandbox
+
+    code, name = config.code, "code sandbox"
+    if code.sandbox == "off":
+        return Check(name, True, "off (code.sandbox): code runs as this OS user, sees what it sees")
+    check = check_sandbox(code.network == "on")
+    if check.works:
+        limits = code.limits
+        return Check(
+            name,
+            True,
+            f"bubblewrap ({check.bwrap}), network {code.network}; each kernel at most "
+            f"{limits.memory_mb} MiB, {limits.cpu_seconds} s CPU, {limits.processes} processes, "
+            f"{limits.file_size_mb} MiB files",
+        )
+    if code.sandbox == "bwrap":
+        return Check(name, False, f'code.sandbox is "bwrap" and {check.reason}: code will not run')
+    return Check(
+        name,
+        True,
+        f'{check.reason}: code actions run WITHOUT a sandbox (code.sandbox is "auto"; '
+        'install bubblewrap, or set it to "off" to say that is meant)',
+        warn=True,
+    )
 
 
 async def _provider(config: FacioConfig) -> Check:
@@ -151,10 +183,12 @@ def run(args: argparse.Namespace) -> int:
         where = config.config_path or Path("(defaults)")
         checks.append(Check("config", True, str(where)))
         checks.append(_workspace(config))
+        checks.append(_sandbox(config))
         checks.append(asyncio.run(_provider(config)))
         if config.mcp_servers:
             checks.extend(asyncio.run(_mcp_servers(config)))
         checks.extend(asyncio.run(_channels(config)))
     for check in checks:
-        print(f"{'ok  ' if check.ok else 'FAIL'}  {check.name}: {check.detail}")
+        mark = "FAIL" if not check.ok else "warn" if check.warn else "ok  "
+        print(f"{mark}  {check.name}: {check.detail}")
     return 0 if all(c.ok for c in checks) else 1

@@ -33,6 +33,8 @@ def test_doctor_passes_on_the_demo(tmp_path: Path) -> None:
     result = run_cli(["doctor"], workspace=tmp_path)
     assert result.returncode == 0, result.stdout
     assert "ok    config:" in result.stdout and "scripted:demo" in result.stdout
+    (sandbox,) = [line for line in result.stdout.splitlines() if "code sandbox:" in line]
+    assert sandbox.startswith(("ok    code sandbox: bubblewrap", "warn  code sandbox:"))
 
 
 def test_doctor_names_the_broken_key(tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from typing import TypeVar
 from bots import builtin_scripts
 from core import Agent, AgentEvent, AgentSettings, ApprovalRequest, MemorySessionStore, ToolOutput
 from core.code import EXECUTE_TOOL, CodeToolset
+from core.code.sandbox import check_sandbox
 from core.hooks import Hook
 from core.permissions import MemoryPermissionStore, PermissionManager
 from core.providers.scripted import ScriptedProvider
@@ -25,6 +26,19 @@ KERNEL_TIMEOUT = 90.0
 """Kernel start is ~3 s alone, 10 s and more when several start on two busy cores."""
 
 E = TypeVar("E")
+
+SANDBOXED = check_sandbox(True).works
+"""Whether the defaults (``code.sandbox: auto``, network on) sandbox kernels here."""
+
+
+async def ready(toolset: CodeToolset) -> CodeToolset:
+    """Start ``toolset`` and check it sandboxes kernels wherever bubblewrap works: the
+    code-action tests then test code actions in the sandbox."""
+    await toolset.tools()
+    await toolset.ready()
+    if toolset.config.sandbox == "auto":
+        assert (toolset.sandbox is not None) == SANDBOXED
+    return toolset
 
 
 def code_agent(

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 
 import pytest
 import pytest_asyncio
 
 from core import (
+    AgentEvent,
     ApprovalRequest,
     CodeExecutionOutput,
     CodeExecutionOutputChunk,
@@ -35,6 +38,7 @@ from tests.integration.code.support import (
     code_agent,
     code_result,
     of_type,
+    ready,
     turn,
     two_shell_calls,
 )
@@ -46,7 +50,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def toolset(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CodeToolset]:
     config = CodeConfig(pool_size=1, kernel_init_timeout=KERNEL_TIMEOUT)
     toolset = CodeToolset(config, tmp_path_factory.mktemp("code"))
-    await toolset.tools()
+    await ready(toolset)
     try:
         yield toolset
     finally:
@@ -148,14 +152,22 @@ async def test_a_kernel_lost_mid_cell_still_ends_in_a_code_execution_output(
 ) -> None:
     caplog.set_level(logging.CRITICAL, logger="core.code.kernel")  # its stop is noisy
     agent = code_agent(toolset, session="test:lost")
-    code = (
-        "import os, signal, time\n"
-        "print('before', flush=True)\n"
-        "time.sleep(0.5)\n"
-        "os.kill(os.getppid(), signal.SIGKILL)  # the kernel gateway\n"
-        "time.sleep(30)"
-    )
-    events = await turn(agent, f"run {code}")
+    code = "import time\nprint('before', flush=True)\ntime.sleep(30)"
+
+    async def play() -> list[AgentEvent]:
+        events: list[AgentEvent] = []
+        async for event in agent.stream(f"run {code}"):
+            events.append(event)
+            if isinstance(event, ApprovalRequest):
+                event.approve(True)
+            elif isinstance(event, CodeExecutionOutputChunk):  # the cell runs: its gateway dies
+                kernel = toolset.pool.assigned(("test:lost", "main"))
+                assert kernel is not None and kernel.executor.gateway is not None
+                assert kernel.executor.gateway.pid is not None
+                os.kill(kernel.executor.gateway.pid, signal.SIGKILL)
+        return events
+
+    events = await asyncio.wait_for(play(), KERNEL_TIMEOUT)
     assert "".join(c.text for c in of_type(events, CodeExecutionOutputChunk)) == "before\n"
     (output,) = of_type(events, CodeExecutionOutput)
     assert output.text == "before"

@@ -31,6 +31,7 @@ from tests.integration.code.support import (
     code_agent,
     code_result,
     of_type,
+    ready,
     turn,
     two_shell_calls,
 )
@@ -49,7 +50,7 @@ PIXEL = base64.b64decode(
 async def toolset(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[CodeToolset]:
     config = CodeConfig(pool_size=1, kernel_init_timeout=KERNEL_TIMEOUT, max_output_chars=LIMIT)
     toolset = CodeToolset(config, tmp_path_factory.mktemp("code"))
-    await toolset.tools()
+    await ready(toolset)
     try:
         yield toolset
     finally:
@@ -134,21 +135,28 @@ async def test_an_image_is_saved_in_the_session_folder(toolset: CodeToolset) -> 
     assert f"[images saved: images/{path.name}]" in code_result(events).content
 
 
-async def test_the_kernel_sees_only_the_environment_config_gives_it(
+async def test_without_a_sandbox_the_kernel_sees_only_the_environment_config_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(SECRET, "host-only")  # in the host's environment when the kernel starts
     config = CodeConfig(
-        pool_size=0, kernel_init_timeout=KERNEL_TIMEOUT, env={"FACIO_KERNEL_VISIBLE": "granted"}
+        pool_size=0,
+        kernel_init_timeout=KERNEL_TIMEOUT,
+        env={"FACIO_KERNEL_VISIBLE": "granted"},
+        sandbox="off",  # without a sandbox too (test_sandbox.py has the sandboxed case)
     )
     toolset = CodeToolset(config, tmp_path)
     try:
-        code = f"import os\nprint(os.getenv('{SECRET}'), os.getenv('FACIO_KERNEL_VISIBLE'))"
+        code = (
+            f"import os\nprint(os.getenv('{SECRET}'), os.getenv('FACIO_KERNEL_VISIBLE'))\n"
+            "print(os.getuid())\n!echo linked"
+        )
         events = await turn(code_agent(toolset), f"run {code}")
     finally:
         await toolset.aclose()
+    assert toolset.sandbox is None
     assert os.environ[SECRET] == "host-only"
-    assert code_result(events).content == "None granted"
+    assert code_result(events).content == f"None granted\n{os.getuid()}\nlinked"
 
 
 async def test_the_working_directory_is_the_session_folder_and_is_kept(
@@ -232,6 +240,16 @@ async def test_a_shell_escape_asks_as_shell_and_runs_only_if_approved(
     bash = [r for r in of_type(events, ApprovalRequest) if r.tool_name == "shell"]
     assert [r.tool_args for r in bash] == [{"command": "echo magic > shell.txt\n"}]
     assert (folder / "shell.txt").read_text() == "magic\n"
+
+
+async def test_shell_escapes_still_reach_facio_once_the_code_imported_mcpygen(
+    toolset: CodeToolset,
+) -> None:
+    agent = code_agent(toolset, session="test:shell")
+    code = "import mcpygen\nprint(mcpygen.ApprovalRequestor.__module__)\n!echo linked"
+    events = await turn(agent, f"run {code}")
+    assert code_result(events).content == "facio_kernel\nlinked"
+    assert [r.tool_name for r in of_type(events, ApprovalRequest)] == [EXECUTE_TOOL, "shell"]
 
 
 async def test_several_approvals_pending_at_once_are_answered_in_any_order(

@@ -59,6 +59,8 @@ async def test_a_sigkilled_host_leaves_no_kernel_nor_its_processes_behind(
         line = await asyncio.wait_for(asyncio.to_thread(host.stdout.readline), KERNEL_TIMEOUT)
         pids: list[int] = json.loads(line)["pids"]
         started: int = json.loads(line)["started"]  # by the code, in the kernel's group
+        run = Path(json.loads(line)["run"])  # the kernel's run folder (its sockets)
+        assert run.is_dir()
         assert len(pids) >= 2 and not set(pids) & {host.pid}  # a gateway and its kernel
         assert list(CodePaths(tmp_path).procs_dir.glob("*.json"))  # recorded
         assert _alive([*pids, started]) == [*pids, started]
@@ -71,6 +73,7 @@ async def test_a_sigkilled_host_leaves_no_kernel_nor_its_processes_behind(
         await asyncio.wait_for(toolset.ready(), KERNEL_TIMEOUT)
         assert await _gone([*pids, started], within=15) == []
         assert not list(CodePaths(tmp_path).procs_dir.glob("*.json"))
+        assert not run.exists()
     finally:
         await toolset.aclose()
 

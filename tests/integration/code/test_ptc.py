@@ -20,7 +20,14 @@ from core import ApprovalRequest, Response
 from core.code import EXECUTE_TOOL, CodeToolset
 from core.code.ptc import DIGEST_FILE, PtcServer, generate_apis
 from core.config import CodeConfig, McpServerConfig
-from tests.integration.code.support import KERNEL_TIMEOUT, code_agent, code_result, of_type, turn
+from tests.integration.code.support import (
+    KERNEL_TIMEOUT,
+    code_agent,
+    code_result,
+    of_type,
+    ready,
+    turn,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -54,7 +61,7 @@ async def toolset(
     }
     config = CodeConfig(pool_size=1, kernel_init_timeout=KERNEL_TIMEOUT)
     toolset = CodeToolset(config, tmp_path_factory.mktemp("ptc"), ptc_servers=servers)
-    await toolset.tools()
+    await ready(toolset)
     try:
         yield toolset
     finally:
@@ -81,7 +88,7 @@ async def test_apis_are_generated_listed_and_hold_no_secrets(toolset: CodeToolse
     for path in package.rglob("*.py"):
         text = path.read_text()
         assert SECRET not in text and str(FAKE) not in text, path
-    assert "server_params={}" in (package / "fake" / "__init__.py").read_text()
+    assert "CLIENT = ToolRunner('fake')" in (package / "fake" / "__init__.py").read_text()
     (execute,) = [t for t in await toolset.tools() if t.name == EXECUTE_TOOL]
     assert "- mcptools.fake.add: Add two integers." in execute.description
     assert "mcptools.time.convert_time" in execute.description
@@ -159,9 +166,8 @@ async def test_a_failing_servers_secret_reaches_neither_the_code_nor_the_log(
 async def test_code_cannot_make_the_host_start_another_server(toolset: CodeToolset) -> None:
     agent = code_agent(toolset, session="ptc:evil")
     code = (
-        "import os\nfrom mcpygen.tool_exec.client import ToolRunner\n"
-        "runner = ToolRunner('evil', {'command': 'touch', 'args': ['pwned']},\n"
-        "    host=os.environ['TOOL_SERVER_HOST'], port=int(os.environ['TOOL_SERVER_PORT']))\n"
+        "from facio_kernel import ToolRunner\n"
+        "runner = ToolRunner('evil', {'command': 'touch', 'args': ['pwned']})\n"
         "runner.run_sync('anything', {})"
     )
     events = await turn(agent, f"run {code}")

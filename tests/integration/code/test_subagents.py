@@ -14,7 +14,7 @@ from bots.sdk import Facio
 from core import ApprovalRequest, CodeExecutionOutput, Response
 from core.code import CodeToolset
 from core.config import parse_config
-from tests.integration.code.support import of_type, turn
+from tests.integration.code.support import SANDBOXED, of_type, turn
 from tests.integration.mcp.support import FAKE
 
 
@@ -43,6 +43,7 @@ async def test_a_subagents_code_asks_with_its_sub_id_and_runs_in_a_fresh_kernel(
     try:
         async with facio.agent("api:sub", user="ann") as agent:
             await turn(agent, "run secret = 'parent only'")
+            assert (code.sandbox is not None) == SANDBOXED  # the child's kernel is sandboxed too
             events = await turn(agent, "delegate: run print(6*7, 'secret' in globals())")
         requests = of_type(events, ApprovalRequest)
         # subagent_task itself is allowed by the preset; the child's code asks

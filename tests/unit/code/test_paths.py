@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
+import pytest
+
 from core.code.continuity import KernelMarks
-from core.code.paths import CodePaths, safe_name
+from core.code.paths import CodePaths, safe_name, write_new
+from core.code.rundir import PREFIX, RunDir, remove_orphans
 
 
 def test_session_folders_are_one_readable_name_inside_the_workspace(tmp_path: Path) -> None:
@@ -35,3 +42,42 @@ def test_a_different_kernel_is_noticed_and_clearing_forgets(tmp_path: Path) -> N
     assert again.switch("s:1", "main", "k5") is False
     again.clear("s:1")
     assert not list((tmp_path / "kernels").iterdir())
+
+
+def test_images_are_written_without_following_a_link_the_code_made(tmp_path: Path) -> None:
+    session = tmp_path / "sessions" / "s"
+    session.mkdir(parents=True)
+    assert write_new(session / "images", "a.png", b"png") == session / "images" / "a.png"
+    assert (session / "images" / "a.png").read_bytes() == b"png"
+    with pytest.raises(FileExistsError):  # a name is never reused, nothing is replaced
+        write_new(session / "images", "a.png", b"other")
+    victim = tmp_path / "etc"
+    victim.mkdir()
+    (session / "images").rename(session / "old")
+    (session / "images").symlink_to(victim)  # the code pointed images/ elsewhere
+    with pytest.raises(OSError):
+        write_new(session / "images", "b.png", b"png")
+    assert list(victim.iterdir()) == []
+
+
+def test_run_folders_of_facio_processes_that_are_gone_are_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # Python's own setting for it
+    mine = RunDir.create()
+    assert mine.path.parent == tmp_path and (mine.path / "host").is_dir()
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    gone = tmp_path / f"{PREFIX}{done.stdout.strip()}-12345-abcd"  # its maker has exited
+    reused = tmp_path / f"{PREFIX}{os.getpid()}-1-abcd"  # this pid, another start: not us
+    other = tmp_path / f"{PREFIX}abcd1234"  # not a name run folders have: not judged
+    for folder in (gone, reused, other):
+        folder.mkdir()
+    assert remove_orphans() == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([mine.path.name, other.name])
+    mine.remove()
+    assert not mine.path.exists()

@@ -25,6 +25,36 @@ def test_code_defaults_and_camel_case_keys() -> None:
     assert "UTC" not in repr(code)  # env values may be secrets
 
 
+def test_sandbox_network_and_limits() -> None:
+    code = parse({}).code
+    assert (code.sandbox, code.network) == ("auto", "on")
+    limits = code.limits
+    assert (limits.memory_mb, limits.cpu_seconds, limits.processes, limits.file_size_mb) == (
+        2048,
+        3600,
+        256,
+        1024,
+    )
+    data = {
+        "code": {
+            "sandbox": "bwrap",
+            "network": "off",
+            "limits": {"memoryMb": 512, "cpuSeconds": 60, "processes": 64, "fileSizeMb": 10},
+        }
+    }
+    code = parse(data).code
+    assert (code.sandbox, code.network) == ("bwrap", "off")
+    assert code.limits.model_dump(by_alias=True) == {
+        "memoryMb": 512,
+        "cpuSeconds": 60,
+        "processes": 64,
+        "fileSizeMb": 10,
+    }
+    found = problems({"code": {"sandbox": "docker", "network": True, "limits": {"processes": 2}}})
+    assert set(found) == {"code.sandbox", "code.network", "code.limits.processes"}
+    assert found["code.sandbox"] == 'expected one of "auto", "bwrap", "off", got "docker"'
+
+
 def test_code_limits_are_checked() -> None:
     found = problems({"code": {"poolSize": -1, "kernelInitTimeout": 0, "maxOutputChars": 10}})
     assert set(found) == {"code.poolSize", "code.kernelInitTimeout", "code.maxOutputChars"}
