@@ -29,7 +29,7 @@ from workers.inbox import JobQueue, TurnRequest, new_id, schedule
 from workers.lease import LeaseKeeper
 from workers.queue import QUEUE_NAME
 from workers.redis_calls import lindex
-from workers.stops import StopWatcher
+from workers.stops import StopRead, StopWatcher
 from workers.turn import Outcome, TurnRunner
 from workers.turn_writes import LeaseLost
 
@@ -70,6 +70,7 @@ class Drainer:
 
     async def drain(self, session_key: str, job_id: str) -> Result:
         holder = f"{self.worker_id}:{job_id}"
+        read_at = time.monotonic()
         acquired = await scripts.run_list(
             self.redis,
             scripts.ACQUIRE,
@@ -79,6 +80,7 @@ class Drainer:
                 QUEUE_NAME,
                 keys.inbox(session_key),
                 keys.parked(session_key),
+                keys.stop(session_key),
             ],
             [job_id, holder, self._ttl_ms],
         )
@@ -87,8 +89,9 @@ class Drainer:
             return "skipped"
         head = acquired[1] or None
         parked = bool(acquired[2])
+        stop = StopRead(acquired[3], read_at)
         lease = keys.lease(session_key)
-        work = asyncio.create_task(self._loop(session_key, job_id, holder, head, parked))
+        work = asyncio.create_task(self._loop(session_key, job_id, holder, head, parked, stop))
         lost = asyncio.create_task(self.keeper.hold(lease, holder).wait())
         try:
             try:
@@ -117,18 +120,24 @@ class Drainer:
             lost.cancel()
             work.cancel()  # a no-op once it has ended
 
-    async def _run_stoppable(self, request: TurnRequest, holder: str) -> Outcome:
+    async def _run_stoppable(
+        self, request: TurnRequest, holder: str, stop: StopRead | None
+    ) -> Outcome:
         """Run the turn; cancel it when a ``/stop`` for it arrives (workers.stops).
 
-        A stop requested before the watch began is looked for once at the
-        start; one that a failed look misses is found by the next sweep.
+        A stop requested before the watch began is in ``stop`` (the stop key as
+        the script that handed over the turn read it; None: looked up now); one
+        that a failed look misses is found by the next sweep.
         """
         session_key = request.inbound.session_key
         stopped = self.stops.watch(session_key, request.enqueued_at)
         turn = asyncio.create_task(self.runner.run(request, holder))
         stopper = asyncio.create_task(stopped.wait())
         try:
-            await self.stops.notified(session_key)
+            if stop is None:
+                await self.stops.look(session_key)
+            else:
+                await self.stops.seen(session_key, stop.value, stop.read_at)
             await asyncio.wait({turn, stopper}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             # shutdown or a lost lease: the turn ends with this job, never
@@ -190,9 +199,10 @@ class Drainer:
 
     async def _next(
         self, session_key: str, job_id: str, holder: str, raw: bytes | str
-    ) -> tuple[Result | None, bytes | str | None]:
+    ) -> tuple[Result | None, bytes | str | None, StopRead | None]:
         """Pop the finished turn and read the next (or close the session): ``(None,
-        next item)`` to go on, else how the drain ends."""
+        next item, its stop key)`` to go on, else how the drain ends."""
+        read_at = time.monotonic()
         reply = await scripts.run_list(
             self.redis,
             scripts.NEXT,
@@ -202,16 +212,17 @@ class Drainer:
                 keys.sched(session_key),
                 keys.ACTIVE,
                 keys.parked(session_key),
+                keys.stop(session_key),
             ],
             [holder, text(raw), job_id, session_key],
         )
         code = int(reply[0])
         if code == 1:
-            return None, reply[1]
+            return None, reply[1], StopRead(reply[2], read_at)
         if code == -1:
             logger.error("lost the lease of %s before popping its turn", session_key)
-            return "lost", None
-        return "done", None
+            return "lost", None, None
+        return "done", None, None
 
     async def _loop(
         self,
@@ -220,12 +231,13 @@ class Drainer:
         holder: str,
         raw: bytes | str | None,
         parked: bool,
+        stop: StopRead | None,
     ) -> Result:
         inbox = keys.inbox(session_key)
         while True:
             if raw is None:
                 if await self._close(session_key, job_id, park=False) == 1:
-                    raw = await lindex(self.redis, inbox, 0)
+                    raw, stop = await lindex(self.redis, inbox, 0), None
                     continue  # a message arrived as we were closing
                 return "done"
             try:
@@ -236,7 +248,7 @@ class Drainer:
                     pipe.rpush(keys.DEAD_LETTERS, raw)
                     pipe.lpop(inbox)
                     await pipe.execute()
-                raw = await lindex(self.redis, inbox, 0)
+                raw, stop = await lindex(self.redis, inbox, 0), None
                 continue
             if parked:
                 parked = False
@@ -246,17 +258,17 @@ class Drainer:
             if request.command == "reset":
                 await self.runner.reset(request, holder)
             else:
-                outcome = await self._turn(request, holder)
+                outcome = await self._turn(request, holder, stop)
                 if outcome == "parked":
                     return await self._park(session_key, job_id, request)
-            ended, raw = await self._next(session_key, job_id, holder, raw)
+            ended, raw, stop = await self._next(session_key, job_id, holder, raw)
             if ended is not None:
                 return ended
 
-    async def _turn(self, request: TurnRequest, holder: str) -> Outcome:
+    async def _turn(self, request: TurnRequest, holder: str, stop: StopRead | None) -> Outcome:
         """Run one turn; one that fails is reported to the person and ends ("done")."""
         try:
-            return await self._run_stoppable(request, holder)
+            return await self._run_stoppable(request, holder, stop)
         except RedisError:
             raise  # Redis is the queue itself: let arq and the reaper retry
         except LeaseLost:

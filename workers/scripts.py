@@ -64,9 +64,9 @@ return 0
 """
 )
 
-# KEYS: sched, lease, arq_queue, inbox, parked   ARGV: job_id, holder, ttl_ms
-# → {1, head item or false, parked (0/1)} lease held; {0} another worker holds it;
-#   {-1} a newer job owns the session
+# KEYS: sched, lease, arq_queue, inbox, parked, stop   ARGV: job_id, holder, ttl_ms
+# → {1, head item or false, parked (0/1), stop key or false} lease held; {0} another
+#   worker holds it; {-1} a newer job owns the session
 # Once held, the job leaves arq's queue: arq keeps a running job there until it
 # ends and walks the whole queue on every poll, so a thousand turns waiting on
 # a slow model would cost every poll thousands of calls. Recovery does not need
@@ -78,7 +78,8 @@ if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
   redis.call('PEXPIRE', KEYS[2], ARGV[3])
 end
 redis.call('ZREM', KEYS[3], ARGV[1])
-return {1, redis.call('LINDEX', KEYS[4], 0), redis.call('EXISTS', KEYS[5])}
+return {1, redis.call('LINDEX', KEYS[4], 0), redis.call('EXISTS', KEYS[5]),
+  redis.call('GET', KEYS[6])}
 """
 
 # KEYS: inbox, sched, active, lease, parked   ARGV: job_id, session_key, park
@@ -95,9 +96,9 @@ if ARGV[3] == '1' then redis.call('SET', KEYS[5], '1') else redis.call('DEL', KE
 return 0
 """
 
-# KEYS: lease, inbox, sched, active, parked   ARGV: holder, item, job_id, session_key
-# → {1, next item} popped, and the next turn waits; {0} popped, and the session was
-#   closed (the inbox is empty); {2} popped, but a newer job owns the session;
+# KEYS: lease, inbox, sched, active, parked, stop   ARGV: holder, item, job_id, session_key
+# → {1, next item, stop key or false} popped, and the next turn waits; {0} popped, and
+#   the session was closed (the inbox is empty); {2} popped, but a newer job owns the session;
 #   {-1} not ours any more (the lease changed hands, or the head is not the item this
 #   holder ran: a drainer that lost its lease while it was paused must not pop the turn
 #   of the worker that took over): nothing popped
@@ -112,7 +113,7 @@ if popped ~= ARGV[2] then
   return {-1}
 end
 local head = redis.call('LINDEX', KEYS[2], 0)
-if head then return {1, head} end
+if head then return {1, head, redis.call('GET', KEYS[6])} end
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return {2} end
 redis.call('DEL', KEYS[3], KEYS[1], KEYS[5])
 redis.call('ZREM', KEYS[4], ARGV[4])

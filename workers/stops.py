@@ -10,6 +10,11 @@ subscription reconnects, so the worker also sweeps: after each
 all the sessions it runs. A thousand running turns cost one call per sweep,
 not five thousand a second.
 
+The stop key of a session's next turn is read by the script that hands the
+turn to the worker (ACQUIRE, NEXT: :mod:`workers.scripts`), so starting a turn
+costs no call of its own: :meth:`StopWatcher.seen` judges that value and
+looks again only if a stop was announced since it was read.
+
 Only a stop requested after the turn was queued ends it (the key holds the
 request's time), never a message sent after the stop.
 """
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -26,12 +32,24 @@ from redis.exceptions import RedisError
 from workers import keys
 from workers.codec import text
 
-__all__ = ["SWEEP", "StopWatcher"]
+__all__ = ["SWEEP", "StopRead", "StopWatcher"]
 
 logger = logging.getLogger(__name__)
 
 SWEEP = 5.0
 """Seconds between sweeps of the stop keys of every running session (missed messages)."""
+ANNOUNCED = 60.0
+"""Seconds a stop announcement is remembered for a session not (yet) running here."""
+
+
+@dataclass(frozen=True)
+class StopRead:
+    """A session's stop key as a script read it along with the turn it handed over."""
+
+    value: object
+    """The key's value (the request's time), None when there was none."""
+    read_at: float
+    """``time.monotonic()`` before the script ran."""
 
 
 @dataclass
@@ -46,6 +64,8 @@ class StopWatcher:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._watched: dict[str, _Watched] = {}
+        self._announced: dict[str, float] = {}
+        """Session → when its last stop was announced (``time.monotonic()``)."""
 
     def watch(self, session_key: str, enqueued_at: float) -> asyncio.Event:
         """Track the turn running in ``session_key`` (queued at ``enqueued_at``); the event
@@ -68,18 +88,47 @@ class StopWatcher:
         values = await self.redis.mget([keys.stop(n) for n in names])
         for name, value in zip(names, values, strict=True):
             watched = self._watched.get(name)
-            if value is None or watched is None or watched.stopped.is_set():
-                continue
-            try:
-                requested = float(text(value))
-            except ValueError:
-                requested = 0.0
-            if requested >= watched.enqueued_at:
-                await self.redis.delete(keys.stop(name))
-                watched.stopped.set()
+            await self._judge(name, watched, value)
+
+    async def _judge(self, name: str, watched: _Watched | None, value: object) -> None:
+        """Stop the watched turn if ``value`` (its stop key's) asks it to."""
+        if value is None or watched is None or watched.stopped.is_set():
+            return
+        try:
+            requested = float(text(value))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            requested = 0.0
+        if requested >= watched.enqueued_at:
+            await self.redis.delete(keys.stop(name))
+            watched.stopped.set()
+
+    async def seen(self, session_key: str, value: object, read_at: float) -> None:
+        """The stop key of the turn just watched in ``session_key`` held ``value`` at
+        ``read_at`` (``time.monotonic()``); a stop announced since then is looked up."""
+        if self._announced.get(session_key, -1.0) >= read_at:
+            await self.look(session_key)
+            return
+        try:
+            await self._judge(session_key, self._watched.get(session_key), value)
+        except RedisError as exc:  # the stop key stays: the next sweep acts on it
+            logger.warning("could not act on a stop for %s: %s", session_key, exc)
+
+    def _announce(self, session_key: str) -> None:
+        now = time.monotonic()
+        if len(self._announced) > 1000:
+            self._announced = {
+                name: at for name, at in self._announced.items() if now - at < ANNOUNCED
+            }
+        self._announced[session_key] = now
 
     async def notified(self, session_key: str) -> None:
         """A stop was announced for ``session_key`` (pub/sub): check it if it runs here."""
+        self._announce(session_key)
+        await self.look(session_key)
+
+    async def look(self, session_key: str) -> None:
+        """Check the stop key of ``session_key`` if it runs here (a failure is logged:
+        the next sweep looks again)."""
         if session_key in self._watched:
             try:
                 await self.check(session_key)

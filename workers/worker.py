@@ -12,6 +12,10 @@ next poll after a slot frees — up to ``poll_delay`` per job, which caps a busy
 worker at ``max_jobs / poll_delay`` turns a second (20 with the defaults;
 docs/benchmarks.md, "Runtime"). So a full worker also ends its wait when one
 of its jobs ends.
+
+arq starts each job with four round trips (a WATCH transaction); this worker
+claims the jobs of a poll that fit in its free slots with one script call
+(:mod:`workers.job_claim`), with the same checks.
 """
 
 from __future__ import annotations
@@ -25,12 +29,14 @@ from typing import Any
 
 from arq import Worker
 from arq.connections import ArqRedis, RedisSettings, create_pool, log_redis_info
+from arq.constants import in_progress_key_prefix
 from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
 
 from core.config import FacioConfig
 from workers import keys
 from workers.codec import text
+from workers.job_claim import claim
 from workers.queue import QUEUE_NAME, dumps, loads
 from workers.runtime import CTX_KEY, WorkerRuntime, drain_session
 from workers.schedules import Clock
@@ -58,6 +64,8 @@ class FacioWorker(Worker):
         self._subscribed = asyncio.Event()
         self._listener: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[None]] = set()
+        self._unstarted = False
+        """The last poll read jobs it had no slot for (they wait for the next)."""
 
     async def _listen(self) -> None:
         while True:
@@ -164,6 +172,37 @@ class FacioWorker(Worker):
             await self.pool.close(close_connection_pool=True)
             self._pool = None
 
+    async def start_jobs(self, job_ids: list[bytes]) -> None:
+        """arq's start_jobs in one call per batch: the jobs that fit in the free slots
+        are claimed together (workers.job_claim), then started as arq starts them.
+
+        arq waits inside this loop for a slot; here the loop ends when the slots are
+        full and :meth:`_wait_for_work` waits for a job to end (jobs it read and could
+        not start yet are read again by the next poll)."""
+        pending = [job_id.decode() for job_id in job_ids]
+        pending = [job_id for job_id in pending if job_id not in self.tasks]
+        while pending and self.job_counter < self.max_jobs:
+            free = self.max_jobs - self.job_counter
+            batch, pending = pending[:free], pending[free:]
+            scores = await claim(
+                self.pool,
+                self.queue_name,
+                in_progress_key_prefix,
+                batch,
+                timestamp_ms(),
+                int(self.in_progress_timeout_s * 1000),
+            )
+            for job_id, score in zip(batch, scores, strict=True):
+                if score is None:
+                    logger.debug("job %s already running elsewhere", job_id)
+                    continue
+                await self.sem.acquire()  # a free slot: does not wait
+                self.job_counter += 1
+                task = asyncio.create_task(self.run_job(job_id, score))
+                task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+                self.tasks[job_id] = task
+        self._unstarted = bool(pending)
+
     async def _measure_pressure(self) -> None:
         """Every slot taken while jobs wait in the queue: tell held approvals to park.
 
@@ -182,6 +221,8 @@ class FacioWorker(Worker):
 
     async def _wait_for_work(self) -> None:
         """Until a wake-up, ``poll_delay``, or — when every slot is taken — a job ends."""
+        if self._unstarted and self.job_counter < self.max_jobs:
+            return  # a slot freed since the poll left jobs waiting: poll again now
         wake = asyncio.create_task(self._wake.wait())
         watched: set[asyncio.Task[Any]] = {wake}
         if self.job_counter >= self.max_jobs:

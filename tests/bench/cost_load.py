@@ -22,7 +22,7 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from tests.bench.cost_waiting import post_many
-from tests.bench.runtime_support import Api, FacioProcess, cpu_seconds, running
+from tests.bench.runtime_support import Api, FacioProcess, cpu_seconds, max_in_flight, running
 from workers import keys
 
 __all__ = ["LOAD", "Drained", "arq_workers", "drain_arq", "drain_facio", "median_drain"]
@@ -37,6 +37,10 @@ class Drained:
     per_s: float
     cpu_ms: dict[str, float]
     """CPU milliseconds per turn, by process kind (``worker`` summed over workers)."""
+    turn_ms: float
+    """Median turn (job) duration, start → finish."""
+    in_flight: int
+    """Most turns running at one moment."""
 
     @property
     def total_cpu_ms(self) -> float:
@@ -49,6 +53,19 @@ def median_drain(rounds: Sequence[Drained]) -> Drained:
         turns=sum(r.turns for r in rounds),
         per_s=statistics.median(r.per_s for r in rounds),
         cpu_ms={k: statistics.median(r.cpu_ms[k] for r in rounds) for k in kinds},
+        turn_ms=statistics.median(r.turn_ms for r in rounds),
+        in_flight=max(r.in_flight for r in rounds),
+    )
+
+
+def _drained(spans: list[tuple[float, float]], per_turn: dict[str, float]) -> Drained:
+    wall = max(e for _, e in spans) - min(s for s, _ in spans)
+    return Drained(
+        turns=len(spans),
+        per_s=len(spans) / wall,
+        cpu_ms=per_turn,
+        turn_ms=statistics.median(e - s for s, e in spans) * 1000,
+        in_flight=max_in_flight(spans),
     )
 
 
@@ -108,8 +125,7 @@ async def drain_facio(
             if event["type"] in ("turn_started", "turn_finished"):
                 stamps[event["type"]] = float(event["ts"])
         spans.append((stamps["turn_started"], stamps["turn_finished"]))
-    wall = max(e for _, e in spans) - min(s for s, _ in spans)
-    return Drained(LOAD, LOAD / wall, per_turn)
+    return _drained(spans, per_turn)
 
 
 @contextlib.asynccontextmanager
@@ -155,5 +171,4 @@ async def drain_arq(
         info = await job.result_info()
         assert info is not None and info.success, info
         spans.append((info.start_time.timestamp(), info.finish_time.timestamp()))
-    wall = max(e for _, e in spans) - min(s for s, _ in spans)
-    return Drained(LOAD, LOAD / wall, per_turn)
+    return _drained(spans, per_turn)

@@ -151,3 +151,40 @@ async def test_held_approvals_park_when_every_slot_is_taken(
         assert result.decided
         await wait_for(redis, "turn_finished", count=2, timeout=15)
     await pool.aclose()
+
+
+async def test_a_stop_read_with_the_turn_costs_no_call_of_its_own(redis: Redis) -> None:
+    stops = StopWatcher(redis)
+    before = time.time()
+    read_at = time.monotonic()
+    stopped = stops.watch("api:a", enqueued_at=before)
+    quiet = stops.watch("api:b", enqueued_at=before)
+    await redis.set(keys.stop("api:a"), str(time.time()))
+    await redis.config_resetstat()
+    await stops.seen("api:a", str(time.time()).encode(), read_at)  # as NEXT/ACQUIRE read it
+    await stops.seen("api:b", None, read_at)
+    stats = await redis.info("commandstats")
+    assert stopped.is_set() and not quiet.is_set()
+    assert "cmdstat_mget" not in stats and "cmdstat_get" not in stats  # nothing looked up
+    assert not await redis.exists(keys.stop("api:a"))  # used up
+    old = stops.watch("api:c", enqueued_at=before)
+    await stops.seen("api:c", str(before - 60).encode(), read_at)  # older than the turn
+    assert not old.is_set()
+
+
+async def test_a_stop_announced_after_the_read_is_looked_up(redis: Redis) -> None:
+    stops = StopWatcher(redis)
+    read_at = time.monotonic()  # the script read no stop key …
+    await redis.set(keys.stop("api:a"), str(time.time()))  # … then /stop came,
+    await stops.notified("api:a")  # announced before the turn was watched
+    stopped = stops.watch("api:a", enqueued_at=time.time() - 1)
+    await stops.seen("api:a", None, read_at)
+    assert stopped.is_set()
+    # announced before the read: what the script read is the truth, nothing looked up
+    await redis.set(keys.stop("api:b"), str(time.time()))
+    await stops.notified("api:b")
+    fresh = stops.watch("api:b", enqueued_at=time.time() + 1)
+    await redis.config_resetstat()
+    await stops.seen("api:b", None, time.monotonic())
+    assert not fresh.is_set()
+    assert "cmdstat_mget" not in await redis.info("commandstats")
