@@ -5,7 +5,7 @@
     ├── PlatformUnreachable  no usable answer (network, 5xx): trying again may help
     ├── MaybeDelivered       a new message went out and its answer was lost (a timeout, a
     │                        dropped connection): it may have landed, so it is not sent
-    │                        again blindly (platforms that can tell say so themselves)
+    │                        again blindly (platforms that can tell look first)
     └── <platform>Error      each platform's own tree (channels.telegram.errors, …),
                              mapped from its library's errors in one place there (its
                              "unreachable" error also derives from PlatformUnreachable)
@@ -34,10 +34,11 @@ class PlatformUnreachable(ChatError):
 
 class MaybeDelivered(ChatError):
     """A new message was sent and the platform's answer never came back: it may be in
-    the chat. The platform had no way to tell (Slack reads the conversation back,
-    Discord dedupes by nonce; the Bot API can do neither), so sending it again could
-    post it twice. The chat layer does not repeat it; a streamed answer's final text is
-    sent once more only if it differs from what that message was sent with."""
+    the chat. The platform had no way to tell (Discord dedupes by nonce; Slack reads the
+    conversation back for the post's metadata id and raises this only when that read
+    fails too; the Bot API can do neither), so sending it again could post it twice.
+    The chat layer does not repeat it; a streamed answer's final text is sent once more
+    only if it differs from what that message was sent with."""
 
 
 class FileTooLarge(ChatError):

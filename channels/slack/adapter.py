@@ -122,9 +122,7 @@ class SlackChannel:
             token, settings.api_base, session=self.session, timeout=web_timeout
         )
         self.me: Identity | None = None
-        self.api = SlackApi(
-            self.client, bot_id=lambda: self.me.bot_id if self.me else "", retry_delay=retry_delay
-        )
+        self.api = SlackApi(self.client, retry_delay=retry_delay)
         self.platform = SlackPlatform(self.api, edit_interval=settings.stream_interval)
         self.people = People(self.api)
         self.policy = AccessPolicy(

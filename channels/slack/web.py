@@ -10,13 +10,28 @@ shared aiohttp session, and retry handlers —
   than :data:`MAX_RATE_WAIT` seconds at once: then the call fails rather than
   holding its chat;
 - connection failures and 500/503 are retried once for every method except
-  ``chat.postMessage`` — a post whose answer was lost may have landed.
+  ``chat.postMessage`` — a post whose answer was lost may have landed, so
+  slack_sdk never repeats one (:class:`SafeToRepeat`).
 
-:meth:`SlackApi.post` retries a post itself, and only after looking: when a
-post times out or loses its connection, the conversation's messages since
-just before the post are read (``conversations.history``, or
-``conversations.replies`` in a thread) and a message of this bot with the
-same text counts as the post — Slack's answer was lost, not the message.
+:meth:`SlackApi.post` posts once, and again only when it knows the first did
+not land. Every post carries message ``metadata`` with an id of its own
+(``{"event_type": "facio_post", "event_payload": {"id": …}}``, invisible to
+people). When a post's answer is lost after the request went out (a timeout,
+the connection closed or reset while waiting: :func:`~.errors.answer_lost`),
+the conversation is read back (``conversations.replies`` in a thread,
+``conversations.history`` otherwise, ``include_all_metadata``, from just
+before the post on) for a message with that id:
+
+- found: that is the post (its ``ts`` is used; nothing is posted again);
+- not found: it is posted again, with the same id;
+- the read fails too: :class:`~.errors.SlackMaybeSent` (the chat layer's
+  ``MaybeDelivered``) — it may be there, so it is not posted again.
+
+A connection that never opened reached nothing: the post is simply tried
+again (:data:`POST_ATTEMPTS` tries in all). Slack may still be working on a
+post when it is read back (the answer was late, not lost): the read waits
+:attr:`SlackApi.retry_delay` first, which covers Slack's usual latency, not
+a post stuck for longer.
 
 Every failure leaves here as a :class:`~channels.slack.errors.SlackChannelError`.
 """
@@ -25,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -44,10 +60,19 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
-from channels.slack.errors import CALL_FAILURES, SlackChannelError, SlackUnreachable, map_error
+from channels.slack.errors import (
+    CALL_FAILURES,
+    NOT_SENT,
+    SlackChannelError,
+    SlackMaybeSent,
+    SlackUnreachable,
+    answer_lost,
+    map_error,
+)
 
 __all__ = [
     "MAX_RATE_WAIT",
+    "POST_EVENT",
     "PUBLIC_API",
     "Posted",
     "SlackApi",
@@ -62,9 +87,14 @@ MAX_RATE_WAIT = 60
 """Seconds of one ``Retry-After`` that a call waits out; a longer one fails the call."""
 RATE_RETRIES = 5
 POST_ATTEMPTS = 3
+"""Tries of one post: a connection that never opened, an answer lost and the post not found."""
 TIMEOUT = 30
 LOOK_BACK = 2.0
 """Seconds before a post that a lost post's check reads back from (clocks differ a little)."""
+LOOK_LIMIT = 50
+"""Messages a lost post's check reads: its window is seconds long."""
+POST_EVENT = "facio_post"
+"""The ``event_type`` of the metadata that every post carries (its ``id`` finds it again)."""
 UNSAFE = ("chat.postMessage",)
 """Methods a lost answer makes unsafe to repeat blindly (the message may have landed)."""
 
@@ -171,13 +201,11 @@ class SlackApi:
         self,
         client: AsyncWebClient,
         *,
-        bot_id: Callable[[], str] = lambda: "",
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         retry_delay: float = 1.0,
     ) -> None:
-        """``bot_id``: this bot's ``B…`` id once known (a lost post's check looks for it)."""
+        """``retry_delay``: the first wait before a post is tried again or looked for."""
         self.client = client
-        self.bot_id = bot_id
         self._sleep = sleep
         self.retry_delay = retry_delay
 
@@ -212,7 +240,8 @@ class SlackApi:
         thread_ts: str = "",
         blocks: list[dict[str, Any]] | None = None,
     ) -> Posted:
-        """``chat.postMessage``; after a lost answer, looks before it posts again."""
+        """``chat.postMessage``, never twice (see the module docstring)."""
+        post_id = secrets.token_hex(16)
         params: dict[str, Any] = {
             "channel": channel,
             "text": text,
@@ -220,6 +249,7 @@ class SlackApi:
             "blocks": blocks,
             "unfurl_links": False,
             "unfurl_media": False,
+            "metadata": {"event_type": POST_EVENT, "event_payload": {"id": post_id}},
         }
         where = f"{channel}" + (f" thread {thread_ts}" if thread_ts else "")
         since = time.time() - LOOK_BACK
@@ -227,51 +257,61 @@ class SlackApi:
             try:
                 reply = await self.client.api_call("chat.postMessage", json=_clean(params))
                 return Posted(str(reply["channel"]), str(reply["ts"]))
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except CALL_FAILURES as exc:
                 error = map_error(exc, f"chat.postMessage in {where}")
-                if attempt == POST_ATTEMPTS:
+                last = attempt == POST_ATTEMPTS
+                if isinstance(exc, NOT_SENT) and not last:
+                    logger.warning("slack: %s; trying again", error)
+                    await self._sleep(self.retry_delay * attempt)
+                    continue
+                if not answer_lost(exc):
                     raise error from exc
                 logger.warning("slack: %s; looking whether it landed", error)
                 await self._sleep(self.retry_delay * attempt)
-                found = await self._landed(channel, thread_ts, text, since)
+                found = await self._landed(channel, thread_ts, post_id, since, error)
                 if found is not None:
                     logger.info("slack: the lost post in %s had landed (%s)", where, found.ts)
                     return found
-            except CALL_FAILURES as exc:
-                raise map_error(exc, f"chat.postMessage in {where}") from exc
+                if last:
+                    raise error from exc
+                logger.info("slack: the lost post in %s is not there; posting it again", where)
         raise SlackUnreachable(f"chat.postMessage in {where}: no answer")  # pragma: no cover
 
-    async def _landed(self, channel: str, thread_ts: str, text: str, since: float) -> Posted | None:
-        """A message of this bot with ``text`` posted since ``since``, if Slack has one."""
+    async def _landed(
+        self, channel: str, thread_ts: str, post_id: str, since: float, lost: SlackChannelError
+    ) -> Posted | None:
+        """The message carrying ``post_id``, if Slack has it; :class:`SlackMaybeSent` (for
+        the post that ``lost`` its answer) when the conversation cannot be read."""
+        window: dict[str, Any] = {
+            "channel": channel,
+            "oldest": f"{since:.6f}",
+            "limit": LOOK_LIMIT,
+            "include_all_metadata": True,
+        }
         try:
             if thread_ts:
-                reply = await self.get(
-                    "conversations.replies", channel=channel, ts=thread_ts, oldest=f"{since:.6f}"
-                )
+                reply = await self.get("conversations.replies", ts=thread_ts, **window)
             else:
-                reply = await self.get(
-                    "conversations.history", channel=channel, oldest=f"{since:.6f}"
-                )
+                reply = await self.get("conversations.history", **window)
         except SlackChannelError as exc:
-            logger.warning("slack: cannot tell whether a lost post landed (%s)", exc)
-            return None
-        bot = self.bot_id()
+            raise SlackMaybeSent(
+                f"{lost}; reading it back failed too ({exc}): not posted again, it may be there"
+            ) from exc
         for message in reply.get("messages") or []:
-            if (
-                isinstance(message, dict)
-                and message.get("text") == text
-                and (not bot or message.get("bot_id") == bot)
-                and _after(message.get("ts"), since)
-            ):
+            if _post_id(message) == post_id:
                 return Posted(channel, str(message["ts"]))
         return None
 
 
-def _after(ts: Any, since: float) -> bool:
-    try:
-        return float(str(ts)) >= since
-    except ValueError:
-        return False
+def _post_id(message: Any) -> str | None:
+    """The id in the metadata of one of this app's posts (see :meth:`SlackApi.post`)."""
+    match message:
+        case {
+            "ts": str(),
+            "metadata": {"event_type": str(kind), "event_payload": {"id": str(id_)}},
+        }:
+            return id_ if kind == POST_EVENT else None
+    return None
 
 
 def _clean(params: dict[str, Any]) -> dict[str, Any]:

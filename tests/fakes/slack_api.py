@@ -16,6 +16,12 @@ Checks, in Slack's order: unknown method → ``unknown_method``; no token →
 a scope the bot token lacks → ``missing_scope`` with ``needed``/``provided``;
 a malformed JSON body → ``invalid_json``.
 
+``conversations.history`` and ``conversations.replies`` take Slack's window:
+``oldest``/``latest`` (exclusive unless ``inclusive``), ``limit`` (default
+100; ``has_more`` when more matched; no cursor pages), and show messages'
+``metadata`` only with ``include_all_metadata``. A thread's parent always
+comes first in ``conversations.replies``, as in Slack.
+
 The chat methods are :mod:`tests.fakes.slack_chat`; this module has
 ``auth.test``, ``users.info``, ``conversations.info|open|history|replies``,
 ``files.info``, ``apps.connections.open`` and ``assistant.threads.setStatus``.
@@ -117,6 +123,41 @@ async def read_params(request: web.Request) -> tuple[dict[str, Any], bool]:
         form = await request.post()
         params.update({k: v for k, v in form.items() if isinstance(v, str)})
     return params, False
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which messages a history read asks for (Slack's ``oldest``, ``latest``, ``limit``)."""
+
+    oldest: float
+    latest: float
+    inclusive: bool
+    limit: int
+    metadata: bool
+
+    @classmethod
+    def of(cls, params: dict[str, Any]) -> Window:
+        try:
+            oldest = float(params.get("oldest") or 0)
+            latest = float(params.get("latest") or "inf")
+            limit = int(params.get("limit") or 100)
+        except ValueError as exc:
+            raise ApiError("invalid_arguments") from exc
+        if limit < 1:
+            raise ApiError("invalid_limit")
+        return cls(
+            oldest,
+            latest,
+            flag(params.get("inclusive")),
+            min(limit, 999),
+            flag(params.get("include_all_metadata")),
+        )
+
+    def holds(self, ts: str) -> bool:
+        at = float(ts)
+        if self.inclusive:
+            return self.oldest <= at <= self.latest
+        return self.oldest < at < self.latest
 
 
 def _need(params: dict[str, Any], *names: str) -> None:
@@ -240,35 +281,52 @@ class WebApi:
         return channel
 
     async def _m_conversations_history(self, params: dict[str, Any]) -> dict[str, Any]:
-        """Top-level messages, newest first (one page: no cursor)."""
+        """Top-level messages in the window, newest first (one page: no cursor)."""
+        window = Window.of(params)
         with self._lock:
             channel = self._readable(params.get("channel"))
             stored = self._state.messages.get(channel.id, {}).values()
-            found = [m.wire() for m in stored if not m.deleted and m.thread_ts in (None, m.ts)]
+            found = [
+                m.wire(metadata=window.metadata)
+                for m in stored
+                if not m.deleted and m.thread_ts in (None, m.ts) and window.holds(m.ts)
+            ]
         found.sort(key=lambda m: m["ts"], reverse=True)
         return {
-            "messages": found,
-            "has_more": False,
+            "messages": found[: window.limit],
+            "has_more": len(found) > window.limit,
             "pin_count": 0,
             "response_metadata": {"next_cursor": ""},
         }
 
     async def _m_conversations_replies(self, params: dict[str, Any]) -> dict[str, Any]:
-        """A thread: its parent, then the replies, oldest first."""
+        """A thread: its parent, then the replies in the window, oldest first."""
+        window = Window.of(params)
         with self._lock:
             channel = self._readable(params.get("channel"))
             stored = self._state.messages.get(channel.id, {})
             parent = stored.get(str(params.get("ts") or ""))
             if parent is None:
                 raise ApiError("thread_not_found")
-            root = parent.thread_ts or parent.ts
-            found = [
-                m.wire()
-                for m in stored.values()
-                if not m.deleted and (m.ts == root or m.thread_ts == root)
-            ]
-        found.sort(key=lambda m: m["ts"])
-        return {"messages": found, "has_more": False, "response_metadata": {"next_cursor": ""}}
+            root = stored.get(parent.thread_ts or parent.ts, parent)
+            replies = sorted(
+                (
+                    m
+                    for m in stored.values()
+                    if not m.deleted
+                    and m.thread_ts == root.ts
+                    and m is not root
+                    and window.holds(m.ts)
+                ),
+                key=lambda m: m.ts,
+            )
+            shown = ([] if root.deleted else [root]) + replies
+            found = [m.wire(metadata=window.metadata) for m in shown[: window.limit]]
+        return {
+            "messages": found,
+            "has_more": len(shown) > window.limit,
+            "response_metadata": {"next_cursor": ""},
+        }
 
     async def _m_files_info(self, params: dict[str, Any]) -> dict[str, Any]:
         with self._lock:

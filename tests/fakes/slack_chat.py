@@ -5,14 +5,16 @@ What Slack checks, with its error names: a conversation the bot cannot see
 nor ``blocks`` (``no_text``); ``text`` over 40,000 characters
 (``msg_too_long``); ``blocks`` that are not a JSON array of objects
 (``invalid_blocks_format``) or break Block Kit's rules (``invalid_blocks``
-with Slack's ``errors`` list, :mod:`tests.fakes.slack_blocks`); updating or
+with Slack's ``errors`` list, :mod:`tests.fakes.slack_blocks`); ``metadata``
+that is not an object with an ``event_type`` string and an ``event_payload``
+object (``invalid_metadata_format``); updating or
 deleting a message that is gone (``message_not_found``) or is not the bot's
 (``cant_update_message``, ``cant_delete_message``); an ephemeral message to
 someone outside the conversation (``user_not_in_channel``); a reaction twice
 (``already_reacted``) or one that is not there (``no_reaction``).
 
-``chat.update`` keeps the message's ``blocks`` when the call has none (an
-empty list removes them), as Slack documents; every change is kept as a
+``chat.update`` keeps the message's ``blocks`` (and ``metadata``) when the
+call has none (an empty list removes the blocks), as Slack documents; every change is kept as a
 :class:`~tests.fakes.slack_workspace.Version`. The bot's own posts, edits
 and deletions come back to the app as ``message`` events (plain,
 ``message_changed``, ``message_deleted``) like Slack sends them.
@@ -46,10 +48,10 @@ from tests.fakes.slack_workspace import (
     Timestamps,
 )
 
-__all__ = ["MAX_TEXT", "ChatMethods", "parse_blocks"]
+__all__ = ["MAX_TEXT", "ChatMethods", "parse_blocks", "parse_metadata"]
 
 MAX_TEXT = 40_000
-_EXTRAS = ("mrkdwn", "unfurl_links", "unfurl_media", "reply_broadcast", "metadata", "parse")
+_EXTRAS = ("mrkdwn", "unfurl_links", "unfurl_media", "reply_broadcast", "parse")
 _EMOJI = re.compile(r"^[a-z0-9_+'\-]+(::skin-tone-[2-6])?$")
 _RESPONSE_URL_LIFETIME = 30 * 60
 _RESPONSE_URL_POSTS = 5
@@ -74,6 +76,23 @@ def parse_blocks(value: Any) -> list[dict[str, Any]] | None:
             response_metadata={"messages": [f"[ERROR] {e}" for e in errors]},
         )
     return value
+
+
+def parse_metadata(value: Any) -> dict[str, Any] | None:
+    """``metadata`` as sent (a JSON string in a form, an object in JSON); ``None`` when
+    absent. Slack takes an object with an ``event_type`` string and an ``event_payload``
+    object; anything else is ``invalid_metadata_format``."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError as exc:
+            raise ApiError("invalid_metadata_format") from exc
+    match value:
+        case {"event_type": str(kind), "event_payload": dict()} if kind:
+            return dict(value)
+    raise ApiError("invalid_metadata_format")
 
 
 def _content(
@@ -148,7 +167,13 @@ class ChatMethods:
         )
 
     def _post(
-        self, channel: Channel, text: str, blocks: list[dict[str, Any]], thread: Any, via: str
+        self,
+        channel: Channel,
+        text: str,
+        blocks: list[dict[str, Any]],
+        thread: Any,
+        via: str,
+        metadata: dict[str, Any] | None = None,
     ) -> Message:
         with self._lock:
             message = Message(
@@ -159,6 +184,7 @@ class ChatMethods:
                 blocks,
                 thread_ts=self._thread_of(channel, thread),
                 bot_id=BOT_ID,
+                metadata=metadata,
             )
             message.record(via)
             self._store(message)
@@ -176,14 +202,15 @@ class ChatMethods:
 
     async def _m_chat_postMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         text, blocks = _content(params)
+        metadata = parse_metadata(params.get("metadata"))
         with self._lock:
             channel = self._writable(params.get("channel"))
         message = self._post(
-            channel, text, blocks or [], params.get("thread_ts"), "chat.postMessage"
+            channel, text, blocks or [], params.get("thread_ts"), "chat.postMessage", metadata
         )
         with self._lock:
             message.params = _extras(params)
-            wire = message.wire()
+            wire = message.wire(metadata=True)
         return {"channel": channel.id, "ts": message.ts, "message": wire}
 
     async def _m_chat_update(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -193,10 +220,13 @@ class ChatMethods:
             if message.bot_id != BOT_ID:
                 raise ApiError("cant_update_message")
             text, blocks = _content(params, message)
+            metadata = parse_metadata(params.get("metadata"))
             previous = message.wire()
             message.text = text
             if blocks is not None:
                 message.blocks = blocks
+            if metadata is not None:
+                message.metadata = metadata
             message.edited = {"user": BOT_USER_ID, "ts": self.timestamps.next()}
             message.params.update(_extras(params))
             message.record("chat.update")

@@ -6,8 +6,12 @@
   Slack error name with HTTP 200 (``fail("chat.update", 200, "message_not_found")``);
 - :meth:`Faults.fail_raw` — a body that is not Slack's JSON (a proxy's HTML
   "502 Bad Gateway" page);
-- :meth:`Faults.drop` — the connection is closed without an answer;
-- :meth:`Faults.slow` — the answer comes only after a while;
+- :meth:`Faults.drop` — the connection is closed without an answer (nothing done);
+- :meth:`Faults.slow` — the answer comes only after a while (the call is carried out
+  after the wait);
+- :meth:`Faults.lose_answers` — the call is carried out (a message is posted), then
+  its answer is lost: the connection is closed, or held open past the client's
+  timeout first (``hang``);
 - :meth:`Faults.rate_limit` — a sliding-window limit per method, as Slack's
   tiers do (``chat.update`` at most N calls per window, then 429 with the
   seconds until a slot frees);
@@ -30,7 +34,7 @@ from aiohttp import web
 from tests.fakes.slack_api import ApiError
 from tests.fakes.slack_workspace import State
 
-__all__ = ["HTML_502", "Failure", "Faults", "RateLimit"]
+__all__ = ["HTML_502", "Failure", "Faults", "LostAnswer", "RateLimit"]
 
 HTML_502 = (
     b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
@@ -52,6 +56,13 @@ class Failure:
     drop: bool = False
     delay: float = 0.0
     """Seconds before answering normally (:meth:`Faults.slow`)."""
+
+
+@dataclass
+class LostAnswer:
+    times: int = 1
+    hang: float = 0.0
+    """Seconds the connection stays open, unanswered, before it is closed."""
 
 
 @dataclass
@@ -118,6 +129,13 @@ class Faults:
         """The next ``times`` calls of ``method`` are answered only after ``seconds``."""
         self._script(method, Failure(200, times=times, delay=seconds))
 
+    def lose_answers(self, method: str, *, times: int = 1, hang: float = 0.0) -> None:
+        """The next ``times`` calls of ``method`` are carried out (a message is posted) and
+        their answer never arrives: after ``hang`` seconds (0: at once) the connection is
+        closed unanswered, as when a proxy or the network drops Slack's reply."""
+        with self._lock:
+            self._state.lost_answers.setdefault(method, []).append(LostAnswer(times, hang))
+
     def rate_limit(self, method: str, calls: int, per: float = 60.0) -> None:
         """At most ``calls`` calls of ``method`` per ``per`` seconds; more get 429."""
         with self._lock:
@@ -162,6 +180,22 @@ class Faults:
                 status=failure.status, body=failure.body, content_type=failure.content_type
             )
         raise ApiError(failure.error, failure.status, retry_after=failure.retry_after)
+
+    async def _lose_answer(self, method: str, request: web.Request) -> bool:
+        """After a call of ``method`` was carried out: lose its answer if that is due."""
+        with self._lock:
+            queue = self._state.lost_answers.get(method)
+            if not queue:
+                return False
+            lost: LostAnswer = queue[0]
+            lost.times -= 1
+            if lost.times <= 0:
+                queue.pop(0)
+        if lost.hang:
+            await asyncio.sleep(lost.hang)
+        if request.transport is not None:
+            request.transport.abort()  # done, and no answer reaches the client
+        return True
 
     def _throttle(self, method: str) -> None:
         with self._lock:

@@ -323,6 +323,9 @@ class FakeSlack(WebApi, ChatMethods, People, Faults, Deliveries, SocketMode):
             self._authorize(call.token, SPECS[method])
             self._throttle(method)
             result = await handler(params)
+            if await self._lose_answer(method, request):
+                call.status = 0
+                return web.Response(status=500)  # never reaches the client
         except ApiError as exc:
             call.status, call.error = exc.status, exc.error
             headers = self._headers(call.token, method)

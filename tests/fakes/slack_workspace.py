@@ -219,6 +219,8 @@ class Message:
     """``ts`` of the replies, for a thread's parent."""
     params: dict[str, Any] = field(default_factory=dict)
     """The other arguments it was last posted or updated with (``mrkdwn``, ``unfurl_links``…)."""
+    metadata: dict[str, Any] | None = None
+    """The app's ``metadata`` (``event_type``, ``event_payload``), hidden from people."""
     versions: list[Version] = field(default_factory=list)
 
     def record(self, via: str) -> None:
@@ -226,8 +228,9 @@ class Message:
             Version(time.time(), via, self.text, tuple(self.blocks), deleted=self.deleted)
         )
 
-    def wire(self) -> dict[str, Any]:
-        """The message as ``conversations.history`` (and ``chat.postMessage``) return it."""
+    def wire(self, *, metadata: bool = False) -> dict[str, Any]:
+        """The message as ``conversations.history`` (and ``chat.postMessage``) return it;
+        its ``metadata`` only with ``metadata`` (``include_all_metadata``, a post's answer)."""
         data: dict[str, Any] = {"type": "message", "ts": self.ts, "user": self.user}
         if self.subtype:
             data["subtype"] = self.subtype
@@ -254,6 +257,8 @@ class Message:
             )
         if self.edited:
             data["edited"] = dict(self.edited)
+        if metadata and self.metadata is not None:
+            data["metadata"] = dict(self.metadata)
         if self.reactions:
             data["reactions"] = [
                 {"name": name, "users": list(users), "count": len(users)}
@@ -372,6 +377,8 @@ class State:
     """Socket Mode URLs issued by ``apps.connections.open`` and not used yet."""
     failures: dict[str, list[Any]] = field(default_factory=dict)
     """Scripted faults per method (:class:`tests.fakes.slack_faults.Failure`)."""
+    lost_answers: dict[str, list[Any]] = field(default_factory=dict)
+    """Calls per method whose answer is lost (:class:`tests.fakes.slack_faults.LostAnswer`)."""
     limits: dict[str, Any] = field(default_factory=dict)
     """Rate limits per method (:class:`tests.fakes.slack_faults.RateLimit`)."""
     assistant_error: str | None = None

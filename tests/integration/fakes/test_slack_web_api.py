@@ -365,6 +365,89 @@ async def test_server_errors_html_and_a_dropped_connection(
     assert (await client.chat_postMessage(channel=general.id, text="hi"))["ok"]
 
 
+async def test_a_lost_answer_comes_after_the_post_landed(
+    slack: FakeSlack, people: tuple[User, User, Channel]
+) -> None:
+    _, _, general = people
+    client = _client(slack, retry_handlers=[])
+    slack.lose_answers("chat.postMessage")  # posted, then the connection is cut
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await client.chat_postMessage(channel=general.id, text="cut")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.3)) as session:
+        hung = AsyncWebClient(token=slack.bot_token, base_url=slack.api_url, session=session)
+        slack.lose_answers("chat.postMessage", hang=2.0)  # posted, then no answer in time
+        with pytest.raises(TimeoutError):
+            await hung.chat_postMessage(channel=general.id, text="hung")
+    assert [m["text"] for m in slack.sent(general.id)] == ["cut", "hung"]
+    assert (await client.chat_postMessage(channel=general.id, text="answered"))["ok"]
+
+
+FACIO = {"event_type": "facio_post", "event_payload": {"id": "p1"}}
+
+
+async def test_metadata_is_kept_with_the_message_and_shown_only_when_asked(
+    slack: FakeSlack, people: tuple[User, User, Channel]
+) -> None:
+    _, _, general = people
+    client = _client(slack)
+    posted = await client.chat_postMessage(channel=general.id, text="tagged", metadata=FACIO)
+    assert posted["message"]["metadata"] == FACIO
+    form = {"channel": general.id, "text": "by form", "metadata": json.dumps(FACIO)}
+    assert (await client.api_call("chat.postMessage", data=form))["ok"]
+    await client.chat_update(channel=general.id, ts=posted["ts"], text="edited")  # kept
+    plain = (await client.conversations_history(channel=general.id))["messages"]
+    assert [m["text"] for m in plain] == ["by form", "edited"]
+    assert all("metadata" not in m for m in plain)  # hidden unless asked for
+    full = await client.conversations_history(channel=general.id, include_all_metadata=True)
+    assert [m["metadata"] for m in full["messages"]] == [FACIO, FACIO]
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        "{not json",
+        json.dumps([FACIO]),
+        {"event_type": "facio_post"},
+        {"event_payload": {"id": "p1"}},
+        {"event_type": 7, "event_payload": {"id": "p1"}},
+        {"event_type": "", "event_payload": {"id": "p1"}},
+        {"event_type": "facio_post", "event_payload": ["p1"]},
+    ],
+)
+async def test_malformed_metadata_is_invalid_metadata_format(
+    slack: FakeSlack, people: tuple[User, User, Channel], metadata: Any
+) -> None:
+    _, _, general = people
+    body = {"channel": general.id, "text": "t", "metadata": metadata}
+    data = await _error(_client(slack).api_call("chat.postMessage", json=body))
+    assert data["error"] == "invalid_metadata_format"
+    assert slack.sent(general.id) == []
+
+
+async def test_history_and_replies_read_a_window(
+    slack: FakeSlack, people: tuple[User, User, Channel]
+) -> None:
+    alice, _, general = people
+    client = _client(slack)
+    first = slack.say(alice, general, "first")
+    tss = [(await client.chat_postMessage(channel=general.id, text=t))["ts"] for t in "abc"]
+    after = await client.conversations_history(channel=general.id, oldest=first.ts)
+    assert [m["text"] for m in after["messages"]] == ["c", "b", "a"]
+    since_a = await client.conversations_history(channel=general.id, oldest=tss[0], inclusive=1)
+    assert [m["text"] for m in since_a["messages"]] == ["c", "b", "a"]
+    page = await client.conversations_history(channel=general.id, limit=2)
+    assert [m["text"] for m in page["messages"]] == ["c", "b"] and page["has_more"]
+    for text in ("r1", "r2"):
+        await client.chat_postMessage(channel=general.id, text=text, thread_ts=first.ts)
+    r2 = slack.sent(general.id, thread_ts=first.ts)[-1]["ts"]
+    thread = await client.conversations_replies(channel=general.id, ts=first.ts, oldest=tss[-1])
+    assert [m["text"] for m in thread["messages"]] == ["first", "r1", "r2"]  # parent first
+    late = await client.conversations_replies(channel=general.id, ts=first.ts, oldest=r2)
+    assert [m["text"] for m in late["messages"]] == ["first"]
+    short = await client.conversations_replies(channel=general.id, ts=first.ts, limit=2)
+    assert [m["text"] for m in short["messages"]] == ["first", "r1"] and short["has_more"]
+
+
 async def test_history_replies_and_opening_a_dm(
     slack: FakeSlack, people: tuple[User, User, Channel]
 ) -> None:
