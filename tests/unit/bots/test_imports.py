@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import sys
 import textwrap
 import uuid
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bots.imports import import_tools, is_import_path
+from bots.sdk import Facio
 from bots.toolbox import OWN_TOOLS, check_bots, resolve_tools
 from core.config import parse_config
 from core.errors import ConfigError
@@ -232,3 +234,38 @@ def test_checking_the_bots_stops_at_a_bad_entry(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"bots\.billing\.tools\[0\]: cannot import"):
         check_bots(config)
+
+
+@pytest.mark.parametrize("allow", [[], ["send_*"]])
+async def test_your_tool_asks_like_any_tool_unless_allowed(
+    lib: tuple[Path, Write], allow: list[str]
+) -> None:
+    folder, write = lib
+    module = write("invoices", INVOICES)
+    script = {
+        "rules": [
+            {
+                "on": "user",
+                "match": "bill (?P<who>\\w+)",
+                "toolCalls": [
+                    {"name": "send_invoice", "arguments": {"customer": "\\g<who>", "amount_eur": 5}}
+                ],
+            },
+            {"on": "tool", "match": "(?P<r>.+)", "text": "Tool said: \\g<r>"},
+        ]
+    }
+    (folder / "billing.json").write_text(json.dumps(script), encoding="utf-8")
+    bot = {"model": "scripted:billing.json", "tools": [f"{module}:send_invoice"], "allow": allow}
+    config = parse_config(
+        {"workspace": "ws", "bots": {"main": bot}},
+        base_dir=folder,
+        env={},
+        source=folder / "config.json",
+    )
+    async with Facio(config) as facio:
+        result = await facio.run("bill acme", session_key="t")
+    if allow:
+        assert result.tools_used == ["send_invoice"] and result.rejected == []
+        assert result.content == "Tool said: sent 5.00 EUR to acme"
+    else:  # deny by default: nobody approved it, so it did not run
+        assert result.tools_used == [] and result.rejected == ["send_invoice"]
