@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.support import FACIO, ROOT, cli_env, run_cli
+from tests.e2e.support import FACIO, ROOT, cli_env, closed_port, run_cli
 from tests.ports import free_port
 
 TOKEN = "e2e-token"
@@ -229,10 +229,15 @@ def test_doctor_lists_your_tools_and_fails_on_a_bad_path(tmp_path: Path) -> None
     assert "has no attribute 'refund'" in line
 
 
-def test_up_refuses_to_start_on_a_tool_that_does_not_import(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["up", "worker"])
+def test_a_tool_that_does_not_import_stops_the_start(tmp_path: Path, command: str) -> None:
     config = _config(tmp_path / "bot", tools=["acme_billing.invoices:send_invoice"])
-    result = run_cli(["up"], config=str(config))
-    assert result.returncode == 2
+    if command == "worker":  # a worker needs redis.url; nothing may reach it
+        data = json.loads(config.read_text(encoding="utf-8"))
+        data["redis"] = {"url": f"redis://127.0.0.1:{closed_port()}"}
+        config.write_text(json.dumps(data), encoding="utf-8")
+    result = run_cli([command], config=str(config))
+    assert result.returncode == 2, result.stderr
     assert "bots.main.tools[0]: cannot import 'acme_billing.invoices:send_invoice'" in (
         result.stderr
     )
