@@ -1,10 +1,14 @@
-"""Which tools a bot gets: built-ins by name, plus the toolsets its config asks for.
+"""Which tools a bot gets: built-ins by name, the user's by import path, plus
+the toolsets its config asks for.
 
 A bot spec names its tools (``bots.<name>.tools`` or its preset's). A name is
 a built-in tool (:data:`core.tools.builtin.BUILTIN_TOOLS`) or one a toolset
-provides (code execution: ``ipybox_execute_ipython_cell``…); every name must
-resolve, or the config is wrong. Toolsets that the config enables as a whole
-(``mcpServers``) are added for every bot.
+provides (code execution: ``ipybox_execute_ipython_cell``…); an entry with a
+``:`` or a ``.`` is the import path of tools of the user's own
+(:mod:`bots.imports`). Every entry must resolve, or the config is wrong.
+Toolsets that the config enables as a whole (``mcpServers``) are added for
+every bot. :func:`check_bots` checks every bot's tools without building
+anything: worker start and ``facio doctor`` use it.
 
 The schedule tools (:data:`RUNTIME_TOOLS`) exist only where a process
 provides them: the distributed runtime's workers pass them in ``available``
@@ -15,9 +19,13 @@ are left out rather than offered to do nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from bots.imports import ImportedTool, import_tools, is_import_path
+from bots.resolve import resolve_bot
+from bots.spec import BotSpec
 from core.agent.subagent import SUBAGENT_TOOL
 from core.code import CODE_TOOL_NAMES, CodeToolset
 from core.config.models import FacioConfig
@@ -26,10 +34,81 @@ from core.tools.builtin import BUILTIN_TOOLS
 from core.tools.tool import Tool
 from core.tools.toolset import Toolset
 
-__all__ = ["RUNTIME_TOOLS", "BotTools", "resolve_tools"]
+__all__ = [
+    "RUNTIME_TOOLS",
+    "BotTools",
+    "CheckedTools",
+    "check_bot",
+    "check_bots",
+    "check_tools",
+    "resolve_tools",
+    "search_folder",
+]
 
 RUNTIME_TOOLS = frozenset({"schedule_create", "schedule_list", "schedule_cancel"})
 """Tools that only the distributed runtime provides (workers/schedules/tools.py)."""
+
+OWN_TOOLS = frozenset({*BUILTIN_TOOLS, *CODE_TOOL_NAMES, SUBAGENT_TOOL, *RUNTIME_TOOLS})
+"""Every name of facio's own tools: a bot may name them; the user's tools may not take them."""
+
+
+@dataclass(frozen=True)
+class CheckedTools:
+    """A bot's tool entries, checked: facio's own by name, the user's imported."""
+
+    spec: BotSpec
+    own: tuple[str, ...]
+    """The names of facio's own tools, as the entries give them."""
+    imported: tuple[ImportedTool, ...]
+    """The user's tools, from the import-path entries."""
+
+
+def search_folder(config: FacioConfig | None) -> Path | None:
+    """Where the user's tool modules may lie besides the installed packages: the
+    config file's folder (none for a config without a file)."""
+    if config is None or config.config_path is None:
+        return None
+    return config.config_path.parent
+
+
+def check_tools(
+    bot: str,
+    names: Sequence[str],
+    *,
+    known: frozenset[str] = OWN_TOOLS,
+    search: Path | None = None,
+) -> list[ImportedTool]:
+    """Check ``bots.<bot>.tools`` without building anything; the user's tools it imports.
+
+    ConfigError naming ``bots.<bot>.tools`` for an unknown tool name, or
+    ``bots.<bot>.tools[<i>]`` for an import path that does not give tools
+    (see :mod:`bots.imports`). ``known``: the names of facio's own tools.
+    """
+    missing = [name for name in names if not is_import_path(name) and name not in known]
+    if missing:
+        raise ConfigError(
+            f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(known))}; "
+            "tools of your own are named by import path ('package.module:tool')",
+            path=f"bots.{bot}.tools",
+        )
+    return import_tools(bot, names, reserved=known, search=search)
+
+
+def check_bot(config: FacioConfig, name: str) -> CheckedTools:
+    """Bot ``name``'s tools, checked: its preset resolved, the user's tools imported."""
+    spec = resolve_bot(name, config.bots[name], config.agent)
+    imported = check_tools(name, spec.tools, search=search_folder(config))
+    own = tuple(t for t in spec.tools if not is_import_path(t))
+    return CheckedTools(spec, own, tuple(imported))
+
+
+def check_bots(config: FacioConfig) -> dict[str, CheckedTools]:
+    """Every bot's tools, checked (:func:`check_bot`).
+
+    A process that runs the agent calls it at start, so a wrong entry stops it
+    there with a ConfigError rather than failing a person's first message.
+    """
+    return {name: check_bot(config, name) for name in config.bots}
 
 
 @dataclass
@@ -51,6 +130,9 @@ def resolve_tools(
 ) -> BotTools:
     """The tools ``names`` select; ConfigError naming ``bots.<bot>.tools`` for unknown ones.
 
+    Import-path entries give the user's tools (:func:`check_tools`), imported
+    with the folder of ``config``'s file searched too.
+
     ``subagent_task`` is only flagged (``BotTools.subagents``): the subagent
     tool needs the bot's model, so :class:`bots.sdk.Facio` adds it.
     The code tools (``ipybox_execute_ipython_cell``, ``ipybox_reset``) come
@@ -59,14 +141,10 @@ def resolve_tools(
     With ``config``, the toolsets it enables for every bot are added too: the
     MCP servers of ``mcpServers`` (nothing starts until an agent starts).
     """
-    known = {*available, *CODE_TOOL_NAMES, SUBAGENT_TOOL, *RUNTIME_TOOLS}
-    missing = [name for name in names if name not in known]
-    if missing:
-        raise ConfigError(
-            f"unknown tool(s) {', '.join(missing)}; available: {', '.join(sorted(known))}",
-            path=f"bots.{bot}.tools",
-        )
+    known = OWN_TOOLS | frozenset(available)
+    imported = check_tools(bot, names, known=known, search=search_folder(config))
     tools = [available[name] for name in names if name in available]
+    tools += [item.tool for item in imported]
     toolsets: list[Toolset] = []
     code = tuple(name for name in names if name in CODE_TOOL_NAMES)
     if code:

@@ -8,6 +8,7 @@ import httpx
 from redis.asyncio import Redis
 
 from bots.sdk import Facio
+from bots.toolbox import check_bots
 from core.config import FacioConfig
 from core.errors import ConfigError
 from workers.schedules.clock import Clock
@@ -23,7 +24,9 @@ class Bots:
     """Builds each configured bot once, on first use.
 
     Each gets the runtime's own tools (the schedule tools, on this Redis and
-    ``clock``), which the SDK cannot offer.
+    ``clock``), which the SDK cannot offer. Every bot's tools are checked when
+    the worker starts (the user's imported): a wrong entry stops the worker
+    with a ConfigError instead of failing the first turn.
     """
 
     def __init__(
@@ -34,6 +37,7 @@ class Bots:
         *,
         clock: Clock | None = None,
     ) -> None:
+        check_bots(config)
         self.config = config
         self.redis = redis
         self.client = client

@@ -71,10 +71,13 @@ class BotConfig(ConfigModel):
     """System prompt override."""
 
     tools: list[str] | None = None
-    """Tool names the bot may use; unset uses the preset's."""
+    """Tools the bot may use; unset uses the preset's. An entry is a built-in tool's name
+    (`current_time`) or, for tools of your own, an import path: `"mypkg.invoices:send_invoice"`
+    (one `@tool`) or `"mypkg.invoices"` (every tool the module exports)."""
 
     allow: list[str] = Field(default_factory=list)
-    """Tools that run without asking (permission defaults); all others need approval."""
+    """Tools that run without asking (permission defaults), by tool name or pattern (`time_*`);
+    all others need approval."""
 
     @model_validator(mode="after")
     def _preset_or_model(self) -> Self:

@@ -52,6 +52,8 @@ _TEMPLATE = """\
 
   // "demo" pairs with the scripted model; use "assistant" with a real model.
   // "allow" lists tools that run without asking; everything else asks first.
+  // "tools" (the preset's unless set) may name your own @tool functions by
+  // import path: "invoices:send_invoice" for invoices.py next to this file.
   "bots": {
     "main": { "preset": "demo", "allow": [] }
   },

@@ -1,7 +1,10 @@
 """``facio doctor``: check the config, the workspace, the model provider and MCP servers.
 
 Each check prints one line, ``ok``, ``warn`` or ``FAIL`` with what to do; the
-exit code is 1 when any check fails (a warning is no failure). The code
+exit code is 1 when any check fails (a warning is no failure). Each bot's
+tools get a line: facio's own by name, then the user's (imported from
+``bots.<name>.tools`` import paths, as a worker would at start) with where
+each came from and whether it asks for approval — or why an entry fails. The code
 sandbox is tried as a kernel would be: a ``warn`` line says code actions
 would run without one (``code.sandbox: auto`` where bubblewrap does not
 work). Every ``mcpServers`` entry is started (or reached) once, its tools
@@ -27,7 +30,9 @@ from typing import Any
 import httpx
 
 from core.config import FacioConfig, load_config
-from core.errors import FacioError
+from core.errors import ConfigError, FacioError
+from core.permissions import PermissionManager
+from core.permissions.store import MemoryPermissionStore
 from core.providers.catalog import KNOWN_PROVIDERS, split_model
 
 __all__ = ["add_parser", "run"]
@@ -89,10 +94,40 @@ def _sandbox(config: FacioConfig) -> Check:
     )
 
 
+def _bot_tools(config: FacioConfig) -> list[Check]:
+    """One line per bot: its tools, the user's imported as a worker imports them."""
+    from bots.toolbox import check_bot
+
+    checks: list[Check] = []
+    for bot in config.bots:
+        name = f"bot {bot} tools"
+        try:
+            checked = check_bot(config, bot)
+        except ConfigError as exc:
+            checks.append(Check(name, False, str(exc)))
+            continue
+        rules = PermissionManager(store=MemoryPermissionStore(), defaults=checked.spec.allow)
+        detail = ", ".join(checked.own) or "none of facio's own"
+        if checked.imported:
+            yours = ", ".join(
+                f"{item.tool.name} (from {item.entry}, "
+                f"{'allowed' if rules.is_allowed(item.tool.name) else 'asks for approval'})"
+                for item in checked.imported
+            )
+            detail += f"; yours: {yours}"
+        checks.append(Check(name, True, detail))
+    return checks
+
+
 async def _provider(config: FacioConfig) -> Check:
     from bots import resolve_bot
 
-    models = {resolve_bot(n, b, config.agent).model for n, b in config.bots.items()}
+    models: set[str] = set()
+    for name, bot in config.bots.items():
+        try:
+            models.add(resolve_bot(name, bot, config.agent).model)
+        except ConfigError:
+            continue  # its line under "bot <name> tools" says why
     problems: list[str] = []
     for model in sorted(models):
         name, _ = split_model(model)
@@ -184,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
         checks.append(Check("config", True, str(where)))
         checks.append(_workspace(config))
         checks.append(_sandbox(config))
+        checks.extend(_bot_tools(config))
         checks.append(asyncio.run(_provider(config)))
         if config.mcp_servers:
             checks.extend(asyncio.run(_mcp_servers(config)))

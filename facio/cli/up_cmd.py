@@ -18,6 +18,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from bots.toolbox import check_bots
 from channels.gateway import Gateway
 from core.config import FacioConfig, load_config
 from facio.cli.shutdown import StopSignals
@@ -104,4 +105,5 @@ async def up(config: FacioConfig) -> int:
 
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, workspace=args.workspace)
+    check_bots(config)  # the bots' tools (the user's imported) before anything starts
     return asyncio.run(up(config))

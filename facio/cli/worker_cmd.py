@@ -17,6 +17,7 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
+from bots.toolbox import check_bots
 from core.config import FacioConfig, load_config
 from facio.cli.gateway_cmd import require_redis_url
 from workers.worker import build_worker, connect
@@ -71,4 +72,5 @@ def run(args: argparse.Namespace) -> int:
     """Load the config and work."""
     config = load_config(args.config)
     url = require_redis_url(config, "worker")
+    check_bots(config)  # the bots' tools (the user's imported) before taking jobs
     return asyncio.run(work(config, url, burst=args.burst, max_jobs=args.max_jobs))
