@@ -24,8 +24,8 @@ from core import (
     ToolOutput,
 )
 from core.code import EXECUTE_TOOL, CodeToolset
-from core.code.paths import safe_name
 from core.config import CodeConfig
+from core.paths import session_name
 from tests.integration.code.support import (
     KERNEL_TIMEOUT,
     code_agent,
@@ -58,7 +58,7 @@ async def toolset(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cod
 
 
 def session_dir(toolset: CodeToolset, session: str = "test:code") -> Path:
-    return toolset.paths.workspace / "sessions" / safe_name(session)
+    return toolset.paths.workspace / "sessions" / session_name(session)
 
 
 async def test_approved_code_streams_42_to_the_person_and_the_model(toolset: CodeToolset) -> None:
