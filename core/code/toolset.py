@@ -31,6 +31,7 @@ from core.config.models import FacioConfig
 from core.config.models_code import CodeConfig
 from core.config.models_servers import McpServerConfig
 from core.events import CodeExecutionOutput
+from core.shown import error_text, scrub
 from core.tools.tool import Tool, ToolContext
 
 if TYPE_CHECKING:
@@ -172,7 +173,8 @@ class CodeToolset:
         try:
             await asyncio.shield(self._ready)
         except (ImportError, OSError) as exc:
-            raise CodeError(f"code execution is unavailable: {exc}") from exc
+            reason = error_text(exc, self.paths.workspace)
+            raise CodeError(f"code execution is unavailable: {reason}") from exc
 
     async def _prepare(self) -> None:
         self.sandbox = await asyncio.to_thread(
@@ -214,7 +216,7 @@ class CodeToolset:
                 limit = self.config.kernel_init_timeout
                 reason = f"not ready within {limit:g} s (code.kernelInitTimeout)"
             else:
-                reason = str(exc) or type(exc).__name__
+                reason = error_text(exc, self.paths.workspace) or type(exc).__name__
             raise KernelStartError(f"the Python kernel did not start: {reason}") from exc
 
     async def _execute(self, code: str, context: ToolContext) -> str:
@@ -228,7 +230,8 @@ class CodeToolset:
         except Exception as exc:
             # the action ends in one CodeExecutionOutput whatever happened: the
             # chunks streamed so far (if any) are closed, and the person sees why
-            error = str(exc) if isinstance(exc, CodeError) else f"{type(exc).__name__}: {exc}"
+            shown = error_text(exc, self.paths.workspace)
+            error = shown if isinstance(exc, CodeError) else f"{type(exc).__name__}: {shown}"
             output = exc.output if isinstance(exc, CodeError) else ""
             await context.emit(
                 CodeExecutionOutput(text=output, error=error, agent_id=context.agent_id)
@@ -279,17 +282,21 @@ class CodeToolset:
             broken = self.pool.assigned(key)
             if broken is not None and broken.broken:
                 await self.pool.release(key)  # now: it may still be burning CPU
+        if result.error is not None:  # a traceback names files by their absolute paths
+            result.error = scrub(result.error, self.paths.workspace, cwd=kernel.cwd)
         text = model_text(result, cwd=kernel.cwd, limit=limit, new_kernel=new_kernel)
         return result, text
 
     async def _bind(self, kernel: Kernel, session_key: str) -> None:
-        cwd = self.paths.session_dir(session_key)
         try:
+            cwd = await asyncio.to_thread(self.paths.open_session, session_key)
             await kernel.bind(cwd, self.paths.images_dir(session_key))
         except Exception as exc:  # the kernel's failure, mapped once
             kernel.broken = True
+            logger.warning("binding a kernel to session %r failed", session_key, exc_info=True)
+            reason = error_text(exc, self.paths.workspace)
             raise KernelLostError(
-                f"the Python kernel failed while starting for this conversation: {exc}"
+                f"the Python kernel failed while starting for this conversation: {reason}"
             ) from exc
 
     async def _reset(self, context: ToolContext) -> str:
