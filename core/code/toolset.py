@@ -49,7 +49,8 @@ EXECUTE_DESCRIPTION = """\
 Run Python code in a stateful IPython kernel (Jupyter). Variables, imports and \
 definitions persist between calls in this conversation (until ipybox_reset, or \
 until the kernel is stopped after a long idle time: the result then says so). \
-The working directory is this conversation's folder; files written there stay. \
+The working directory is this conversation's folder; files written there stay \
+(files the person sent are in its uploads/ folder). \
 The result is the cell's output (print what you want to see; the value of a \
 last expression is shown too); images are saved as files and their paths \
 listed; an exception comes back with its traceback. `!command` and `%%bash` \
