@@ -107,6 +107,24 @@ async def test_a_failing_cell_is_a_result_with_the_traceback(toolset: CodeToolse
     assert isinstance(last, Response) and "ValueError" in last.content
 
 
+async def test_an_error_naming_the_folder_shows_it_as_the_code_sees_it(
+    toolset: CodeToolset,
+) -> None:
+    """A traceback names files by absolute path: the person and the model see them relative
+    to the code's folder (or the workspace), never where the server keeps them."""
+    agent = code_agent(toolset, session="test:paths")
+    code = "import os\nopen(os.path.join(os.getcwd(), 'data', 'in.csv'))"
+    events = await turn(agent, f"run {code}")
+    result = code_result(events)
+    assert result.is_error
+    assert "No such file or directory: 'data/in.csv'" in result.content
+    (output,) = of_type(events, CodeExecutionOutput)
+    assert output.error is not None and "'data/in.csv'" in output.error
+    workspace = str(toolset.paths.workspace)
+    for shown in (result.content, output.error, events[-1].content):  # type: ignore[union-attr]
+        assert workspace not in shown and session_name("test:paths") not in shown
+
+
 async def test_huge_output_is_cut_in_the_middle_and_flagged(toolset: CodeToolset) -> None:
     agent = code_agent(toolset)
     events = await turn(agent, "run print('a' * 30000 + 'END')")
