@@ -41,6 +41,8 @@ SCRIPT = {
         {"on": "tool", "match": "(?s).*", "text": "Saved."},
         # load: the model takes 50 ms before it answers
         {"on": "user", "match": "^load", "text": "A fifty millisecond answer.", "delay": 0.05},
+        # waiting turns: a slow model (the benchmark ends them by stopping the processes)
+        {"on": "user", "match": "^slow", "text": "A slow answer.", "delay": 900},
     ],
     "fallback": "pong",
 }
@@ -72,11 +74,21 @@ def cpu_seconds(pid: int) -> float:
 
 
 class FacioProcess:
-    """``python -m facio <args>``; its log goes to a file (a full pipe would stall it)."""
+    """``python -m <module> <args>`` (``facio`` unless said; ``arq`` for the baseline);
+    its log goes to a file (a full pipe would stall it)."""
 
-    def __init__(self, args: Sequence[str], log: Path) -> None:
+    def __init__(
+        self,
+        args: Sequence[str],
+        log: Path,
+        *,
+        module: str = "facio",
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.args = list(args)
         self.log_path = log
+        self.module = module
+        self.env = env or {}
         self.process: asyncio.subprocess.Process | None = None
         self._log: TextIO | None = None
 
@@ -85,10 +97,10 @@ class FacioProcess:
         self.process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "facio",
+            self.module,
             *self.args,
             cwd=ROOT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             stdin=asyncio.subprocess.DEVNULL,
             stdout=self._log,
             stderr=self._log,
@@ -130,8 +142,10 @@ class FacioProcess:
 
 
 @contextlib.asynccontextmanager
-async def running(args: Sequence[str], log: Path) -> AsyncIterator[FacioProcess]:
-    process = await FacioProcess(args, log).start()
+async def running(
+    args: Sequence[str], log: Path, *, module: str = "facio", env: dict[str, str] | None = None
+) -> AsyncIterator[FacioProcess]:
+    process = await FacioProcess(args, log, module=module, env=env).start()
     try:
         yield process
     finally:
