@@ -2,6 +2,7 @@
 
     ChatError (FacioError)
     ├── FileTooLarge         a file above the channel's limit: refused with a note
+    ├── FileNotSaved         the file system refused a file (no room, a link in the way)
     ├── PlatformUnreachable  no usable answer (network, 5xx): trying again may help
     ├── MaybeDelivered       a new message went out and its answer was lost (a timeout, a
     │                        dropped connection): it may have landed, so it is not sent
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from core.errors import FacioError
 
-__all__ = ["ChatError", "FileTooLarge", "MaybeDelivered", "PlatformUnreachable"]
+__all__ = ["ChatError", "FileNotSaved", "FileTooLarge", "MaybeDelivered", "PlatformUnreachable"]
 
 
 class ChatError(FacioError):
@@ -46,3 +47,8 @@ class FileTooLarge(ChatError):
 
     def __init__(self, size: int, limit: int) -> None:
         super().__init__(f"the file is {size / 1e6:.1f} MB; the limit is {limit / 1e6:.1f} MB")
+
+
+class FileNotSaved(ChatError):
+    """A file could not be written in the workspace; the message names the reason and
+    the path relative to the workspace, never the server's absolute one."""

@@ -1,33 +1,69 @@
-"""Files people send, saved under the workspace for the agent, on any platform.
+"""Files people send, saved in their conversation's folder for the agent, on any platform.
 
-A file lands at ``<workspace>/uploads/<platform>/<chat>/<message>-<name>``:
-the name is reduced to safe characters (never a path), the download streams
-into a ``.part`` file that is renamed only when complete, and a file above
-the channel's limit — by its announced size, or by what actually arrives —
-is refused before or while downloading, with nothing half-written left behind.
+A file lands at ``<workspace>/sessions/<session>/uploads/<message>-<name>``:
+``<session>`` is the session's folder name (:func:`core.paths.session_name`,
+collision-free and short for any key), the folder code actions run in — so
+code, in its sandbox too, opens the file as ``uploads/<message>-<name>``,
+which is how the agent is told of it (:func:`conversation_path`). The
+name is reduced to safe characters (never a path); the download streams
+into a ``.part`` file that is renamed only when complete; a file above the
+channel's limit — by its announced size, or by what actually arrives — is
+refused before or while downloading, with nothing half-written left behind.
+
+The session's folder is the code's to shape: where it made ``uploads`` a
+symbolic link, nothing is followed (:func:`core.paths.open_below`) and the
+file is not saved (:class:`FileNotSaved`), rather than written elsewhere.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 import re
 from collections.abc import AsyncIterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
-from channels.chat.errors import FileTooLarge
+from channels.chat.errors import FileNotSaved, FileTooLarge
+from core.paths import SESSIONS_DIR, open_below, session_folder, session_name
+from core.shown import error_text
 
-__all__ = ["UPLOADS", "save_stream", "upload_path"]
+__all__ = [
+    "UPLOADS",
+    "check_size",
+    "conversation_path",
+    "save_upload",
+    "upload_name",
+    "upload_path",
+]
 
-UPLOADS = Path("uploads")
+UPLOADS = "uploads"
+"""The folder of uploads in a session's folder."""
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_PART = ".part"
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW
 
 
-def upload_path(platform: str, chat: str, message: str, name: str, kind: str) -> Path:
-    """Where a file goes, relative to the workspace (every part made safe)."""
-    safe = _UNSAFE.sub("_", Path(name).name).strip("._")[:80] or kind
-    folder = _UNSAFE.sub("_", chat).strip("._")[:80] or "chat"
+def upload_name(message: str, name: str, kind: str) -> str:
+    """The file's name in ``uploads/``: the message's id, then its own name made safe."""
+    safe = _UNSAFE.sub("_", PurePosixPath(name.replace("\\", "/")).name).strip("._")[:80] or kind
     stem = _UNSAFE.sub("_", message).strip("._")[:40] or "message"
-    return UPLOADS / platform / folder / f"{stem}-{safe}"
+    return f"{stem}-{safe}"
+
+
+def upload_path(session_key: str, filename: str) -> PurePosixPath:
+    """Where the upload ``filename`` of ``session_key`` is, relative to the workspace."""
+    return PurePosixPath(SESSIONS_DIR, session_name(session_key), UPLOADS, filename)
+
+
+def conversation_path(session_key: str, path: str) -> str:
+    """An upload's ``path`` (relative to the workspace) relative to its session's folder:
+    how the agent is told of it. A path elsewhere stays as it is."""
+    folder = PurePosixPath(SESSIONS_DIR, session_name(session_key))
+    try:
+        return PurePosixPath(path).relative_to(folder).as_posix()
+    except ValueError:
+        return path
 
 
 def check_size(size: int | None, limit: int) -> None:
@@ -36,19 +72,45 @@ def check_size(size: int | None, limit: int) -> None:
         raise FileTooLarge(size, limit)
 
 
-async def save_stream(chunks: AsyncIterator[bytes], destination: Path, limit: int) -> None:
-    """Write ``chunks`` to ``destination``, at most ``limit`` bytes, all or nothing."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = destination.with_name(destination.name + ".part")
+async def save_upload(
+    chunks: AsyncIterator[bytes],
+    workspace: Path,
+    session_key: str,
+    filename: str,
+    limit: int,
+) -> PurePosixPath:
+    """Write ``chunks`` to the session's ``uploads/filename``, at most ``limit`` bytes,
+    all or nothing; its path relative to the workspace.
+
+    Raises :class:`FileTooLarge` above ``limit``, :class:`FileNotSaved` when the
+    file system refuses (the message names no absolute path).
+    """
+    try:
+        folder = await asyncio.to_thread(session_folder, workspace, session_key)
+        directory = open_below(folder, UPLOADS)
+    except OSError as exc:
+        raise FileNotSaved(error_text(exc, workspace)) from exc
+    try:
+        await _write(chunks, directory, filename, limit)
+    except OSError as exc:
+        raise FileNotSaved(f"{exc.strerror or type(exc).__name__}: {UPLOADS}/{filename}") from exc
+    finally:
+        os.close(directory)
+    return upload_path(session_key, filename)
+
+
+async def _write(chunks: AsyncIterator[bytes], directory: int, filename: str, limit: int) -> None:
+    partial = filename + _PART
     size = 0
     try:
-        with partial.open("wb") as out:
+        fd = os.open(partial, _NEW_FILE, 0o644, dir_fd=directory)
+        with os.fdopen(fd, "wb") as out:
             async for chunk in chunks:
                 size += len(chunk)
                 if size > limit:
                     raise FileTooLarge(size, limit)
                 out.write(chunk)
-        partial.replace(destination)
+        os.rename(partial, filename, src_dir_fd=directory, dst_dir_fd=directory)
     finally:
         with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
+            os.unlink(partial, dir_fd=directory)

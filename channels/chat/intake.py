@@ -13,9 +13,10 @@ From there it is the same everywhere:
   neither a command nor addressed to the bot is not for it (unless the group
   policy is ``open``).
 - What the agent receives: the text as written; in groups prefixed with the
-  sender's name; an edit marked ``(edited)``; a file saved under the
-  workspace and named in the text (and in ``Inbound.attachments``); a kind
-  facio cannot read gets a short note instead.
+  sender's name; an edit marked ``(edited)``; a file saved in the
+  conversation's folder (:mod:`.files`) and named in the text by its path
+  there, ``uploads/…`` (and in ``Inbound.attachments``); a kind facio
+  cannot read gets a short note instead.
 - Every platform event is handled once (DESIGN.md rule 2): a message that
   becomes a turn is deduplicated by the runtime's submit itself, atomically
   with the enqueue (the platform's event id); everything else — commands,
@@ -50,7 +51,8 @@ from redis.exceptions import RedisError
 
 from channels.chat.access import AccessPolicy
 from channels.chat.commands import COMMANDS, Command, run_command
-from channels.chat.errors import ChatError, FileTooLarge
+from channels.chat.errors import ChatError, FileNotSaved, FileTooLarge
+from channels.chat.files import conversation_path
 from channels.chat.log import platform_log
 from channels.chat.platform import ChatPlatform, Person, Target
 from channels.context import GatewayContext
@@ -132,8 +134,10 @@ class FileSource(Protocol):
     """Downloads a file of an incoming message into the workspace."""
 
     async def save(self, incoming: Incoming, file: IncomingFile) -> Attachment:
-        """Save ``file``; its path relative to the workspace. Raises :class:`FileTooLarge`
-        above the limit, a :class:`ChatError` when the platform fails."""
+        """Save ``file`` (:func:`channels.chat.files.save_upload`); its path relative to
+        the workspace. Raises :class:`FileTooLarge` above the limit,
+        :class:`FileNotSaved` when it cannot be written, a :class:`ChatError` when the
+        platform fails."""
         ...
 
 
@@ -320,11 +324,15 @@ class Intake:
             except FileTooLarge as exc:
                 await self._note(incoming, f"I can't take that file: {exc}.")
                 return "", []
+            except FileNotSaved as exc:
+                self.log.warning("file in %s not saved: %s", incoming.target, exc)
+                await self._note(incoming, "I couldn't save that file.")
+                return "", []
             except ChatError as exc:
                 self.log.warning("file in %s not saved: %s", incoming.target, exc)
                 await self._note(incoming, "I couldn't download that file; try again?")
                 return "", []
-            line = f"[{item.kind} saved at {saved.path}]"
+            line = f"[{item.kind} saved at {conversation_path(incoming.session_key, saved.path)}]"
             return (f"{text}\n\n{line}" if text else line), [saved]
         if not text and incoming.unsupported:
             await self._note(incoming, UNSUPPORTED_NOTE)

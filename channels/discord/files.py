@@ -12,10 +12,9 @@ from pathlib import Path
 
 import aiohttp
 
-from channels.chat.files import check_size, save_stream, upload_path
+from channels.chat.files import check_size, save_upload, upload_name
 from channels.chat.intake import Incoming, IncomingFile
 from channels.discord.errors import DiscordUnreachable
-from channels.discord.translate import CHANNEL
 from core.inbound import Attachment
 
 __all__ = ["DOWNLOAD_TIMEOUT", "FileSaver"]
@@ -34,8 +33,7 @@ class FileSaver:
     async def save(self, incoming: Incoming, file: IncomingFile) -> Attachment:
         """Download ``file`` of ``incoming``; its path relative to the workspace."""
         check_size(file.size, self.max_size)
-        chat = incoming.target.chat
-        relative = upload_path(CHANNEL, chat, incoming.message, file.name, file.kind)
+        name = upload_name(incoming.message, file.name, file.kind)
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT)
@@ -48,7 +46,9 @@ class FileSaver:
                     )
                 check_size(response.content_length, self.max_size)
                 chunks = response.content.iter_chunked(64 * 1024)
-                await save_stream(chunks, self.workspace / relative, self.max_size)
+                relative = await save_upload(
+                    chunks, self.workspace, incoming.session_key, name, self.max_size
+                )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DiscordUnreachable(
                 f"downloading an attachment failed: {type(exc).__name__}"

@@ -18,10 +18,9 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from channels.chat.files import check_size, save_stream, upload_path
+from channels.chat.files import check_size, save_upload, upload_name
 from channels.chat.intake import Incoming, IncomingFile
 from channels.slack.errors import RequestRefused, SlackUnreachable
-from channels.slack.translate import CHANNEL
 from channels.slack.web import SlackApi
 from core.inbound import Attachment
 
@@ -73,10 +72,11 @@ class FileSaver:
             url = str(found.get("url_private_download") or found.get("url_private") or "")
         if not self._trusted(url):
             raise RequestRefused(f"a shared file's URL is not Slack's ({urlsplit(url).hostname})")
-        chat = incoming.target.chat
-        relative = upload_path(CHANNEL, chat, incoming.message, file.name, file.kind)
+        name = upload_name(incoming.message, file.name, file.kind)
         try:
-            await save_stream(self._chunks(url), self.workspace / relative, self.max_size)
+            relative = await save_upload(
+                self._chunks(url), self.workspace, incoming.session_key, name, self.max_size
+            )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise SlackUnreachable(f"downloading a file failed: {type(exc).__name__}") from exc
         return Attachment(path=relative.as_posix(), mime_type=file.mime_type, name=file.name)

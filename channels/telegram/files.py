@@ -15,10 +15,9 @@ import aiohttp
 from aiogram import Bot
 from aiogram.methods import GetFile
 
-from channels.chat.files import check_size, save_stream, upload_path
+from channels.chat.files import check_size, save_upload, upload_name
 from channels.chat.intake import Incoming, IncomingFile
 from channels.telegram.errors import TelegramUnreachable
-from channels.telegram.platform import CHANNEL
 from channels.telegram.send import Sender
 from core.inbound import Attachment
 
@@ -42,11 +41,13 @@ class FileSaver:
         check_size(info.file_size, self.max_size)
         if not info.file_path:
             raise TelegramUnreachable(f"getFile gave no path for a file in chat {chat}")
-        relative = upload_path(CHANNEL, chat, incoming.message, file.name, file.kind)
+        name = upload_name(incoming.message, file.name, file.kind)
         url = self.bot.session.api.file_url(self.bot.token, info.file_path)
         try:
             chunks = self.bot.session.stream_content(url, timeout=120)
-            await save_stream(chunks, self.workspace / relative, self.max_size)
+            relative = await save_upload(
+                chunks, self.workspace, incoming.session_key, name, self.max_size
+            )
         except aiohttp.ClientResponseError as exc:  # its text holds the URL, token and all
             raise TelegramUnreachable(f"downloading a file failed: HTTP {exc.status}") from exc
         except (aiohttp.ClientError, TimeoutError) as exc:

@@ -1,4 +1,9 @@
-"""Run one approved tool call, forwarding the events it emits while it runs."""
+"""Run one approved tool call, forwarding the events it emits while it runs.
+
+Whatever a tool raises becomes its result for the model (and, in the
+stream, for people): the text shows paths relative to the workspace, never
+the server's (:mod:`core.shown`); the log keeps the whole exception.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from typing import Any
 
 from core.errors import ToolError
 from core.events import AgentEvent, ApprovalRequest
+from core.shown import error_text, scrub
 from core.tools.tool import Tool, ToolContext
 
 logger = logging.getLogger(__name__)
@@ -88,10 +94,11 @@ async def execute_tool(
         after = f" after {timeout:g} s" if timeout is not None else ""
         run.content, run.is_error = f"{tool.name} timed out{after}", True
     except ToolError as exc:
-        run.content, run.is_error = str(exc), True
+        run.content, run.is_error = scrub(str(exc), context.workspace), True
     except Exception as exc:
         logger.warning("tool %s failed", tool.name, exc_info=True)
-        run.content, run.is_error = f"{tool.name} failed: {type(exc).__name__}: {exc}", True
+        shown = error_text(exc, context.workspace)
+        run.content, run.is_error = f"{tool.name} failed: {type(exc).__name__}: {shown}", True
     finally:
         if getter is not None:
             getter.cancel()  # no-op once done; else it would be left pending for ever

@@ -17,19 +17,24 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from core.code.paths import safe_name
+from core.paths import session_name
 
 __all__ = ["KernelMarks"]
 
 
 class KernelMarks:
-    """``<folder>/<session>@<agent>`` holds the id of the key's last kernel."""
+    """``<folder>/<session>@<agent>`` holds the id of the key's last kernel.
+
+    Both parts are :func:`core.paths.session_name`s, which never hold ``@``.
+    Records of older versions' names for long keys are not carried over: the
+    worst that costs is one missing "another kernel" note.
+    """
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
     def _path(self, session_key: str, agent_id: str) -> Path:
-        return self.folder / f"{safe_name(session_key)}@{safe_name(agent_id)}"
+        return self.folder / f"{session_name(session_key)}@{session_name(agent_id)}"
 
     def switch(self, session_key: str, agent_id: str, kernel_id: str) -> bool:
         """Record ``kernel_id``; True when another kernel had run this key's code before."""
@@ -51,7 +56,7 @@ class KernelMarks:
         if agent_id is not None:
             paths = [self._path(session_key, agent_id)]
         else:
-            paths = list(self.folder.glob(f"{safe_name(session_key)}@*"))
+            paths = list(self.folder.glob(f"{session_name(session_key)}@*"))
         for path in paths:
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()

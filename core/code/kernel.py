@@ -148,7 +148,7 @@ def _facio_bind(cwd):
         if current != cwd:
             os.makedirs(cwd, exist_ok=True)
             os.chdir(cwd)
-            print(f"[facio] working directory reset to {{cwd}}")
+            print("[facio] working directory reset to this conversation's folder")
 
     get_ipython().events.register("post_run_cell", _facio_restore_cwd)
 _facio_bind({cwd!r})

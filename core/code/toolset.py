@@ -31,6 +31,7 @@ from core.config.models import FacioConfig
 from core.config.models_code import CodeConfig
 from core.config.models_servers import McpServerConfig
 from core.events import CodeExecutionOutput
+from core.shown import error_text, scrub
 from core.tools.tool import Tool, ToolContext
 
 if TYPE_CHECKING:
@@ -48,7 +49,8 @@ EXECUTE_DESCRIPTION = """\
 Run Python code in a stateful IPython kernel (Jupyter). Variables, imports and \
 definitions persist between calls in this conversation (until ipybox_reset, or \
 until the kernel is stopped after a long idle time: the result then says so). \
-The working directory is this conversation's folder; files written there stay. \
+The working directory is this conversation's folder; files written there stay \
+(files the person sent are in its uploads/ folder). \
 The result is the cell's output (print what you want to see; the value of a \
 last expression is shown too); images are saved as files and their paths \
 listed; an exception comes back with its traceback. `!command` and `%%bash` \
@@ -172,7 +174,8 @@ class CodeToolset:
         try:
             await asyncio.shield(self._ready)
         except (ImportError, OSError) as exc:
-            raise CodeError(f"code execution is unavailable: {exc}") from exc
+            reason = error_text(exc, self.paths.workspace)
+            raise CodeError(f"code execution is unavailable: {reason}") from exc
 
     async def _prepare(self) -> None:
         self.sandbox = await asyncio.to_thread(
@@ -214,7 +217,7 @@ class CodeToolset:
                 limit = self.config.kernel_init_timeout
                 reason = f"not ready within {limit:g} s (code.kernelInitTimeout)"
             else:
-                reason = str(exc) or type(exc).__name__
+                reason = error_text(exc, self.paths.workspace) or type(exc).__name__
             raise KernelStartError(f"the Python kernel did not start: {reason}") from exc
 
     async def _execute(self, code: str, context: ToolContext) -> str:
@@ -228,7 +231,8 @@ class CodeToolset:
         except Exception as exc:
             # the action ends in one CodeExecutionOutput whatever happened: the
             # chunks streamed so far (if any) are closed, and the person sees why
-            error = str(exc) if isinstance(exc, CodeError) else f"{type(exc).__name__}: {exc}"
+            shown = error_text(exc, self.paths.workspace)
+            error = shown if isinstance(exc, CodeError) else f"{type(exc).__name__}: {shown}"
             output = exc.output if isinstance(exc, CodeError) else ""
             await context.emit(
                 CodeExecutionOutput(text=output, error=error, agent_id=context.agent_id)
@@ -279,17 +283,21 @@ class CodeToolset:
             broken = self.pool.assigned(key)
             if broken is not None and broken.broken:
                 await self.pool.release(key)  # now: it may still be burning CPU
+        if result.error is not None:  # a traceback names files by their absolute paths
+            result.error = scrub(result.error, self.paths.workspace, cwd=kernel.cwd)
         text = model_text(result, cwd=kernel.cwd, limit=limit, new_kernel=new_kernel)
         return result, text
 
     async def _bind(self, kernel: Kernel, session_key: str) -> None:
-        cwd = self.paths.session_dir(session_key)
         try:
+            cwd = await asyncio.to_thread(self.paths.open_session, session_key)
             await kernel.bind(cwd, self.paths.images_dir(session_key))
         except Exception as exc:  # the kernel's failure, mapped once
             kernel.broken = True
+            logger.warning("binding a kernel to session %r failed", session_key, exc_info=True)
+            reason = error_text(exc, self.paths.workspace)
             raise KernelLostError(
-                f"the Python kernel failed while starting for this conversation: {exc}"
+                f"the Python kernel failed while starting for this conversation: {reason}"
             ) from exc
 
     async def _reset(self, context: ToolContext) -> str:

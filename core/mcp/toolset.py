@@ -164,7 +164,9 @@ class _Server:
         except McpServerError as exc:
             raise ToolError(str(exc)) from exc
         folder = context.workspace / MEDIA_DIR / self.name
-        return result_text(tool, result, folder, redact=connection.redact)
+        return result_text(
+            tool, result, folder, workspace=context.workspace, redact=connection.redact
+        )
 
     def status(self, closed: bool) -> ServerStatus:
         names = tuple(t.name for t in self.tools)

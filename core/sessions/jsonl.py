@@ -14,43 +14,46 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
 from core.errors import CorruptSessionError, SessionStoreError
 from core.messages import Message, message_from_json, message_to_json
+from core.paths import adopt, key_of, legacy_session_name, session_name
 
 SUFFIX = ".jsonl"
-MAX_NAME = 240
-"""Longest encoded key: file systems allow 255 bytes per name, with the suffix."""
+LEGACY_MAX_NAME = 240
+"""Older versions refused keys longer than this once encoded."""
+KEY_SUFFIX = ".key"
+"""Next to the history of a long key: the key itself (its file name holds a digest)."""
 
 
-def _filename(session_key: str) -> str:
+def _name(session_key: str) -> str:
     if not session_key:
         raise SessionStoreError("a session key must not be empty")
-    name = quote(session_key, safe="")
-    # A leading "." is encoded too: no session file is hidden, and none can be
-    # mistaken for (and skipped as) one of the ".tmp-" files of a write.
-    if name.startswith("."):
-        name = "%2E" + name[1:]
-    if len(name) > MAX_NAME:
-        raise SessionStoreError(
-            f"session key too long for a file name ({len(name)} characters once encoded, "
-            f"at most {MAX_NAME}): {session_key[:40]!r}…"
-        )
-    return name + SUFFIX
+    return session_name(session_key)
 
 
 class JsonlSessionStore:
-    """Keeps each session in ``<root>/<percent-encoded key>.jsonl``."""
+    """Keeps each session in ``<root>/<name>.jsonl``, ``<name>`` being
+    :func:`core.paths.session_name` of its key.
+
+    A long key's name ends in a digest of it, which cannot be read back: its
+    key is kept in ``<name>.key`` for :meth:`keys`. A history an older version
+    kept under another name (a key of 121 to 240 characters once encoded) is
+    moved to the new one when the session is first used.
+    """
 
     def __init__(self, root: Path) -> None:
         self.root = root
         self._locks: dict[str, asyncio.Lock] = {}
 
     def path(self, session_key: str) -> Path:
-        return self.root / _filename(session_key)
+        path = self.root / (_name(session_key) + SUFFIX)
+        legacy = legacy_session_name(session_key)
+        if legacy is not None and len(legacy) <= LEGACY_MAX_NAME:
+            adopt(path, self.root / (legacy + SUFFIX))
+        return path
 
     def _lock(self, session_key: str) -> asyncio.Lock:
         return self._locks.setdefault(session_key, asyncio.Lock())
@@ -86,12 +89,15 @@ class JsonlSessionStore:
     def _write(self, session_key: str, messages: Sequence[Message]) -> None:
         path = self.path(session_key)
         self.root.mkdir(parents=True, exist_ok=True)
+        if key_of(_name(session_key)) is None:  # first the key, so no history lacks one
+            self._replace(path.with_suffix(KEY_SUFFIX), [session_key], errors="surrogatepass")
+        self._replace(path, [message_to_json(m) + "\n" for m in messages])
+
+    def _replace(self, path: Path, parts: Sequence[str], errors: str = "strict") -> None:
         fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".tmp-", suffix=SUFFIX)
         try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                for message in messages:
-                    handle.write(message_to_json(message))
-                    handle.write("\n")
+            with os.fdopen(fd, "w", encoding="utf-8", errors=errors) as handle:
+                handle.writelines(parts)
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(tmp, path)
@@ -115,13 +121,22 @@ class JsonlSessionStore:
 
     async def delete(self, session_key: str) -> None:
         async with self._lock(session_key):
-            self.path(session_key).unlink(missing_ok=True)
+            path = self.path(session_key)
+            path.unlink(missing_ok=True)
+            path.with_suffix(KEY_SUFFIX).unlink(missing_ok=True)
 
     async def keys(self) -> list[str]:
         if not self.root.exists():
             return []
-        return sorted(
-            unquote(p.name[: -len(SUFFIX)])
-            for p in self.root.iterdir()
-            if p.name.endswith(SUFFIX) and not p.name.startswith(".tmp-")
-        )
+        found: list[str] = []
+        for path in self.root.iterdir():
+            if not path.name.endswith(SUFFIX) or path.name.startswith(".tmp-"):
+                continue
+            key = key_of(path.name[: -len(SUFFIX)])
+            if key is None:
+                try:
+                    key = path.with_suffix(KEY_SUFFIX).read_text("utf-8", "surrogatepass")
+                except FileNotFoundError:
+                    continue  # not one of ours: every long key's history has its key
+            found.append(key)
+        return sorted(found)

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pexpect
 
+from core.tools.builtin.notes import notes_file
+
 ROOT = Path(__file__).resolve().parents[2]
 FACIO = str(Path(sys.executable).parent / "facio")
 DEMO_CONFIG = str(ROOT / "config" / "demo.json")
@@ -88,7 +90,7 @@ def run_cli(
 
 
 def note_file(workspace: Path, session: str = "cli:default") -> Path:
-    return workspace / "notes" / (session.replace(":", "_") + ".md")
+    return notes_file(workspace, session)
 
 
 def slow_config(folder: Path, delay: float = 5) -> str:

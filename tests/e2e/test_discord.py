@@ -119,7 +119,7 @@ def test_facio_up_chats_refuses_a_stranger_survives_bad_payloads_and_takes_an_ap
         out = _stop(up)
     assert fake.token not in out  # the token is never logged
     assert "a malformed MESSAGE_CREATE event was skipped" in out
-    notes = (tmp_path / "ws" / "notes").glob("discord_*.md")
+    notes = (tmp_path / "ws" / "notes").glob("discord%3A*.md")
     assert any("water the plants" in p.read_text() for p in notes)
 
 

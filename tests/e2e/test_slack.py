@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from redis import Redis as SyncRedis
 
+from core.tools.builtin.notes import notes_file
 from tests.e2e.support import FACIO, cli_env
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.slack.support import SCRIPT
@@ -121,7 +122,7 @@ def test_facio_up_in_socket_mode_chats_refuses_and_takes_an_approval(
         out = _stop(up)
     for secret in (slack.bot_token, slack.app_token, slack.signing_secret):
         assert secret not in out  # no token is ever logged
-    note = tmp_path / "ws" / "notes" / f"slack_{slack.team_id}_{dm.id}.md"
+    note = notes_file(tmp_path / "ws", f"slack:{slack.team_id}:{dm.id}")
     assert "water the plants" in note.read_text()
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from redis import Redis as SyncRedis
 
+from core.tools.builtin.notes import notes_file
 from tests.e2e.support import FACIO, cli_env, closed_port
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.telegram_updates import group_chat, message_update, user
@@ -120,7 +121,7 @@ def test_facio_up_chats_refuses_a_stranger_and_takes_an_approval(
     finally:
         out = _stop(up)
     assert tg.token not in out  # the token is never logged
-    assert "water the plants" in (tmp_path / "ws" / "notes" / "telegram_100.md").read_text()
+    assert "water the plants" in notes_file(tmp_path / "ws", "telegram:100").read_text()
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from urllib.parse import quote
 
+from core.paths import session_name
 from tests.e2e.support import (
     APPROVE,
     PROMPT,
@@ -21,7 +21,7 @@ from tests.e2e.support import (
 
 def user_messages(workspace: Path, session: str = "cli:default") -> list[str]:
     """What the person said, read back from the session's JSONL history."""
-    path = workspace / ".facio" / "sessions" / f"{quote(session, safe='')}.jsonl"
+    path = workspace / ".facio" / "sessions" / f"{session_name(session)}.jsonl"
     if not path.exists():
         return []
     lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]

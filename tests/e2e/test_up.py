@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from core.tools.builtin.notes import notes_file
 from tests.e2e.support import FACIO, cli_env
 from tests.ports import free_port
 
@@ -118,7 +119,7 @@ def test_a_pending_approval_survives_a_restart(tmp_path: Path) -> None:
         f"/api/v1/approvals/{pending[0]['approval_id']}", json={"decision": "approve"}
     )
     assert decided.status_code == 200
-    note = tmp_path / "ws" / "notes" / "api_me.md"
+    note = notes_file(tmp_path / "ws", "api:me")
     again._until(lambda: note.exists(), "the note to be saved")
     assert "buy milk" in note.read_text()
     code, out = again.stop()

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from core.tools.builtin.notes import notes_file
 from facio import (
     ApprovalRequest,
     Facio,
@@ -81,7 +82,7 @@ async def bot(backend: Backend, tmp_path: Path) -> AsyncIterator[Facio]:
 
 
 def _note_file(bot: Facio, session: str) -> Path:
-    return bot.workspace / "notes" / f"{session}.md"
+    return notes_file(bot.workspace, session)
 
 
 async def test_run_denies_by_default_and_says_so(bot: Facio, backend: Backend) -> None:

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from core.config.models_code import CodeLimits
+from core.paths import SESSIONS_DIR
 
 __all__ = [
     "CONNECTION_FILE",
@@ -146,7 +147,7 @@ class SandboxPolicy:
 
     @property
     def sessions(self) -> Path:
-        return self.workspace / "sessions"
+        return self.workspace / SESSIONS_DIR
 
     def rlimits(self) -> dict[str, int]:
         """The limits set before the kernel starts (CPU time is set at binding)."""

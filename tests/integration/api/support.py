@@ -12,6 +12,7 @@ import aiohttp
 
 from channels.gateway import Gateway
 from core.config import FacioConfig, parse_config
+from core.tools.builtin.notes import notes_file
 
 TOKEN = "s3cret-token-for-tests"
 NOTE = "remember to buy milk"
@@ -29,7 +30,7 @@ def api_config(tmp_path: Path, *, token: str = TOKEN, **agent: Any) -> FacioConf
 
 
 def note_file(tmp_path: Path, session: str) -> Path:
-    return tmp_path / "ws" / "notes" / (session.replace(":", "_") + ".md")
+    return notes_file(tmp_path / "ws", session)
 
 
 @contextlib.asynccontextmanager

@@ -24,8 +24,8 @@ from core import (
     ToolOutput,
 )
 from core.code import EXECUTE_TOOL, CodeToolset
-from core.code.paths import safe_name
 from core.config import CodeConfig
+from core.paths import session_name
 from tests.integration.code.support import (
     KERNEL_TIMEOUT,
     code_agent,
@@ -58,7 +58,7 @@ async def toolset(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Cod
 
 
 def session_dir(toolset: CodeToolset, session: str = "test:code") -> Path:
-    return toolset.paths.workspace / "sessions" / safe_name(session)
+    return toolset.paths.workspace / "sessions" / session_name(session)
 
 
 async def test_approved_code_streams_42_to_the_person_and_the_model(toolset: CodeToolset) -> None:
@@ -105,6 +105,24 @@ async def test_a_failing_cell_is_a_result_with_the_traceback(toolset: CodeToolse
     assert output.error is not None and "ValueError: bad input 7" in output.error
     last = events[-1]  # the turn went on: the model saw the failure
     assert isinstance(last, Response) and "ValueError" in last.content
+
+
+async def test_an_error_naming_the_folder_shows_it_as_the_code_sees_it(
+    toolset: CodeToolset,
+) -> None:
+    """A traceback names files by absolute path: the person and the model see them relative
+    to the code's folder (or the workspace), never where the server keeps them."""
+    agent = code_agent(toolset, session="test:paths")
+    code = "import os\nopen(os.path.join(os.getcwd(), 'data', 'in.csv'))"
+    events = await turn(agent, f"run {code}")
+    result = code_result(events)
+    assert result.is_error
+    assert "No such file or directory: 'data/in.csv'" in result.content
+    (output,) = of_type(events, CodeExecutionOutput)
+    assert output.error is not None and "'data/in.csv'" in output.error
+    workspace = str(toolset.paths.workspace)
+    for shown in (result.content, output.error, events[-1].content):  # type: ignore[union-attr]
+        assert workspace not in shown and session_name("test:paths") not in shown
 
 
 async def test_huge_output_is_cut_in_the_middle_and_flagged(toolset: CodeToolset) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from core.paths import session_name
 from tests.integration.discord_channel.support import (
     PINGS,
     World,
@@ -146,9 +147,11 @@ async def test_an_attachment_is_saved_in_the_workspace(
         fake.push_message(dm, w.alice, "read this", attachments=[note])
         said = await fake.until(lambda: texts(fake, dm.id))
     assert said[0].startswith("You said: read this")
-    saved = list((config.workspace / "uploads" / "discord" / str(dm.id)).iterdir())
+    folder = config.workspace / "sessions" / session_name(f"discord:dm:{dm.id}") / "uploads"
+    saved = list(folder.iterdir())
     assert [p.read_bytes() for p in saved] == [b"buy milk\n"]
-    assert saved[0].name.endswith("-notes.txt") and saved[0].name in said[0]
+    assert saved[0].name.endswith("-notes.txt")
+    assert f"saved at uploads/{saved[0].name}]" in said[0]
 
 
 async def test_a_too_large_attachment_is_refused_with_a_note(

@@ -18,6 +18,7 @@ import pytest
 from core import Agent, AgentSettings, ApprovalRequest, MemorySessionStore
 from core.events import AgentEvent, Response, ToolOutput
 from core.hooks import Hook, RunContext
+from core.messages import ToolResult
 from core.providers.scripted import Script, ScriptedProvider
 from facio import Facio
 from tests.integration.mcp.support import (
@@ -127,6 +128,32 @@ async def test_rejected_call_never_reaches_the_server(tmp_path: Path) -> None:
             assert events[-1].content == f"tool said: touched {target}"  # type: ignore[union-attr]
     finally:
         await mcp.aclose()
+
+
+async def test_a_failing_call_reaches_the_model_without_the_servers_paths(tmp_path: Path) -> None:
+    """The server's error names a file in the workspace by its absolute path: the model
+    (and whoever reads the stream) sees it relative to the workspace."""
+    workspace = tmp_path / "srv" / "ws"
+    workspace.mkdir(parents=True)
+    mcp = toolset(workspace, fake=fake())
+    agent = Agent(
+        ScriptedProvider(_script()),
+        settings=AgentSettings(model="m", approval_timeout=5),
+        store=MemorySessionStore(),
+        workspace=workspace,
+        toolsets=[mcp],
+    )
+    try:
+        async with agent:
+            events = await _events(agent.stream(f"touch {workspace}/nowhere/x.txt"), True)
+    finally:
+        await mcp.aclose()
+    (output,) = [e for e in events if isinstance(e, ToolOutput)]
+    assert output.is_error
+    assert "No such file or directory: 'nowhere/x.txt'" in output.content
+    assert events[-1].content == f"tool said: {output.content}"  # type: ignore[union-attr]
+    (result,) = [m for m in agent.history if isinstance(m, ToolResult)]  # what the model read
+    assert result.content == output.content and str(tmp_path) not in result.content
 
 
 async def test_a_cancelled_turn_leaves_the_session_usable(tmp_path: Path) -> None:

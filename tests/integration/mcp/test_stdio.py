@@ -284,8 +284,9 @@ async def test_images_are_saved_in_the_workspace(tmp_path: Path) -> None:
         tools = by_name(await mcp.tools())
         text = await call(tools, "fake_picture", tmp_path)
         assert text.startswith("[image image/png, 70 B, saved to ")
-        saved = Path(text.removeprefix("[image image/png, 70 B, saved to ").rstrip("]"))
-        assert saved.parent == tmp_path / ".facio" / "mcp" / "fake"
+        shown = text.removeprefix("[image image/png, 70 B, saved to ").rstrip("]")
+        assert shown.startswith(".facio/mcp/fake/")  # relative: no server path shown
+        saved = tmp_path / shown
         assert saved.read_bytes().startswith(b"\x89PNG")
     finally:
         await mcp.aclose()

@@ -31,6 +31,7 @@ import aiohttp
 from redis.asyncio import Redis
 
 from core.messages import Message, message_from_json
+from core.tools.builtin.notes import notes_file
 from tests.integration.runtime.support import entry_order, published
 from workers import keys
 from workers.codec import text
@@ -193,7 +194,7 @@ SAVE_RULES: list[dict[str, Any]] = [
 
 
 def notes(workspace: Path, session: str) -> Path:
-    return workspace / "notes" / (session.replace(":", "_") + ".md")
+    return notes_file(workspace, session)
 
 
 async def until(

@@ -10,6 +10,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from core.config import FacioConfig
+from core.tools.builtin.notes import notes_file
 from tests.integration.runtime.support import (
     Background,
     demo_config,
@@ -40,7 +41,7 @@ async def _park_note(pool: Redis, redis: Redis, config: FacioConfig, url: str) -
 
 
 def _note(tmp_path: Path, session: str = "api:test") -> Path:
-    return tmp_path / "ws" / "notes" / (session.replace(":", "_") + ".md")
+    return notes_file(tmp_path / "ws", session)
 
 
 async def _decide(

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from redis.asyncio import Redis
 
-from core.code.paths import safe_name
 from core.config import FacioConfig, parse_config
+from core.paths import session_name
 from tests.integration.code.support import KERNEL_TIMEOUT
 from tests.integration.runtime.support import Background, inbound, outbox, send, wait_for
 from workers import keys
@@ -97,6 +97,6 @@ async def test_stop_with_an_in_code_approval_pending_rejects_it_and_the_kernel_g
         await send(pool, inbound("run print(y + 1)"))  # the same kernel, still usable
         await wait_for(redis, "turn_finished", count=2, timeout=60)
     assert (await _responses(redis))[-1] == "Result:\n42"
-    folder = tmp_path / "ws" / "sessions" / safe_name(SESSION)
+    folder = tmp_path / "ws" / "sessions" / session_name(SESSION)
     assert folder.is_dir() and not (folder / "stopped.txt").exists()
     await pool.aclose()

@@ -14,6 +14,7 @@ import pytest
 from redis.asyncio import Redis
 
 from core.config import FacioConfig, parse_config
+from core.tools.builtin.notes import notes_file
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.telegram_updates import group_chat, message_update
 from tests.integration.runtime.support import Background, wait_for
@@ -162,5 +163,5 @@ async def test_in_a_session_nobody_watches_only_the_operator_decides(
         assert decided.decided
         finished = await wait_for(redis, "turn_finished", timeout=15)
     assert finished[0]["session_key"] == "cron:nightly"
-    assert (tmp_path / "ws" / "notes" / "cron_nightly.md").read_text() == "- nightly\n"
+    assert notes_file(tmp_path / "ws", "cron:nightly").read_text() == "- nightly\n"
     await pool.aclose()

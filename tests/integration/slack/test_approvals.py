@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 from slack_sdk.web.async_client import AsyncWebClient
 
 from channels.chat.clicks import EXPIRED, FORBIDDEN, GONE, UNKNOWN_BUTTON
+from core.tools.builtin.notes import notes_file
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.slack.support import card_of, running, slack_config, texts
 from workers import keys
@@ -66,7 +67,7 @@ async def test_approve_updates_the_card_in_place_and_a_second_click_is_told(
         await slack.until(lambda: _ephemerals(slack, alice.id))
         assert _ephemerals(slack, alice.id) == ["Already decided: ✅ Approved by @alice"]
         assert gw.metrics.approval_decisions.value(outcome="decided") == 1
-    note = tmp_path / "ws" / "notes" / f"slack_{slack.team_id}_{dm.id}.md"
+    note = notes_file(tmp_path / "ws", f"slack:{slack.team_id}:{dm.id}")
     assert "to buy milk" in note.read_text()
 
 

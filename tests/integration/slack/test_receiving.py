@@ -8,6 +8,7 @@ from redis.asyncio import Redis
 
 from channels.chat.commands import NOTHING_TO_STOP
 from channels.chat.render import RESET
+from core.paths import session_name
 from tests.fakes.slack_payloads import event_callback, own_message_event
 from tests.fakes.slack_server import FakeSlack
 from tests.integration.slack.support import running, slack_config, texts
@@ -160,10 +161,11 @@ async def test_a_shared_file_is_saved_into_the_workspace(
         big = slack.add_file("big.bin", None, user=alice, size=5000)
         slack.share_file(alice, dm, big)
         await slack.until(lambda: any("can't take that file" in t for t in texts(slack, dm.id)))
-    saved = tmp_path / "ws" / "uploads" / "slack" / dm.id / f"{said.ts}-report.csv"
+    folder = tmp_path / "ws" / "sessions" / session_name(f"slack:{slack.team_id}:{dm.id}")
+    saved = folder / "uploads" / f"{said.ts}-report.csv"
     assert saved.read_bytes() == b"a,b\n1,2\n"
-    assert f"[file saved at uploads/slack/{dm.id}/" in texts(slack, dm.id)[0]
-    assert not list((tmp_path / "ws" / "uploads" / "slack" / dm.id).glob("*big*"))
+    assert f"[file saved at uploads/{said.ts}-report.csv]" in texts(slack, dm.id)[0]
+    assert not list((folder / "uploads").glob("*big*"))
 
 
 async def test_a_malformed_event_is_acknowledged_and_skipped(

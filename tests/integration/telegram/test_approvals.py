@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from channels.chat.cards import STOPPED_LINE
 from channels.chat.clicks import EXPIRED, FORBIDDEN, GONE, UNKNOWN_BUTTON
+from core.tools.builtin.notes import notes_file
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.telegram_updates import callback, group_chat, message_update
 from tests.integration.telegram.support import (
@@ -85,7 +86,7 @@ async def test_approve_edits_the_card_resumes_the_turn_and_a_second_click_is_tol
         assert metrics.approval_decisions.value(outcome="decided") == 1
         assert metrics.approval_decisions.value(outcome="already_decided") == 1
         assert "facio_approval_latency_seconds_count 1" in metrics.render()
-    note = tmp_path / "ws" / "notes" / "telegram_100.md"
+    note = notes_file(tmp_path / "ws", "telegram:100")
     assert "to buy milk" in note.read_text()
 
 
@@ -108,7 +109,7 @@ async def test_a_foreign_click_changes_nothing_then_the_owner_rejects(
             lambda: str(tg.message(100, message_id)["text"]).endswith("❌ Rejected by @alice")
         )
         assert edited
-    assert not (tmp_path / "ws" / "notes" / "telegram_100.md").exists()
+    assert not notes_file(tmp_path / "ws", "telegram:100").exists()
 
 
 async def test_in_a_group_an_approver_decides_for_someone_else(
@@ -226,7 +227,7 @@ async def test_stop_while_a_card_waits_says_stopped_on_the_card_and_to_a_late_cl
         assert str(edited["text"]).endswith(STOPPED_LINE)
         tg.click(ALICE, 100, message_id, _data(card, "Approve"))
         assert await _answer(tg, 1) == "Already decided: " + STOPPED_LINE
-    assert not (tmp_path / "ws" / "notes" / "telegram_100.md").exists()
+    assert not notes_file(tmp_path / "ws", "telegram:100").exists()
 
 
 async def test_a_card_of_long_emoji_arguments_shows_them_and_its_decision(

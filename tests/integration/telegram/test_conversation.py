@@ -9,6 +9,7 @@ import pytest
 from aiogram.types import Update
 from redis.asyncio import Redis
 
+from core.paths import session_name
 from tests.fakes.telegram_server import FakeTelegram
 from tests.fakes.telegram_updates import group_chat, message_update
 from tests.integration.telegram.support import (
@@ -22,6 +23,11 @@ from tests.integration.telegram.support import (
     tg_config,
 )
 from workers import keys
+
+
+def uploads(tmp_path: Path, session: str) -> Path:
+    """The uploads folder of ``session``: in its folder, where code actions run."""
+    return tmp_path / "ws" / "sessions" / session_name(session) / "uploads"
 
 
 @pytest.fixture
@@ -170,8 +176,8 @@ async def test_edits_stickers_photos_and_unsupported_kinds(
         await tg.until(lambda: "You said: [sticker 👍]" in texts(tg, 100))
         tg.push(message_update(ALICE, photo=photo, caption="what is this?", message_id=501))
         said = await tg.until(lambda: [t for t in texts(tg, 100) if "what is this?" in t])
-        assert "[photo saved at uploads/telegram/100/501-photo.jpg]" in said[0]
-        saved = tmp_path / "ws" / "uploads" / "telegram" / "100" / "501-photo.jpg"
+        assert "[photo saved at uploads/501-photo.jpg]" in said[0]  # where code finds it
+        saved = uploads(tmp_path, "telegram:100") / "501-photo.jpg"
         assert saved.read_bytes() == b"\xff\xd8 a jpeg"
         big = {
             "file_id": "doc-1",
@@ -183,7 +189,7 @@ async def test_edits_stickers_photos_and_unsupported_kinds(
         await tg.until(lambda: [t for t in texts(tg, 100) if "too" in t or "limit" in t])
         tg.push(message_update(ALICE, location={"latitude": 1.5, "longitude": 2.5}))
         await tg.until(lambda: [t for t in texts(tg, 100) if "can't use this kind" in t])
-    assert not (tmp_path / "ws" / "uploads" / "telegram" / "100" / "report.pdf").exists()
+    assert [p.name for p in uploads(tmp_path, "telegram:100").iterdir()] == ["501-photo.jpg"]
 
 
 async def test_a_redelivered_update_runs_once(

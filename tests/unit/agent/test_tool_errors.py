@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
-from core import AgentSettings, ApprovalRequest, Response, ToolOutput
+from core import Agent, AgentSettings, ApprovalRequest, MemorySessionStore, Response, ToolOutput
+from core.errors import ToolError
 from core.events import CodeExecutionOutputChunk
+from core.providers.scripted import ScriptedProvider
 from core.tools import Tool, ToolContext
+from core.tools.builtin import LIST_NOTES
 from tests.unit.agent.helpers import Recorder, collect, make_agent, script
 
 ECHO_ERROR = {"on": "tool", "match": "(?s)(?P<r>.*)", "text": "tool said: \\g<r>"}
@@ -126,3 +130,42 @@ async def test_max_turns_stops_and_says_so(recorder: Recorder) -> None:
     # the next message continues normally: history is valid
     async with make_agent(looping, recorder, permissions=permissions) as agent:
         await collect(agent.stream("again", max_turns=1), approve=None)
+
+
+async def test_tool_errors_show_workspace_paths_not_the_servers(tmp_path: Path) -> None:
+    """A tool's error reaches the model and people: paths in it are relative to the
+    workspace (what the tools and code work in), never the server's absolute ones."""
+    workspace = tmp_path / "ws"
+
+    def read_file(path: str, context: ToolContext) -> str:
+        """Read a file of the workspace."""
+        return (context.workspace / path).read_text(encoding="utf-8")
+
+    def check(context: ToolContext) -> str:
+        """Fail the way tools word their own errors."""
+        raise ToolError(f"cannot use {context.workspace / 'notes'}: locked ({context.workspace})")
+
+    (workspace / "notes" / "list-me.md").mkdir(parents=True)
+    calls = [
+        {"name": "read_file", "arguments": {"path": "notes/missing.md"}},
+        {"name": "check"},
+        {"name": "list_notes"},
+    ]
+    sc = script({"on": "user", "toolCalls": calls}, ECHO_ERROR)
+    agent = Agent(
+        ScriptedProvider(sc),
+        tools=[Tool(read_file), Tool(check), LIST_NOTES],
+        store=MemorySessionStore(),
+        session_key="list-me",  # its notes "file" is a folder: reading it fails
+        workspace=workspace,
+    )
+    events = await collect(agent.stream("go"))
+    missing, locked, listed = [e for e in events if isinstance(e, ToolOutput)]
+    assert missing.is_error and locked.is_error and listed.is_error
+    assert missing.content == (
+        "read_file failed: FileNotFoundError: No such file or directory: notes/missing.md"
+    )
+    assert locked.content == "cannot use notes: locked (.)"
+    assert listed.content.endswith("IsADirectoryError: Is a directory: notes/list-me.md")
+    for output in (missing, locked, listed):
+        assert str(tmp_path) not in output.content

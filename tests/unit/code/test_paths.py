@@ -11,21 +11,18 @@ from pathlib import Path
 import pytest
 
 from core.code.continuity import KernelMarks
-from core.code.paths import CodePaths, safe_name, write_new
+from core.code.paths import CodePaths, write_new
 from core.code.rundir import PREFIX, RunDir, remove_orphans
 
 
 def test_session_folders_are_one_readable_name_inside_the_workspace(tmp_path: Path) -> None:
     paths = CodePaths(tmp_path)
     assert paths.session_dir("telegram:42") == tmp_path / "sessions" / "telegram%3A42"
-    assert safe_name("a/b") == "a%2Fb"
-    assert safe_name("..") == "%2E."
-    assert safe_name(".hidden") == "%2Ehidden"
-    assert safe_name("") == "%00"
-    for key in ["..", "../x", "/etc", "a b", "slack:T1:C2:1700.1"]:
+    for key in ["", "..", "../x", "/etc", "a b", "slack:T1:C2:1700.1", "api:" + "x" * 508]:
         folder = paths.session_dir(key)
         assert folder.parent == tmp_path / "sessions", key
-        assert folder.name not in (".", "..")
+        assert folder.name not in (".", "..") and len(folder.name) <= 120
+        assert paths.open_session(key) == folder and folder.is_dir()
     assert paths.images_dir("s") == tmp_path / "sessions" / "s" / "images"
     assert paths.ptc_root == tmp_path / ".facio" / "ptc"
 
@@ -42,6 +39,17 @@ def test_a_different_kernel_is_noticed_and_clearing_forgets(tmp_path: Path) -> N
     assert again.switch("s:1", "main", "k5") is False
     again.clear("s:1")
     assert not list((tmp_path / "kernels").iterdir())
+
+
+def test_kernel_records_of_long_keys_are_short_and_apart(tmp_path: Path) -> None:
+    marks = KernelMarks(tmp_path / "kernels")
+    long, other = "api:" + "k" * 508, "api:" + "k" * 507 + "!"
+    assert marks.switch(long, "main", "k1") is False
+    assert marks.switch(other, "main", "k2") is False  # not the same record
+    assert marks.switch(long, "main", "k3") is True
+    marks.clear(long)
+    assert marks.switch(other, "main", "k2") is False  # its record stays
+    assert all(len(p.name) <= 255 for p in (tmp_path / "kernels").iterdir())
 
 
 def test_images_are_written_without_following_a_link_the_code_made(tmp_path: Path) -> None:

@@ -217,9 +217,32 @@ async def test_complete_last_line_without_newline_loads(store: JsonlSessionStore
     assert len(await store.load("s")) == 3
 
 
-async def test_overlong_session_key_is_a_clear_error(store: JsonlSessionStore) -> None:
-    with pytest.raises(SessionStoreError, match="session key too long"):
-        await store.append("会" * 100, [UserMessage(content="x")])
+@pytest.mark.parametrize("length", [256, 512])
+async def test_long_keys_are_short_files_of_their_own(
+    store: JsonlSessionStore, root: Path, length: int
+) -> None:
+    """Keys as long as the API takes: one short file each, told apart, listed back."""
+    one, other = "会" * length, "会" * (length - 1) + "x"
+    await store.append(one, [UserMessage(content="one")])
+    await store.append(other, [UserMessage(content="other")])
+    assert await store.load(one) == [UserMessage(content="one")]
+    assert await store.load(other) == [UserMessage(content="other")]
+    assert sorted(await store.keys()) == sorted([one, other])
+    assert all(len(p.name.encode()) <= 255 for p in root.iterdir())
+    await store.delete(one)
+    assert await store.keys() == [other]
+    assert len(list(root.iterdir())) == 2  # the other's history and its key
+
+
+async def test_a_history_of_an_older_version_is_moved_to_its_new_name(
+    store: JsonlSessionStore, root: Path
+) -> None:
+    key = "api:" + "y" * 150  # older versions named it by the whole encoded key
+    root.mkdir(parents=True)
+    (root / ("api%3A" + "y" * 150 + ".jsonl")).write_bytes(_line("kept"))
+    assert await store.keys() == [key]
+    assert await store.load(key) == [UserMessage(content="kept")]
+    assert [p.name for p in root.iterdir()] == [store.path(key).name]
 
 
 async def test_garbage_line_in_the_middle_names_its_line(store: JsonlSessionStore) -> None:

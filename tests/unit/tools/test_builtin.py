@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +11,7 @@ import pytest
 
 from core.tools import ToolContext
 from core.tools.builtin import BUILTIN_TOOLS, CURRENT_TIME, LIST_NOTES, SAVE_NOTE
-from core.tools.builtin.notes import MAX_NOTE
+from core.tools.builtin.notes import LAYOUT_MARK, MAX_NOTE, notes_file
 
 
 def _ctx(workspace: Path, session_key: str = "telegram:42") -> ToolContext:
@@ -17,7 +19,8 @@ def _ctx(workspace: Path, session_key: str = "telegram:42") -> ToolContext:
 
 
 def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
+    """The files under ``root``, but the notes folder's layout mark."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != LAYOUT_MARK)
 
 
 def test_builtin_tools_by_name() -> None:
@@ -44,8 +47,9 @@ async def test_save_then_list_notes(tmp_path: Path) -> None:
 
 async def test_notes_file_is_under_the_workspace_with_a_safe_name(tmp_path: Path) -> None:
     await SAVE_NOTE.call({"text": "x"}, _ctx(tmp_path, "slack:T1/C 2"))
-    assert _files(tmp_path) == [tmp_path / "notes" / "slack_T1_C_2.md"]
-    assert (tmp_path / "notes" / "slack_T1_C_2.md").read_text(encoding="utf-8") == "- x\n"
+    assert _files(tmp_path) == [tmp_path / "notes" / "slack%3AT1%2FC%202.md"]
+    assert notes_file(tmp_path, "slack:T1/C 2") == tmp_path / "notes" / "slack%3AT1%2FC%202.md"
+    assert (tmp_path / "notes" / "slack%3AT1%2FC%202.md").read_text(encoding="utf-8") == "- x\n"
 
 
 @pytest.mark.parametrize("session_key", ["../../escape", "/etc/passwd", "..", "a\\b\x00c"])
@@ -62,6 +66,46 @@ async def test_notes_are_per_session(tmp_path: Path) -> None:
     await SAVE_NOTE.call({"text": "mine"}, _ctx(tmp_path, "telegram:1"))
     assert await LIST_NOTES.call({}, _ctx(tmp_path, "telegram:2")) == "No notes yet."
     assert await LIST_NOTES.call({}, _ctx(tmp_path, "telegram:1")) == "- mine"
+
+
+async def test_keys_that_once_shared_a_notes_file_are_apart(tmp_path: Path) -> None:
+    """Older versions made every odd character ``_``: ``api:a:b`` and ``api:a_b`` shared."""
+    for key in ("api:a:b", "api:a_b", "api_a_b", "api:a.b", "API:a:b"):
+        await SAVE_NOTE.call({"text": key}, _ctx(tmp_path, key))
+    for key in ("api:a:b", "api:a_b", "api_a_b", "api:a.b", "API:a:b"):
+        assert await LIST_NOTES.call({}, _ctx(tmp_path, key)) == f"- {key}"
+    assert len(_files(tmp_path)) == 5
+
+
+@pytest.mark.parametrize("length", [256, 512])
+async def test_notes_of_long_keys_are_short_files_of_their_own(tmp_path: Path, length: int) -> None:
+    one, other = "api:" + "k" * (length - 4), "api:" + "k" * (length - 5) + "_"
+    await SAVE_NOTE.call({"text": "one"}, _ctx(tmp_path, one))
+    await SAVE_NOTE.call({"text": "other"}, _ctx(tmp_path, other))
+    assert await LIST_NOTES.call({}, _ctx(tmp_path, one)) == "- one"
+    assert await LIST_NOTES.call({}, _ctx(tmp_path, other)) == "- other"
+    assert all(len(p.name) <= 255 for p in _files(tmp_path)) and len(_files(tmp_path)) == 2
+
+
+async def test_notes_of_an_older_version_are_taken_over_once(tmp_path: Path) -> None:
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "telegram_42.md").write_text("- from before\n", encoding="utf-8")
+    (notes / "telegram_7.md").write_text("- also before\n", encoding="utf-8")
+    old = time.time() - 3600  # written before this version first used the folder
+    os.utime(notes / "telegram_42.md", (old, old))
+    os.utime(notes / "telegram_7.md", (old, old))
+    assert await LIST_NOTES.call({}, _ctx(tmp_path, "telegram:42")) == "- from before"
+    assert not (notes / "telegram_42.md").exists()
+    assert notes_file(tmp_path, "telegram:42").exists()
+    # a file written since is the session's whose new name it is: not taken
+    await SAVE_NOTE.call({"text": "mine"}, _ctx(tmp_path, "telegram_9"))
+    assert await LIST_NOTES.call({}, _ctx(tmp_path, "telegram:9")) == "No notes yet."
+    assert await LIST_NOTES.call({}, _ctx(tmp_path, "telegram_9")) == "- mine"
+    # a key as long as the API takes: its old name was never a file; nothing fails
+    assert await LIST_NOTES.call({}, _ctx(tmp_path, "api:" + "z" * 508)) == "No notes yet."
+    await SAVE_NOTE.call({"text": "new"}, _ctx(tmp_path, "telegram:7"))
+    assert await LIST_NOTES.call({}, _ctx(tmp_path, "telegram:7")) == "- also before\n- new"
 
 
 async def test_multi_line_note_stays_one_entry(tmp_path: Path) -> None:
@@ -95,7 +139,7 @@ async def test_list_notes_when_none(tmp_path: Path) -> None:
 
 async def test_list_notes_with_an_empty_file(tmp_path: Path) -> None:
     (tmp_path / "notes").mkdir()
-    (tmp_path / "notes" / "telegram_42.md").write_text("\n", encoding="utf-8")
+    (tmp_path / "notes" / "telegram%3A42.md").write_text("\n", encoding="utf-8")
     assert await LIST_NOTES.call({}, _ctx(tmp_path)) == "No notes yet."
 
 
