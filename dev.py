@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """One-command set-up for facio: each command installs what it needs, then runs.
 
-    python3 dev.py up      # install facio into .venv and run `facio up` (offline demo bot)
+    python3 dev.py up      # install facio[data] into .venv and run `facio up` (offline demo bot)
     python3 dev.py chat    # the same demo bot in a terminal chat
-    python3 dev.py test    # install facio + dev tools into .venv, then lint, types, tests
+    python3 dev.py test    # install facio[dev,data] into .venv, then lint, types, tests
     python3 dev.py bench   # run the benchmarks in tests/bench/ and print the figures
 
 Only the Python standard library is used here, so a fresh machine with
@@ -49,13 +49,20 @@ def _install(extra: str) -> None:
     stamp.write_text(digest)
 
 
+DEMO_EXTRAS = "data"
+"""What the demo's code actions are promised beyond facio: numpy, pandas, matplotlib."""
+
+TEST_EXTRAS = "dev,data"
+"""The dev tools, and the data extra the code-action tests import in the kernel."""
+
+
 def _run(*cmd: str) -> int:
     print("+", " ".join(cmd), flush=True)
     return subprocess.run(cmd, cwd=ROOT).returncode
 
 
 def _exec_facio(command: str, args: list[str]) -> int:
-    _install("")
+    _install(DEMO_EXTRAS)
     demo = ROOT / "config" / "demo.json"
     cmd = [str(BIN / "facio"), command, "--config", str(demo), *args]
     print("+", " ".join(cmd), flush=True)
@@ -77,7 +84,7 @@ busy (``python3 dev.py test -n 0`` runs them one by one)."""
 
 
 def test(args: list[str]) -> int:
-    _install("dev")
+    _install(TEST_EXTRAS)
     for step in (
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
@@ -91,7 +98,7 @@ def test(args: list[str]) -> int:
 
 
 def bench(args: list[str]) -> int:
-    _install("dev")
+    _install(TEST_EXTRAS)
     return _run(str(PY), "-m", "pytest", "-q", "-s", "-m", "bench", "tests/bench", *args)
 
 
