@@ -17,7 +17,8 @@ COPY bots ./bots
 COPY channels ./channels
 COPY workers ./workers
 COPY facio ./facio
-RUN /opt/facio/bin/pip install .
+# [data]: numpy, pandas and matplotlib for the agent's code actions (docs/code-actions.md).
+RUN /opt/facio/bin/pip install ".[data]"
 
 FROM python:3.11-slim
 # PYTHONUNBUFFERED: log lines reach `docker compose logs` as they are written.

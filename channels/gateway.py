@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 from collections.abc import Sequence
 from types import TracebackType
@@ -35,13 +36,36 @@ from channels.outbox_consumer import OutboxConsumer, OutboxTimings
 from channels.registry import ChannelsFactory, build_channels
 from channels.runtime import RuntimeClient, worker_id
 from core.config import FacioConfig
+from core.errors import FacioError
 
-__all__ = ["SHUTDOWN_TIMEOUT", "Gateway", "Service", "consumer_name"]
+__all__ = ["SHUTDOWN_TIMEOUT", "Gateway", "GatewayBindError", "Service", "consumer_name"]
 
 logger = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = 10.0
 """Seconds in-flight requests get to finish when the gateway stops."""
+
+
+class GatewayBindError(FacioError):
+    """The HTTP site cannot listen on ``gateway.host:gateway.port`` (in use, not allowed, …).
+
+    One line that names the address, the config keys and the way out; the
+    ``OSError`` is its ``__cause__``.
+    """
+
+    def __init__(self, host: str, port: int, exc: OSError) -> None:
+        self.host = host
+        self.port = port
+        if isinstance(exc, socket.gaierror) or not exc.errno or exc.errno < 0:
+            reason = exc.strerror or str(exc)
+        else:
+            reason = os.strerror(exc.errno)
+        shown = f"[{host}]" if ":" in host else host
+        super().__init__(
+            f"cannot listen on {shown}:{port} (gateway.host, gateway.port {port}): "
+            f"{reason.lower()}; choose another port with --port N or gateway.port, "
+            "or stop what uses it"
+        )
 
 
 def consumer_name(host: str, port: int) -> str:
@@ -138,7 +162,11 @@ class Gateway:
         return f"http://{host}:{self.port}"
 
     async def start(self) -> None:
-        """Connect to Redis, serve HTTP, start the services; undo it all on failure."""
+        """Connect to Redis, serve HTTP, start the services; undo it all on failure.
+
+        Raises:
+            GatewayBindError: the HTTP site cannot listen on its host and port.
+        """
         if self._stack is not None:
             raise RuntimeError("the gateway is already running")
         stack = contextlib.AsyncExitStack()
@@ -164,7 +192,7 @@ class Gateway:
             await runner.setup()
             stack.push_async_callback(self._cleanup_runner)
             self._runner = runner
-            await web.TCPSite(runner, self.host, self.requested_port).start()
+            await self._listen(runner)
             self.consumer = OutboxConsumer(
                 runtime,
                 {c.name: c for c in self.channels},
@@ -181,6 +209,12 @@ class Gateway:
             raise
         self._stack = stack
         logger.info("gateway listening on %s", self.url)
+
+    async def _listen(self, runner: web.AppRunner) -> None:
+        try:
+            await web.TCPSite(runner, self.host, self.requested_port).start()
+        except OSError as exc:
+            raise GatewayBindError(self.host, self.requested_port, exc) from exc
 
     async def stop(self) -> None:
         """Stop the services (last started first), the site, then close Redis."""

@@ -3,10 +3,12 @@
 Approvals are asked on the terminal when there is one. Without a terminal
 on stdin (a pipe, cron, CI) nobody can answer, so every approval is
 rejected — deny by default — and stderr says which tool and why, so the
-caller can add a permission rule instead of wondering.
+caller can add a permission rule instead of wondering; the exit code says
+so too, so a script does not take the turn for done.
 
-Exit codes: 0 the turn ran (rejections included), 1 it failed (the model
-API), 130 interrupted with Ctrl-C.
+Exit codes: 0 the turn ran (rejections by the person at the terminal
+included), 1 it failed (the model API), 3 an approval was rejected because
+nobody was there to ask (stdin not a terminal), 130 interrupted with Ctrl-C.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from channels.terminal.turn import TurnRunner, play_turn, sigint_handler
 from core.events import ApprovalRequest
 from core.providers.errors import ProviderError
 
-__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_OK", "run_once"]
+__all__ = ["EXIT_FAILED", "EXIT_INTERRUPTED", "EXIT_NO_APPROVER", "EXIT_OK", "run_once"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_NO_APPROVER = 3
+"""An approval was rejected for want of a terminal to ask it on (2 is the CLI's config error)."""
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
 
 
@@ -49,12 +53,14 @@ async def run_once(
     agent = facio.agent(session_key)
     # With stdout redirected (`facio run … > answer.txt`) the prompt must still be seen.
     asker = console if console.is_terminal else Console(console.err, console.err)
+    unasked: list[str] = []
 
     async def decide(request: ApprovalRequest) -> None:
         if reader is not None:
             await ask_approval(request, asker, reader, agent.permissions)
             return
         request.approve(False)
+        unasked.append(request.tool_name)
         console.error(
             f"facio run: rejected {request.tool_name}: stdin is not a terminal, so there "
             "is nobody to ask for approval (allow the tool with a permission rule, "
@@ -71,4 +77,4 @@ async def run_once(
     if not finished:
         console.error("facio run: cancelled")
         return EXIT_INTERRUPTED
-    return EXIT_OK
+    return EXIT_NO_APPROVER if unasked else EXIT_OK

@@ -2,7 +2,7 @@
 
 It must run offline out of the box (the scripted demo model, every channel
 off, every secret optional), and teach by its comments how to switch to a
-real model and turn on Telegram or Slack. It holds a fresh gateway token, so the file
+real model and turn on Telegram, Slack or Discord. It holds a fresh gateway token, so the file
 is private to its owner (mode 0600).
 """
 

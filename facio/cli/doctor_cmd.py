@@ -15,7 +15,9 @@ a refused token, a missing scope and an unreachable API each get a line that
 says so. An enabled Discord channel is checked with a login through its
 ``apiBase``: a refused token, an unreachable API and a missing message-content
 intent each get a line, and the invite URL with the permissions the bot needs
-is printed.
+is printed. A channel enabled with an empty ``allowFrom`` gets a warning
+(nobody can talk to it), and a platform facio has not built fails
+(:mod:`facio.cli.doctor_channels`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,21 +35,19 @@ from core.errors import ConfigError, FacioError
 from core.permissions import PermissionManager
 from core.permissions.store import MemoryPermissionStore
 from core.providers.catalog import KNOWN_PROVIDERS, split_model
+from facio.cli.doctor_channels import channel_checks
+from facio.cli.doctor_report import Check, print_checks
 
 __all__ = ["add_parser", "run"]
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    detail: str
-    warn: bool = False
-
-
 def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = subparsers.add_parser(
-        "doctor", help="check the config, workspace and model provider"
+        "doctor",
+        help="check the config, workspace, sandbox, model provider, MCP servers and channels",
+        description="Check the config, the workspace, the code sandbox, the model provider, "
+        "every MCP server and every enabled chat channel; one line each (ok, warn or FAIL), "
+        "exit 1 when any check fails.",
     )
     parser.add_argument("--config", metavar="PATH", help="config.json to check")
     parser.add_argument("--workspace", metavar="DIR", help="override the workspace folder")
@@ -187,27 +186,6 @@ async def _mcp_servers(config: FacioConfig) -> list[Check]:
     return checks
 
 
-async def _channels(config: FacioConfig) -> list[Check]:
-    """One check per enabled chat platform: does it accept the token, is it reachable?"""
-    checks: list[Check] = []
-    if config.channels.telegram.enabled:
-        from channels.telegram.doctor import check_telegram
-
-        ok, detail = await check_telegram(config.channels.telegram)
-        checks.append(Check("telegram", ok, detail))
-    if config.channels.slack.enabled:
-        from channels.slack.doctor import check_slack
-
-        ok, detail = await check_slack(config.channels.slack)
-        checks.append(Check("slack", ok, detail))
-    if config.channels.discord.enabled:
-        from channels.discord.doctor import check_discord
-
-        for line in await check_discord(config.channels.discord):
-            checks.append(Check(line.name, line.ok, line.detail))
-    return checks
-
-
 def run(args: argparse.Namespace) -> int:
     checks: list[Check] = []
     try:
@@ -223,8 +201,5 @@ def run(args: argparse.Namespace) -> int:
         checks.append(asyncio.run(_provider(config)))
         if config.mcp_servers:
             checks.extend(asyncio.run(_mcp_servers(config)))
-        checks.extend(asyncio.run(_channels(config)))
-    for check in checks:
-        mark = "FAIL" if not check.ok else "warn" if check.warn else "ok  "
-        print(f"{mark}  {check.name}: {check.detail}")
-    return 0 if all(c.ok for c in checks) else 1
+        checks.extend(asyncio.run(channel_checks(config)))
+    return print_checks(checks)

@@ -17,8 +17,8 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
         "run",
         help="send one message and print the answer",
         description="Send one message, stream the answer to stdout and exit: 0 when the "
-        "turn ran, 1 when it failed, 130 on Ctrl-C. Approvals are asked when stdin is a "
-        "terminal and rejected otherwise.",
+        "turn ran, 1 when it failed, 3 when an approval was rejected because stdin is not "
+        "a terminal (approvals are asked when it is), 130 on Ctrl-C.",
     )
     parser.add_argument("message", help="what to say to the bot")
     add_bot_options(parser)

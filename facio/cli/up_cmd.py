@@ -21,6 +21,7 @@ from redis.exceptions import RedisError
 from bots.toolbox import check_bots
 from channels.gateway import Gateway
 from core.config import FacioConfig, load_config
+from facio.cli.gateway_cmd import add_port_option
 from facio.cli.shutdown import StopSignals
 from workers.redis_server import EmbeddedRedis, display_url
 from workers.worker import build_worker, connect
@@ -39,6 +40,7 @@ def add_parser(subparsers: argparse._SubParsersAction[Any]) -> argparse.Argument
     )
     parser.add_argument("--config", metavar="PATH", help="config.json to use")
     parser.add_argument("--workspace", metavar="DIR", help="override the workspace folder")
+    add_port_option(parser)
     parser.set_defaults(handler=run)
     return parser
 
@@ -58,8 +60,10 @@ def _banner(config: FacioConfig, gateway: Gateway, redis_url: str) -> str:
     )
 
 
-async def _serve(config: FacioConfig, redis_url: str, stop: asyncio.Event) -> None:
-    async with Gateway(config, redis_url) as gateway:
+async def _serve(
+    config: FacioConfig, redis_url: str, stop: asyncio.Event, port: int | None
+) -> None:
+    async with Gateway(config, redis_url, port=port) as gateway:
         pool = await connect(redis_url)
         worker = build_worker(config, pool, handle_signals=False)
         main = asyncio.create_task(worker.main())
@@ -78,7 +82,8 @@ async def _serve(config: FacioConfig, redis_url: str, stop: asyncio.Event) -> No
             await worker.close()
 
 
-async def up(config: FacioConfig) -> int:
+async def up(config: FacioConfig, port: int | None = None) -> int:
+    """Run everything until Ctrl-C or SIGTERM; ``port`` overrides ``gateway.port``."""
     signals = StopSignals("up")
     signals.install()
     stop = signals.stop
@@ -90,7 +95,7 @@ async def up(config: FacioConfig) -> int:
             embedded = EmbeddedRedis(data, unix_socket=data / "redis.sock", appendonly=True)
             await embedded.start()
             redis_url = embedded.url
-        await _serve(config, redis_url, stop)
+        await _serve(config, redis_url, stop, port)
     except (RedisError, OSError) as exc:
         print(f"facio up: {exc}", file=sys.stderr)
         return 1
@@ -106,4 +111,4 @@ async def up(config: FacioConfig) -> int:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, workspace=args.workspace)
     check_bots(config)  # the bots' tools (the user's imported) before anything starts
-    return asyncio.run(up(config))
+    return asyncio.run(up(config, args.port))

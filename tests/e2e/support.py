@@ -69,9 +69,13 @@ def finish(child: pexpect.spawn) -> int | None:
 
 
 def run_cli(
-    args: list[str], workspace: Path | None = None, config: str | None = DEMO_CONFIG
+    args: list[str],
+    workspace: Path | None = None,
+    config: str | None = DEMO_CONFIG,
+    env: dict[str, str] | None = None,
+    timeout: float = TIMEOUT,
 ) -> subprocess.CompletedProcess[str]:
-    """``facio <args>`` with stdin that is not a terminal."""
+    """``facio <args>`` with stdin that is not a terminal (``env`` adds variables)."""
     cmd = [FACIO, *args]
     if config is not None:
         cmd += ["--config", config]
@@ -82,8 +86,8 @@ def run_cli(
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=TIMEOUT,
-        env=cli_env(),
+        timeout=timeout,
+        env={**cli_env(), **(env or {})},
         cwd=str(ROOT),
         check=False,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -24,13 +25,25 @@ def test_hello_prints_the_greeting_and_exits_0(tmp_path: Path) -> None:
     assert done.stderr == ""
 
 
-def test_without_a_terminal_approvals_are_rejected_and_said_so(tmp_path: Path) -> None:
+def test_without_a_terminal_approvals_are_rejected_said_so_and_exit_3(tmp_path: Path) -> None:
     done = run_cli(["run", "remember x"], tmp_path)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 3, done.stderr  # a script must not take the turn for done
     assert "rejected save_note" in done.stderr
     assert "not a terminal" in done.stderr
     assert "Rejected: I did not run save_note" in done.stdout
     assert not note_file(tmp_path).exists()
+
+
+def test_without_a_terminal_a_tool_a_rule_allows_runs_and_exits_0(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(
+        json.dumps({"bots": {"main": {"preset": "demo", "allow": ["save_note"]}}}),
+        encoding="utf-8",
+    )
+    done = run_cli(["run", "remember to buy milk"], tmp_path / "ws", config=str(config))
+    assert done.returncode == 0, done.stderr
+    assert "rejected" not in done.stderr
+    assert "buy milk" in note_file(tmp_path / "ws").read_text(encoding="utf-8")
 
 
 def test_on_a_terminal_the_approval_is_asked(tmp_path: Path) -> None:
@@ -40,6 +53,15 @@ def test_on_a_terminal_the_approval_is_asked(tmp_path: Path) -> None:
     child.expect_exact('Done, I saved the note "to buy milk"')
     assert finish(child) == 0
     assert "buy milk" in note_file(tmp_path).read_text(encoding="utf-8")
+
+
+def test_a_rejection_at_the_terminal_is_the_persons_choice_and_exits_0(tmp_path: Path) -> None:
+    child = spawn(["run", "remember to buy milk"], tmp_path)
+    child.expect_exact(APPROVE)
+    child.sendline("n")
+    child.expect_exact("Rejected: I did not run save_note")
+    assert finish(child) == 0
+    assert not note_file(tmp_path).exists()
 
 
 def test_ctrl_c_exits_130(tmp_path: Path) -> None:

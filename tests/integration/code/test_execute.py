@@ -153,6 +153,29 @@ async def test_an_image_is_saved_in_the_session_folder(toolset: CodeToolset) -> 
     assert f"[images saved: images/{path.name}]" in code_result(events).content
 
 
+async def test_the_kernel_has_pandas_and_a_matplotlib_chart_becomes_an_image(
+    toolset: CodeToolset,
+) -> None:
+    """What docs/code-actions.md promises: the ``data`` extra (installed by dev.py) in the
+    kernel, a chart shown with ``plt.show()`` saved as a PNG in the session's folder."""
+    agent = code_agent(toolset)
+    code = (
+        "import numpy as np, pandas as pd, matplotlib.pyplot as plt\n"
+        "frame = pd.DataFrame({'x': np.arange(4), 'y': np.arange(4) ** 2})\n"
+        "print(int(frame['y'].sum()))\n"
+        "frame.plot(x='x', y='y')\n"
+        "plt.show()"
+    )
+    events = await turn(agent, f"run {code}")
+    (output,) = of_type(events, CodeExecutionOutput)
+    assert output.error is None, output.text
+    assert output.text.splitlines()[0] == "14"
+    (image,) = output.images
+    path = Path(image)
+    assert path.parent == session_dir(toolset) / "images"
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
 async def test_without_a_sandbox_the_kernel_sees_only_the_environment_config_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
