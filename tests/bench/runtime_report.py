@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from typing import Any
 
 from tests.bench.runtime_support import Stat
@@ -36,37 +35,12 @@ def print_report(report: Report) -> None:
     for label, s in rows:
         print(_row(label, s, base))
     print(f"\n{'approval click → tool_output':58} {'median ms':>9} {'p99 ms':>8} {'N':>4}")
+    held = report["held"][0].median
     for label, key in (("held (approvalHold 120)", "held"), ("parked (approvalHold 0)", "parked")):
         stamped, seen = report[key]
-        print(_row(f"{label}, worker stamp", stamped))
+        print(_row(f"{label}, worker stamp", stamped, held))
         print(_row(f"{label}, seen on SSE", seen))
-    rounds = report[f"load_{report['load_max_jobs'][0]}_live"]["rounds"]
-    print(f"\nsustained load, one worker, model waits 50 ms per answer (median of {rounds} rounds)")
-    head = (
-        "max-jobs",
-        "mode",
-        "turns",
-        "turns/s",
-        "in flight",
-        "turn med ms",
-        "worker cpu",
-        "gw cpu",
-    )
-    print(" ".join(f"{h:>11}" for h in head))
-    for max_jobs, mode in itertools.product(report["load_max_jobs"], ("live", "backlog")):
-        load = report[f"load_{max_jobs}_{mode}"]
-        cells = (
-            max_jobs,
-            mode,
-            load["turns"],
-            f"{load['turns_per_s']:.1f}",
-            load["max_in_flight"],
-            _ms(load["turn"].median),
-            f"{load['cpu_ms_per_turn']:.2f}",
-            f"{load['gateway_cpu_ms_per_turn']:.2f}",
-        )
-        print(" ".join(f"{c:>11}" for c in cells))
-    print("  (turns: over all rounds; cpu: ms per turn; turn med: turn_started → turn_finished)")
+    print("  (ratio: × held, worker stamp)")
     print(f"\nidle CPU over {report['idle_seconds']:.0f} s (% of one core)")
     for name, value in report["idle"].items():
         print(f"  {name:14} {value:6.2f} %")

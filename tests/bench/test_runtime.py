@@ -11,14 +11,14 @@ Figures (each with its N):
   this process (``Facio.agent(...).stream`` → first event), plus a direct
   enqueue with and without the wake-up doorbell (arq's 0.5 s poll alone);
 - approval click → resume: POST decision → ``tool_output``, with the worker
-  holding the approval (approvalHold 120) and after it parked (approvalHold 0);
-- sustained turns/s and most turns in flight at once on one worker whose
-  model waits 50 ms per answer (``--max-jobs`` 10 and 50), posted while it
-  runs (live) and queued while it is paused (backlog), with the CPU per turn
-  of the worker and the gateway;
+  holding the approval (approvalHold 120) and after it parked (approvalHold 0),
+  parked against held as the ratio;
 - idle CPU of a worker, the gateway and Redis over ``IDLE_SECONDS``;
 - memory per idle session: Redis (``INFO``/``MEMORY USAGE`` by key family)
   and the worker's RSS growth per session touched.
+
+Throughput, CPU per turn, waiting turns and Redis commands beside plain arq:
+``test_runtime_cost.py``.
 
 Run: python3 dev.py bench
  (this one alone: .venv/bin/python -m pytest -s -m bench tests/bench/test_runtime.py)
@@ -27,11 +27,8 @@ Run: python3 dev.py bench
 from __future__ import annotations
 
 import asyncio
-import json
 import random
-import statistics
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +46,7 @@ from tests.bench.runtime_report import print_report
 from tests.bench.runtime_support import (
     TOKEN,
     Api,
-    FacioProcess,
     Stat,
-    max_in_flight,
     running,
     stat,
     wait_healthy,
@@ -74,9 +69,6 @@ N_SDK = 200
 IDLE_SECONDS = 10.0
 MEMORY_SESSIONS = 200
 MEMORY_TURNS = 3
-LOAD_TURNS = 400
-LOAD_MAX_JOBS = (10, 50)
-LOAD_ROUNDS = 3
 
 Report = dict[str, Any]
 
@@ -182,98 +174,6 @@ async def click_to_resume(api: Api, redis: Redis, n: int, *, parked: bool) -> tu
     return stat(stamped), stat(received)
 
 
-# ---------------------------------------------------------------- throughput
-
-
-async def _outbox_tail(redis: Redis) -> str:
-    newest = await redis.xrevrange(keys.OUTBOX, count=1)
-    return newest[0][0].decode() if newest else "0-0"
-
-
-async def _post_load(api: Api, tag: str) -> None:
-    """LOAD_TURNS messages on as many new sessions, 32 requests at a time."""
-    gate = asyncio.Semaphore(32)
-
-    async def post(i: int) -> None:
-        async with gate:
-            await api.post(f"api:{tag}-{i}", f"load {i}")
-
-    await asyncio.gather(*(post(i) for i in range(LOAD_TURNS)))
-
-
-async def _spans(redis: Redis, after: str) -> list[tuple[float, float]]:
-    """(turn_started, turn_finished) stamps of the next LOAD_TURNS turns in the outbox."""
-    spans: dict[str, dict[str, float]] = defaultdict(dict)
-    async with asyncio.timeout(300):
-        while sum("turn_finished" in s for s in spans.values()) < LOAD_TURNS:
-            await asyncio.sleep(0.2)
-            for entry_id, fields in await redis.xrange(keys.OUTBOX, min=f"({after}"):
-                after = entry_id.decode()
-                event = json.loads(fields[b"data"])
-                if event["type"] in ("turn_started", "turn_finished"):
-                    spans[event["turn_id"]][event["type"]] = float(event["ts"])
-    return [(s["turn_started"], s["turn_finished"]) for s in spans.values()]
-
-
-def _load_figures(pairs: list[tuple[float, float]], cpu: float, gateway_cpu: float) -> Report:
-    """Throughput over first start → last finish; CPU per turn of the worker and the gateway."""
-    wall = max(e for _, e in pairs) - min(s for s, _ in pairs)
-    return {
-        "turns": len(pairs),
-        "turns_per_s": len(pairs) / wall,
-        "max_in_flight": max_in_flight(pairs),
-        "durations": [e - s for s, e in pairs],
-        "cpu_ms_per_turn": cpu / len(pairs) * 1000,
-        "gateway_cpu_ms_per_turn": gateway_cpu / len(pairs) * 1000,
-    }
-
-
-def _median_round(rounds: list[Report]) -> Report:
-    """Per figure, the median over the rounds (the most in flight: the highest)."""
-    merged = {
-        name: statistics.median(r[name] for r in rounds)
-        for name in ("turns_per_s", "cpu_ms_per_turn", "gateway_cpu_ms_per_turn")
-    }
-    return {
-        **merged,
-        "turns": sum(r["turns"] for r in rounds),
-        "rounds": len(rounds),
-        "max_in_flight": max(r["max_in_flight"] for r in rounds),
-        "turn": stat([d for r in rounds for d in r["durations"]]),
-    }
-
-
-async def sustained(
-    api: Api, redis: Redis, worker: FacioProcess, gateway: FacioProcess, tag: str
-) -> dict[str, Report]:
-    """LOAD_TURNS turns on new sessions, the model waiting 50 ms each, two ways.
-
-    ``live``: posted (32 requests at a time) while the worker runs, so the
-    gateway's intake competes for the CPU. ``backlog``: posted while the
-    worker is paused (SIGSTOP), then drained: the worker's own capacity.
-    """
-    after = await _outbox_tail(redis)
-    cpu, gateway_cpu = worker.cpu_seconds(), gateway.cpu_seconds()
-    posting = asyncio.create_task(_post_load(api, f"{tag}-live"))
-    live = await _spans(redis, after)
-    await posting
-    figures = {
-        "live": _load_figures(live, worker.cpu_seconds() - cpu, gateway.cpu_seconds() - gateway_cpu)
-    }
-    after = await _outbox_tail(redis)
-    worker.pause()
-    try:
-        await _post_load(api, f"{tag}-backlog")
-    finally:
-        cpu, gateway_cpu = worker.cpu_seconds(), gateway.cpu_seconds()
-        worker.resume()
-    backlog = await _spans(redis, after)
-    figures["backlog"] = _load_figures(
-        backlog, worker.cpu_seconds() - cpu, gateway.cpu_seconds() - gateway_cpu
-    )
-    return figures
-
-
 # ---------------------------------------------------------------- the run
 
 
@@ -291,7 +191,7 @@ def _worker(config: Path, folder: Path, name: str, max_jobs: int = 10) -> Any:
 
 
 async def _bench(tmp: Path) -> Report:
-    report: Report = {"idle_seconds": IDLE_SECONDS, "load_max_jobs": LOAD_MAX_JOBS}
+    report: Report = {"idle_seconds": IDLE_SECONDS}
     server = EmbeddedRedis(tmp / "redis", appendonly=True)
     await server.start()
     port = free_port()
@@ -335,15 +235,6 @@ async def _bench(tmp: Path) -> Report:
             async with _worker(parked, tmp, "worker-parked"):
                 await _warm(api)
                 report["parked"] = await click_to_resume(api, redis, N_APPROVALS, parked=True)
-            for max_jobs in LOAD_MAX_JOBS:
-                async with _worker(held, tmp, f"worker-load-{max_jobs}", max_jobs) as worker:
-                    await _warm(api)
-                    rounds = [
-                        await sustained(api, redis, worker, gateway, f"load{max_jobs}-{r}")
-                        for r in range(LOAD_ROUNDS)
-                    ]
-                    for mode in ("live", "backlog"):
-                        report[f"load_{max_jobs}_{mode}"] = _median_round([r[mode] for r in rounds])
     finally:
         await pool.aclose()
         await redis.aclose()
