@@ -20,7 +20,7 @@ from core.agent.model_step import ModelStepResult, model_step
 from core.agent.settings import AgentSettings
 from core.agent.tool_step import INTERRUPTED, StepEnv, StepOutcome, tool_step
 from core.errors import AgentError
-from core.events import MAIN_AGENT, AgentEvent, Response, Thoughts
+from core.events import MAIN_AGENT, AgentEvent, Response
 from core.hooks import Hook, RunContext
 from core.inbound import Inbound
 from core.messages import (
@@ -269,8 +269,6 @@ class Agent:
             assert result.turn is not None
             message = result.turn.message
             await self._save(message)
-            if message.thinking:
-                yield Thoughts(content=message.thinking, agent_id=self.agent_id)
             if message.content:
                 yield Response(content=message.content, agent_id=self.agent_id)
             if not message.tool_calls:
