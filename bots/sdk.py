@@ -1,8 +1,8 @@
 """The SDK: one direct agent run in the caller's process (no Redis, no gateway).
 
-    bot = Facio.from_config("config.json")
-    result = await bot.run("remember to buy milk", session_key="me")
-    print(result.content, result.tools_used, result.rejected)
+    async with Facio.from_config("config.json") as bot:  # kernels start warming
+        result = await bot.run("remember to buy milk", session_key="me")
+        print(result.content, result.tools_used, result.rejected)
 
 Deny by default: a tool call that no permission rule allows and no hook
 approves is rejected, and ``RunResult.rejected`` says which.
@@ -36,7 +36,7 @@ from core.providers.factory import build_provider
 from core.sessions import JsonlSessionStore, SessionStore
 from core.tools.builtin import BUILTIN_TOOLS
 from core.tools.tool import Tool
-from core.tools.toolset import SessionToolset, Toolset
+from core.tools.toolset import SessionToolset, Toolset, WarmingToolset
 
 SESSIONS_DIR = Path(".facio") / "sessions"
 
@@ -211,7 +211,18 @@ class Facio:
         finally:
             await self.provider.aclose()
 
+    async def start(self) -> None:
+        """Get ready for the first message, in the background, and return at once: a bot
+        with code actions starts warming its kernels (``code.poolSize``), so its first
+        code action takes the warm kernel (or waits for the one starting) instead of
+        starting one then. ``async with Facio...`` calls it; without it, kernels start
+        warming when the first agent starts."""
+        for toolset in self.toolsets:
+            if isinstance(toolset, WarmingToolset):
+                toolset.warm_up()
+
     async def __aenter__(self) -> Facio:
+        await self.start()
         return self
 
     async def __aexit__(
