@@ -1,8 +1,8 @@
 """The SDK: one direct agent run in the caller's process (no Redis, no gateway).
 
-    bot = Facio.from_config("config.json")
-    result = await bot.run("remember to buy milk", session_key="me")
-    print(result.content, result.tools_used, result.rejected)
+    async with Facio.from_config("config.json") as bot:  # kernels start warming
+        result = await bot.run("remember to buy milk", session_key="me")
+        print(result.content, result.tools_used, result.rejected)
 
 Deny by default: a tool call that no permission rule allows and no hook
 approves is rejected, and ``RunResult.rejected`` says which.
@@ -11,8 +11,7 @@ approves is rejected, and ``RunResult.rejected`` says which.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,7 +22,6 @@ from bots.presets import builtin_scripts
 from bots.resolve import resolve_bot
 from bots.toolbox import resolve_tools
 from core.agent import Agent, AgentSettings
-from core.agent.subagent import SUBAGENT_TOOL, ChildToolsets, SubagentTool
 from core.config import FacioConfig, load_config
 from core.errors import ConfigError
 from core.events import ApprovalRequest, Response
@@ -35,10 +33,10 @@ from core.permissions.manager import PERMISSIONS_FILE
 from core.permissions.store import FilePermissionStore, PermissionStore
 from core.providers.base import Provider
 from core.providers.factory import build_provider
-from core.sessions import JsonlSessionStore, MemorySessionStore, SessionStore
+from core.sessions import JsonlSessionStore, SessionStore
 from core.tools.builtin import BUILTIN_TOOLS
-from core.tools.tool import Tool, ToolContext
-from core.tools.toolset import SessionToolset, Toolset
+from core.tools.tool import Tool
+from core.tools.toolset import SessionToolset, Toolset, WarmingToolset
 
 SESSIONS_DIR = Path(".facio") / "sessions"
 
@@ -94,9 +92,6 @@ class Facio:
         bot_tools = resolve_tools(bot, self.spec.tools, available=available, config=config)
         self.tools: list[Tool] = bot_tools.tools
         self.toolsets: list[Toolset] = bot_tools.toolsets
-        if bot_tools.subagents:
-            subagents = SubagentTool(self._subagent, max_concurrent=config.agent.max_subagents)
-            self.tools.append(subagents.tool)
         base_dir = config.config_path.parent if config.config_path else Path.cwd()
         built = build_provider(
             self.spec.model,
@@ -112,6 +107,8 @@ class Facio:
             max_turns=config.agent.max_turns,
             approval_timeout=config.agent.approval_timeout,
             execution_timeout=config.agent.execution_timeout,
+            # the agent offers subagent_task when the bot names it and agent.maxSubagents > 0
+            max_subagents=config.agent.max_subagents if bot_tools.subagents else 0,
         )
         self.sessions: SessionStore = sessions or JsonlSessionStore(self.workspace / SESSIONS_DIR)
         self.permission_store: PermissionStore = permission_store or FilePermissionStore(
@@ -165,30 +162,6 @@ class Facio:
             origin=origin,
         )
 
-    @contextlib.asynccontextmanager
-    async def _subagent(self, agent_id: str, context: ToolContext) -> AsyncIterator[Agent]:
-        """A child for ``subagent_task``: this bot's model, prompt, settings, rules and
-        tools (no subagents of its own), an empty history, toolsets of its own."""
-        toolsets = ChildToolsets(self.toolsets)
-        try:
-            child = Agent(
-                self.provider,
-                settings=self.settings,
-                tools=[t for t in self.tools if t.name != SUBAGENT_TOOL],
-                session_key=context.session_key,
-                store=MemorySessionStore(),
-                permissions=self.permissions(context.session_key),
-                agent_id=agent_id,
-                workspace=self.workspace,
-                user=context.user,
-                toolsets=toolsets.toolsets,
-                origin=context.origin,
-            )
-            await child.start()
-            yield child
-        finally:
-            await toolsets.close(context.session_key, agent_id)
-
     async def reset_session(self, session_key: str) -> None:
         """Start the session over: forget its history, its "allow for session" rules
         and what toolsets keep for it (its Python kernel)."""
@@ -238,7 +211,18 @@ class Facio:
         finally:
             await self.provider.aclose()
 
+    async def start(self) -> None:
+        """Get ready for the first message, in the background, and return at once: a bot
+        with code actions starts warming its kernels (``code.poolSize``), so its first
+        code action takes the warm kernel (or waits for the one starting) instead of
+        starting one then. ``async with Facio...`` calls it; without it, kernels start
+        warming when the first agent starts."""
+        for toolset in self.toolsets:
+            if isinstance(toolset, WarmingToolset):
+                toolset.warm_up()
+
     async def __aenter__(self) -> Facio:
+        await self.start()
         return self
 
     async def __aexit__(

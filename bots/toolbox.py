@@ -118,7 +118,8 @@ class BotTools:
     tools: list[Tool] = field(default_factory=list)
     toolsets: list[Toolset] = field(default_factory=list)
     subagents: bool = False
-    """The bot names ``subagent_task``: its agent factory adds it (it needs the model)."""
+    """The bot names ``subagent_task``: its agents offer it (``AgentSettings.max_subagents``,
+    from ``agent.maxSubagents``; with 0 they do not)."""
 
 
 def resolve_tools(
@@ -133,8 +134,8 @@ def resolve_tools(
     Import-path entries give the user's tools (:func:`check_tools`), imported
     with the folder of ``config``'s file searched too.
 
-    ``subagent_task`` is only flagged (``BotTools.subagents``): the subagent
-    tool needs the bot's model, so :class:`bots.sdk.Facio` adds it.
+    ``subagent_task`` is only flagged (``BotTools.subagents``): the agent
+    offers it itself, when :class:`bots.sdk.Facio` gives it ``max_subagents``.
     The code tools (``ipybox_execute_ipython_cell``, ``ipybox_reset``) come
     from one :class:`~core.code.CodeToolset` built from ``config`` (its
     workspace, ``code`` section and ``ptcServers``), which they require.

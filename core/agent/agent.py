@@ -11,16 +11,19 @@ store as it happens, so the history is always a valid checkpoint:
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Iterable, Mapping
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Mapping
 from contextlib import aclosing
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
 from core.agent.model_step import ModelStepResult, model_step
 from core.agent.settings import AgentSettings
+from core.agent.subagent import SUBAGENT_TOOL, ChildToolsets, SubagentTool
 from core.agent.tool_step import INTERRUPTED, StepEnv, StepOutcome, tool_step
 from core.errors import AgentError
-from core.events import MAIN_AGENT, AgentEvent, Response, Thoughts
+from core.events import MAIN_AGENT, AgentEvent, Response
 from core.hooks import Hook, RunContext
 from core.inbound import Inbound
 from core.messages import (
@@ -70,6 +73,23 @@ def _stopped_note(max_turns: int) -> str:
     )
 
 
+def _settings(
+    settings: AgentSettings | None,
+    *,
+    execution_timeout: float | None,
+    approval_timeout: float | None,
+    max_subagents: int | None,
+) -> AgentSettings:
+    """``settings`` with the knobs given directly to ``Agent(...)`` in their place."""
+    s = settings or AgentSettings()
+    return replace(
+        s,
+        execution_timeout=s.execution_timeout if execution_timeout is None else execution_timeout,
+        approval_timeout=s.approval_timeout if approval_timeout is None else approval_timeout,
+        max_subagents=s.max_subagents if max_subagents is None else max_subagents,
+    )
+
+
 def _rejected_note(names: list[str]) -> str:
     listed = ", ".join(dict.fromkeys(names))
     return f"Rejected: I did not run {listed}. Tell me how you would like to proceed."
@@ -93,13 +113,38 @@ class Agent:
         user: str | None = None,
         toolsets: Iterable[Toolset] = (),
         origin: Inbound | None = None,
+        execution_timeout: float | None = None,
+        approval_timeout: float | None = None,
+        max_subagents: int | None = None,
     ) -> None:
         """``toolsets`` add their tools on :meth:`start` (MCP servers, code execution);
         the agent does not close them: whoever made them does. ``origin`` is the
-        message of the turn (the runtime's), handed to tools in their context."""
+        message of the turn (the runtime's), handed to tools in their context.
+
+        ``execution_timeout`` (seconds one tool call may run), ``approval_timeout``
+        (seconds an approval waits, then it counts as rejected) and ``max_subagents``
+        replace the same fields of ``settings`` when given. With ``max_subagents`` > 0
+        the agent offers ``subagent_task`` (at most that many children at once); with
+        0 (the default) it does not offer it.
+        """
         self.provider = provider
-        self.settings = settings or AgentSettings()
-        self.tools = ToolRegistry(tools)
+        self.settings = _settings(
+            settings,
+            execution_timeout=execution_timeout,
+            approval_timeout=approval_timeout,
+            max_subagents=max_subagents,
+        )
+        self._given_tools = tuple(tools)
+        self.tools = ToolRegistry(self._given_tools)
+        if self.settings.max_subagents > 0:
+            if SUBAGENT_TOOL in self.tools:
+                raise ValueError(
+                    f"a tool named {SUBAGENT_TOOL} was given and max_subagents is "
+                    f"{self.settings.max_subagents}: the agent offers its own; give one or "
+                    "the other"
+                )
+            subagents = SubagentTool(self._child, max_concurrent=self.settings.max_subagents)
+            self.tools.add(subagents.tool)
         self.toolsets = tuple(toolsets)
         self.session_key = session_key
         self.store: SessionStore = store if store is not None else MemorySessionStore()
@@ -132,6 +177,38 @@ class Agent:
 
     async def stop(self) -> None:
         self._started = False
+
+    @contextlib.asynccontextmanager
+    async def _child(self, agent_id: str, context: ToolContext) -> AsyncIterator[Agent]:
+        """A started child for ``subagent_task``: this agent's model, settings, tools and
+        permission rules (no subagents, no hooks: its approvals are asked through this
+        agent), an empty history, toolsets of its own; closed when the context exits."""
+        toolsets = ChildToolsets(self.toolsets)
+        permissions = self.permissions
+        try:
+            child = Agent(
+                self.provider,
+                settings=replace(self.settings, max_subagents=0),
+                tools=self._given_tools,
+                session_key=context.session_key,
+                store=MemorySessionStore(),
+                permissions=PermissionManager(
+                    store=permissions.store,
+                    session_key=context.session_key,
+                    defaults=permissions.defaults,
+                )
+                if permissions is not None
+                else None,
+                agent_id=agent_id,
+                workspace=self.workspace,
+                user=context.user,
+                toolsets=toolsets.toolsets,
+                origin=context.origin,
+            )
+            await child.start()
+            yield child
+        finally:
+            await toolsets.close(context.session_key, agent_id)
 
     async def __aenter__(self) -> Agent:
         await self.start()
@@ -269,8 +346,6 @@ class Agent:
             assert result.turn is not None
             message = result.turn.message
             await self._save(message)
-            if message.thinking:
-                yield Thoughts(content=message.thinking, agent_id=self.agent_id)
             if message.content:
                 yield Response(content=message.content, agent_id=self.agent_id)
             if not message.tool_calls:

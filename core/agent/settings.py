@@ -17,3 +17,9 @@ class AgentSettings:
     execution_timeout: float = 300.0
     """Seconds one tool call may run (approval waits excluded)."""
     max_tokens: int = 4096
+    max_subagents: int = 0
+    """Subagents (``subagent_task``) running at once per turn; 0: the tool is not offered."""
+
+    def __post_init__(self) -> None:
+        if self.max_subagents < 0:
+            raise ValueError(f"max_subagents must be 0 or more, not {self.max_subagents}")

@@ -1,13 +1,15 @@
 """Subagents: ``subagent_task(prompt, max_turns=100)`` delegates a subtask to a child agent.
 
-The child is a new :class:`~core.agent.Agent` with the parent's model, system
-prompt and settings, its own empty history and agent id ``sub-xxxx``, and
-fresh toolsets (its own kernel, its own MCP connections — whatever the
-bot's :class:`ChildFactory` gives it). Its events flow through the parent's
+An :class:`~core.agent.Agent` whose settings allow subagents
+(``max_subagents`` > 0) offers the tool and makes the children itself: a
+new agent with the parent's model, system prompt, settings, tools and
+permission rules, no subagents of its own, its own empty history and agent
+id ``sub-xxxx``, and fresh toolsets (:class:`ChildToolsets`: its own kernel,
+its own MCP connections). Its events flow through the parent's
 stream with the child's ``agent_id``; its approval requests are asked
 through the parent's ``ToolContext.ask`` (same hooks, rules and person; they
 cannot park, as they belong to a running tool call). At most
-``max_subagents`` children run at once per session; a child that fails is
+``max_subagents`` children of one agent (one turn) run at once; a child that fails is
 reported to the parent model as a tool error, never a crash of the turn.
 """
 
@@ -20,12 +22,15 @@ import secrets
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING
 
-from core.agent.agent import Agent
 from core.errors import FacioError, ToolError
 from core.events import ApprovalRequest, Response
 from core.tools.tool import Tool, ToolContext
 from core.tools.toolset import AgentScopedToolset, ForkingToolset, Toolset
+
+if TYPE_CHECKING:
+    from core.agent.agent import Agent
 
 __all__ = [
     "SUBAGENT_TOOL",
@@ -40,7 +45,7 @@ logger = logging.getLogger(__name__)
 SUBAGENT_TOOL = "subagent_task"
 DEFAULT_MAX_TURNS = 100
 
-ChildFactory = Callable[[str, ToolContext], AbstractAsyncContextManager[Agent]]
+ChildFactory = Callable[[str, ToolContext], AbstractAsyncContextManager["Agent"]]
 """Makes a started child agent for ``(agent_id, parent context)`` and cleans up after it
 (closes its fresh toolsets) when the context exits."""
 
@@ -54,6 +59,9 @@ class SubagentTool:
     """The ``subagent_task`` tool of one bot: children made by ``factory``."""
 
     def __init__(self, factory: ChildFactory, *, max_concurrent: int) -> None:
+        """At most ``max_concurrent`` (1 or more) children run at once per session."""
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1 (0: do not offer the tool)")
         self.factory = factory
         self.max_concurrent = max_concurrent
         self._slots: weakref.WeakValueDictionary[str, asyncio.Semaphore] = (
@@ -77,8 +85,6 @@ class SubagentTool:
             prompt: The complete task for the subagent.
             max_turns: Most model calls the subagent may make.
         """
-        if self.max_concurrent <= 0:
-            raise ToolError("subagents are disabled (agent.maxSubagents is 0)")
         if max_turns < 1:
             raise ToolError("max_turns must be at least 1")
         slots = self._slots.get(context.session_key)

@@ -1,12 +1,13 @@
 """The code-action toolset: ``ipybox_execute_ipython_cell`` and ``ipybox_reset``.
 
 One :class:`CodeToolset` per Facio (per bot and process) owns a
-:class:`~core.code.pool.KernelPool`. It is cheap until used: the first
-``tools()`` call (an agent starting) chooses the sandbox (``code.sandbox``:
-bubblewrap is tried once per process), loads ipybox in a thread, cleans up
-kernels left by a facio process that died, and starts warming the pool in
-the background; with ``ptcServers`` it also generates their Python APIs,
-which the tool's description lists. See docs/code-actions.md.
+:class:`~core.code.pool.KernelPool`. It is cheap until used: :meth:`warm_up`
+(``Facio.start``) or the first ``tools()`` call (an agent starting) chooses
+the sandbox (``code.sandbox``: bubblewrap is tried once per process), loads
+ipybox in a thread, cleans up kernels left by a facio process that died, and
+starts warming the pool in the background; with ``ptcServers`` the first
+``tools()`` also generates their Python APIs, which the tool's description
+lists. See docs/code-actions.md.
 """
 
 from __future__ import annotations
@@ -161,6 +162,14 @@ class CodeToolset:
                 ]
                 self._tools = [t for t in made if t.name in self.names]
         return self._tools
+
+    def warm_up(self) -> None:
+        """Start the set-up and the warm pool in the background now, before any agent
+        starts (``Facio.start``); returns at once. A first code action then waits for
+        the kernel being warmed rather than start another. With ``poolSize`` 0 nothing
+        starts until code runs."""
+        if self.config.pool_size > 0:
+            self._start_in_background()
 
     def _start_in_background(self) -> None:
         if self._ready is None:

@@ -15,7 +15,7 @@ from typing import Protocol, runtime_checkable
 
 from core.tools.tool import Tool
 
-__all__ = ["AgentScopedToolset", "ForkingToolset", "SessionToolset", "Toolset"]
+__all__ = ["AgentScopedToolset", "ForkingToolset", "SessionToolset", "Toolset", "WarmingToolset"]
 
 
 class Toolset(Protocol):
@@ -58,4 +58,14 @@ class AgentScopedToolset(Protocol):
 
     async def release(self, session_key: str, agent_id: str) -> None:
         """The agent ``agent_id`` of ``session_key`` is done: drop what is kept for it."""
+        ...
+
+
+@runtime_checkable
+class WarmingToolset(Protocol):
+    """A toolset whose set-up is slow enough to start before any agent needs it (kernels)."""
+
+    def warm_up(self) -> None:
+        """Start the set-up in the background and return at once (idempotent); a first
+        use waits for it rather than starting the same work twice."""
         ...

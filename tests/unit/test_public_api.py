@@ -56,3 +56,30 @@ def test_star_import_gives_exactly_all() -> None:
     namespace: dict[str, object] = {}
     exec("from facio import *", namespace)
     assert set(namespace) - {"__builtins__"} == set(facio.__all__)
+
+
+DIRECT_AGENT = {
+    "Agent",
+    "AgentSettings",
+    "AgentEvent",
+    "Provider",
+    "ScriptedProvider",
+    "Script",
+    "ScriptRule",
+    "AnthropicProvider",
+    "OpenAIChatProvider",
+    "MemorySessionStore",
+    "JsonlSessionStore",
+    "SessionStore",
+    "PermissionManager",
+    "Hook",
+    "Tool",
+    "ToolContext",
+    "tool",
+    "ToolError",
+}
+
+
+def test_facio_exports_what_a_direct_agent_needs() -> None:
+    # Agent(provider, tools=..., store=..., permissions=...) without reaching into core
+    assert set(facio.__all__) >= DIRECT_AGENT

@@ -13,7 +13,7 @@ from core.config import load_config
 from core.errors import ConfigError
 from core.providers.scripted import ScriptedProvider
 from core.tools import Tool
-from facio import Facio
+from facio import Facio, RunResult
 
 
 def _write(tmp_path: Path, data: dict[str, Any]) -> Path:
@@ -122,3 +122,28 @@ async def test_reset_session_forgets_history_and_session_rules(tmp_path: Path) -
     again = bot.permissions("other")
     await again.load()
     assert again.is_allowed("save_note", {})  # other sessions keep theirs
+
+
+async def _delegate(path: Path) -> tuple[list[str], RunResult]:
+    """The tools offered to the model, and a run that asks it to delegate."""
+    bot = Facio.from_config(path)
+    result = await bot.run("delegate: what time is it?", session_key="me")
+    assert isinstance(bot.provider, ScriptedProvider)
+    (request, *_) = bot.provider.requests
+    return [spec.name for spec in request.tools], result
+
+
+async def test_subagent_task_is_offered_only_when_max_subagents_allows(tmp_path: Path) -> None:
+    bot = {
+        "model": "scripted:code",
+        "tools": ["current_time", "subagent_task"],
+        "allow": ["subagent_task"],
+    }
+    offered, result = await _delegate(_write(tmp_path, {"bots": {"main": bot}}))
+    assert offered == ["current_time", "subagent_task"]
+    assert result.tools_used == ["subagent_task"] and result.rejected == []
+    # agent.maxSubagents 0: not offered at all, rather than a tool that always fails
+    off = _write(tmp_path, {"agent": {"maxSubagents": 0}, "bots": {"main": bot}})
+    offered, result = await _delegate(off)
+    assert offered == ["current_time"]
+    assert result.tools_used == [] and "unknown tool 'subagent_task'" in result.content

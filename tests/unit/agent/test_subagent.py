@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from core import (
     Agent,
     AgentSettings,
@@ -221,10 +223,7 @@ async def test_a_failing_child_is_a_tool_error_for_the_parent() -> None:
     assert "subagent sub-" in output.content and "unreachable" in output.content
 
 
-async def test_disabled_subagents_say_so() -> None:
-    world = World(max_concurrent=0)
-    async with world.parent() as parent:
-        events = await _drive(parent, "delegate anything", approve=True)
-    output = next(e for e in events if isinstance(e, ToolOutput))
-    assert output.is_error and "maxSubagents is 0" in output.content
-    assert world.children == []
+def test_a_subagent_tool_allows_at_least_one_child() -> None:
+    # 0 subagents is no subagent_task at all (Agent(max_subagents=0) does not offer it)
+    with pytest.raises(ValueError, match="at least 1"):
+        World(max_concurrent=0)
