@@ -124,7 +124,7 @@ class Facio:
         workspace: str | Path | None = None,
         bot: str = "main",
     ) -> Facio:
-        """Load config.json (lookup order of DESIGN.md when no path is given)."""
+        """Load config.json (lookup order of docs/design.md when no path is given)."""
         return cls(load_config(config_path, workspace=workspace), bot=bot)
 
     def permissions(

@@ -1,7 +1,7 @@
 """The Channel protocol: what a chat platform adapter is to the gateway.
 
 A channel (Telegram, Slack, Discord, the HTTP API) lives in the gateway
-process (DESIGN.md rule 7). It turns platform updates into
+process (docs/design.md rule 7). It turns platform updates into
 :class:`core.inbound.Inbound` and queues them, decides approval clicks, and
 renders the outbox events of its sessions (``event.channel ==
 channel.name``), which the gateway's

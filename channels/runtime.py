@@ -1,6 +1,6 @@
 """The runtime as the gateway's channels see it: one client, the one door into ``workers``.
 
-Channels (the platforms and the HTTP API) never run the agent (DESIGN.md rule
+Channels (the platforms and the HTTP API) never run the agent (docs/design.md rule
 7): they queue turns, stop them, decide approvals, read what the workers
 published, and keep a little state of their own in Redis. Everything they
 need from the runtime is a method here, so a channel is written against this

@@ -4,7 +4,7 @@ The history is also the agent's checkpoint. An ``AssistantMessage`` with tool
 calls whose results are not (all) in the history means the turn is suspended:
 the calls without a ``ToolStarted`` marker still await a decision; a call with
 a marker but no result may have run before a crash, and the agent tells the
-model so instead of running it again (DESIGN.md, rules 4 and 5).
+model so instead of running it again (docs/design.md, rules 4 and 5).
 
 Messages serialize to one JSON object each (``role`` is the discriminator), so
 a session store can keep them as JSONL lines or Redis list items.

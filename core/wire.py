@@ -1,7 +1,7 @@
 """Events on the wire: one frozen model per ``type``, written once, parsed once.
 
 Workers publish every event of a turn to the outbox (and the session's SSE
-stream) as a JSON object (DESIGN.md "Events"); the gateway's consumer parses
+stream) as a JSON object (docs/design.md "Events"); the gateway's consumer parses
 each entry into one of these models and hands it to the channel that renders
 it. Renderers read typed fields, never ``event.get("…")``.
 

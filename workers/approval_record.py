@@ -1,6 +1,6 @@
 """The approval record and the words around it: decisions and decide outcomes.
 
-An approval is data (DESIGN.md rule 3, docs/runtime.md "Approvals"): a Redis
+An approval is data (docs/design.md rule 3, docs/runtime.md "Approvals"): a Redis
 hash holding the unguessable id, the exact tool call, who may decide, a status
 and an expiry. Buttons carry only the id and the choice; everything else is
 read back from here. :mod:`workers.approvals` stores and decides records; this
@@ -55,7 +55,7 @@ def deciders_of(user_id: str, approvers: Sequence[str]) -> tuple[str, ...]:
 
 
 class Decision(StrEnum):
-    """The four choices of DESIGN.md "Approval choices" (the button values)."""
+    """The four choices of docs/design.md "Approval choices" (the button values)."""
 
     APPROVE = "approve"
     """Run this call, once."""
@@ -189,7 +189,7 @@ class ApprovalRecord(BaseModel):
 class DecideOutcome(StrEnum):
     """What a decide attempt did; the values are the decide script's replies.
 
-    The HTTP API maps them to 200 / 404 / 409 / 410 / 403 (DESIGN.md).
+    The HTTP API maps them to 200 / 404 / 409 / 410 / 403 (docs/design.md).
     """
 
     DECIDED = "decided"

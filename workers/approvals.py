@@ -4,7 +4,7 @@ The record lives at ``keys.approval(id)`` (a hash, see
 :class:`~workers.approval_record.ApprovalRecord`); while it is pending its id
 is in ``keys.PENDING_APPROVALS`` scored by ``expires_at``. Deciding and
 expiring go through one Lua script, so a decision and an expiry, or two
-clicks, can never both win (DESIGN.md rule 3). The script reads the Redis
+clicks, can never both win (docs/design.md rule 3). The script reads the Redis
 server's clock (``TIME``), so every gateway and worker judges expiry by the
 same clock; ``created_at``/``expires_at`` come from the creator's clock, which
 is fine as long as host clocks agree to within seconds against timeouts of

@@ -91,7 +91,7 @@ class TurnPublisher:
         """Queue a runtime event for the writer's next flush (with other writes)."""
         if key is None:
             key = f"{self.turn_id}:{kind.model_fields['type'].default}"
-        # every wire event names an agent (DESIGN.md "Events")
+        # every wire event names an agent (docs/design.md "Events")
         event = kind(**self.envelope(key), agent_id=MAIN_AGENT, **fields)
         self._queue(event, last=kind is wire.TurnFinishedEvent)
 

@@ -24,7 +24,7 @@ __all__ = ["QUEUE_NAME", "ArqJobQueue", "dumps", "loads"]
 
 def dumps(data: dict[str, Any]) -> bytes:
     """arq's job_serializer: JSON, so that whoever can write to Redis cannot run
-    code in a worker (DESIGN.md rule 6). Non-JSON results (a failed job's
+    code in a worker (docs/design.md rule 6). Non-JSON results (a failed job's
     exception) become their text."""
     return json.dumps(data, default=str, separators=(",", ":")).encode()
 

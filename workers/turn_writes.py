@@ -7,7 +7,7 @@ batch, atomically, and only while the worker still holds the session's lease.
 A worker paused past its lease (SIGSTOP, a long GC, a VM migration) while
 another took the session over can therefore neither add to the history nor
 publish: its write is refused (:class:`LeaseLost`) and the turn stops
-(DESIGN.md rule 1: a session is processed by at most one worker).
+(docs/design.md rule 1: a session is processed by at most one worker).
 
 Batching: a model's answer (an assistant message) is not written on its own
 but with the event that follows it (its ``response``), in one call; messages

@@ -1,4 +1,4 @@
-"""The HTTP API channel of the gateway (DESIGN.md, "Gateway HTTP").
+"""The HTTP API channel of the gateway (docs/design.md, "The HTTP API").
 
     channel.py    ApiChannel: adds /api/v1 (behind the bearer check) to the gateway
     auth.py       the bearer check of /api/v1 (the token holder is the operator)

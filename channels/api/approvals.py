@@ -4,7 +4,7 @@
 newest decided and expired ones (``status=decided``, newest first, up to
 ``limit``): the console's inbox and its history.
 
-Over the API the bearer holder is the operator (DESIGN.md): it may decide
+Over the API the bearer holder is the operator (docs/design.md): it may decide
 any approval, whoever the record lists as deciders. Deciding goes through
 :func:`workers.decisions.decide`, the same path as a chat button, so rules
 are recorded, the decision is announced and a parked turn resumes.

@@ -3,7 +3,7 @@
 The configured ``gateway.apiToken`` is compared in constant time
 (``hmac.compare_digest`` on bytes, so a non-ASCII header cannot raise). An
 empty configured token refuses everything: an API left without a token is
-closed, not open (DESIGN.md, deny by default). Neither token is ever logged.
+closed, not open (docs/design.md, deny by default). Neither token is ever logged.
 
 A client address that presented a missing or wrong token ``SIGN_IN_LIMIT``
 times within ``SIGN_IN_WINDOW`` seconds is answered 429 with ``Retry-After``

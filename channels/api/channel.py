@@ -49,7 +49,7 @@ def api_app(limiter: FailureLimiter | None = None) -> web.Application:
 
 
 class ApiChannel:
-    """``/api/v1`` (DESIGN.md "Gateway HTTP"): messages, sessions, events, approvals,
+    """``/api/v1`` (docs/design.md "The HTTP API"): messages, sessions, events, approvals,
     schedules, runtime."""
 
     name = "api"

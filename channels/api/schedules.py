@@ -1,4 +1,4 @@
-"""``GET/POST /api/v1/schedules`` and ``DELETE /api/v1/schedules/{id}`` (DESIGN.md "Schedules").
+"""``GET/POST /api/v1/schedules`` and ``DELETE /api/v1/schedules/{id}`` (docs/schedules.md).
 
 Thin: the runtime client (:mod:`channels.runtime`, over ``workers.schedules``)
 does the work and its errors map to statuses here, once: a bad expression,

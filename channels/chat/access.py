@@ -1,6 +1,6 @@
 """Who may talk to the bot, and who a clicker is, for any platform.
 
-Deny by default (DESIGN.md rule 8): ``allowFrom`` lists user ids and
+Deny by default (docs/design.md rule 8): ``allowFrom`` lists user ids and
 ``@usernames`` (case-insensitive); nobody else gets an agent run. Whether a
 message in a group is addressed to the bot (a mention, a reply, a command)
 is the platform's to tell (:attr:`channels.chat.intake.Incoming.addressed`);

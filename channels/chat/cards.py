@@ -1,6 +1,6 @@
 """Approval cards, platform-neutral: what a card says, its outcome line, where it is.
 
-A card shows the tool and its arguments (DESIGN.md rule 3: everything is read
+A card shows the tool and its arguments (docs/design.md rule 3: everything is read
 from the approval event or record, never from a button): code-like string
 arguments (``code``, ``command``, multi-line text) each in a code block with
 its language, the rest as JSON; past the platform's budget

@@ -1,7 +1,7 @@
 """A click on an approval button, on any platform: check the clicker, decide, say what happened.
 
 The platform unpacks its button payload into a :class:`Click` (the approval
-id and the choice, nothing else: DESIGN.md rule 3) and delivers the
+id and the choice, nothing else: docs/design.md rule 3) and delivers the
 :class:`ClickAnswer` its own way — a toast, an ephemeral message, an
 interaction response. The decision goes through the runtime's one
 compare-and-set (:meth:`channels.runtime.RuntimeClient.decide`), the same

@@ -17,7 +17,7 @@ From there it is the same everywhere:
   conversation's folder (:mod:`.files`) and named in the text by its path
   there, ``uploads/…`` (and in ``Inbound.attachments``); a kind facio
   cannot read gets a short note instead.
-- Every platform event is handled once (DESIGN.md rule 2): a message that
+- Every platform event is handled once (docs/design.md rule 2): a message that
   becomes a turn is deduplicated by the runtime's submit itself, atomically
   with the enqueue (the platform's event id); everything else — commands,
   refusals, notes — first claims the same key.

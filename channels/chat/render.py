@@ -1,4 +1,4 @@
-"""Outbox events as chat messages, on any platform (DESIGN.md "Events").
+"""Outbox events as chat messages, on any platform (docs/design.md "Events").
 
 | event | in the chat |
 | --- | --- |

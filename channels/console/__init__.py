@@ -1,4 +1,4 @@
-"""The operator console: a web page the gateway serves at ``/console/`` (DESIGN.md).
+"""The operator console: a web page the gateway serves at ``/console/`` (docs/design.md).
 
     routes.py   GET / (redirect), GET /console/ and its static files, with the security headers
     static/     the page: index.html, console.css, js/*.js (ES modules, no framework, no build)

@@ -2,7 +2,7 @@
 
 Each button is an :class:`ApprovalButton`, a discord.py ``DynamicItem``: its
 ``custom_id`` is ``ap:<approval id>:<choice>`` — the approval id and the
-choice, nothing else (DESIGN.md rule 3), checked against Discord's 100
+choice, nothing else (docs/design.md rule 3), checked against Discord's 100
 characters when built. Because the template is registered on the client
 (``add_dynamic_items``), a click on a card sent before a restart still
 routes: discord.py rebuilds the item from the ``custom_id`` alone

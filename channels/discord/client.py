@@ -1,6 +1,6 @@
 """facio's ``discord.Client``: the intents, safe mentions, persistent buttons, guarded parsing.
 
-- Intents (DESIGN.md): guilds, guild and DM messages, and the privileged
+- Intents (docs/design.md): guilds, guild and DM messages, and the privileged
   message-content intent. Without the last one enabled for the application,
   Discord closes the gateway with 4014 and discord.py raises
   ``PrivilegedIntentsRequired`` (the channel says how to enable it).
@@ -39,7 +39,7 @@ GUILD_READY_TIMEOUT = 2.0
 
 
 def channel_intents() -> discord.Intents:
-    """Guilds, guild and DM messages, message content (DESIGN.md "Discord")."""
+    """Guilds, guild and DM messages, message content (docs/discord.md)."""
     return discord.Intents(guilds=True, guild_messages=True, dm_messages=True, message_content=True)
 
 

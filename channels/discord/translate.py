@@ -1,6 +1,6 @@
 """Discord messages in the chat layer's words: a message becomes an :class:`Incoming`.
 
-Sessions (DESIGN.md "Discord"): a DM is ``discord:dm:<channel_id>``; a guild
+Sessions (docs/discord.md): a DM is ``discord:dm:<channel_id>``; a guild
 channel ``discord:<guild_id>:<channel_id>``; a thread its own session,
 ``discord:<guild_id>:<parent_id>:thread:<thread_id>``. Answers go back to the
 same channel (a thread is a channel of its own), and in guilds they reply to

@@ -11,7 +11,7 @@ four), so each section stays below Block Kit's 3,000 and the card below its
 
 A button carries only what :class:`ApprovalAction` packs — the choice in its
 ``action_id`` (``facio.approval.<choice>``, unique within the block) and the
-approval id as its ``value`` — never its label (DESIGN.md rule 3).
+approval id as its ``value`` — never its label (docs/design.md rule 3).
 """
 
 from __future__ import annotations

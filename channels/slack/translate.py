@@ -1,6 +1,6 @@
 """Slack events in the chat layer's words: a message becomes an :class:`Incoming`.
 
-Sessions (DESIGN.md "Slack"): a DM is ``slack:<team>:<channel>``; a message
+Sessions (docs/slack.md): a DM is ``slack:<team>:<channel>``; a message
 inside a thread (DM or channel) is ``slack:<team>:<channel>:<thread_ts>``; a
 top-level message in a channel opens a thread keyed by its own ``ts``, and
 the answer goes into that thread. In channels (and group DMs) the bot is

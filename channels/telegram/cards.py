@@ -1,7 +1,7 @@
 """An approval card as a Telegram message: entities for its text, inline buttons.
 
 The buttons carry a typed, packed payload — :class:`ApprovalClick`, the
-approval id and the choice, nothing else (DESIGN.md rule 3) — checked
+approval id and the choice, nothing else (docs/design.md rule 3) — checked
 against Telegram's 64-byte limit when packed. The text is the shared
 layout (:func:`channels.chat.cards.card_content`) drawn with entities: the
 tool's name in bold, each argument block a ``pre`` entity with its

@@ -1,6 +1,6 @@
 """Telegram updates in the chat layer's words: a message becomes an :class:`Incoming`.
 
-Sessions (DESIGN.md "Session keys"): a private chat or a group is one
+Sessions (docs/design.md "Session keys"): a private chat or a group is one
 session, ``telegram:<chat_id>``; a forum topic is its own,
 ``telegram:<chat_id>:topic:<thread_id>`` — only when the message really is a
 topic message (``is_topic_message``): a reply thread in an ordinary group

@@ -1,6 +1,6 @@
 """The approval prompt: show the exact call, ask, record the choice.
 
-The four choices are DESIGN.md's: approve once, reject, allow for the
+The four choices are docs/design.md's: approve once, reject, allow for the
 session, always allow. "Always" and "session" go through the agent's own
 PermissionManager — the one that decides later calls — so the very next
 identical call runs without asking. On a terminal, lines typed before the

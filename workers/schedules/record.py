@@ -99,7 +99,7 @@ class ScheduleRecord(BaseModel):
         )
 
     def public(self, next_run: float | None) -> dict[str, Any]:
-        """The API's view (DESIGN.md "Schedules"): ``cron`` | ``at`` | ``every``, ``next_run``."""
+        """The API's view (docs/schedules.md): ``cron`` | ``at`` | ``every``, ``next_run``."""
         timing = self.timing
         view: dict[str, Any] = {
             "schedule_id": self.schedule_id,
