@@ -42,12 +42,22 @@ end
 return 0
 """
 
-# KEYS: leases   ARGV: ttl_ms, owner of each lease   → the (1-based) indexes no longer ours
+# KEYS: leases, then the zset to stamp (only when ARGV[2] is not '')
+# ARGV: ttl_ms, now ('' for no stamping), the leases' key prefix, owner of each lease
+# → the (1-based) indexes no longer ours
+# Stamping: each lease still ours has its member (the key without the prefix) in the
+# zset set to now, if it is there (XX) — the sessions' leases stamp facio:active, so
+# the reaper only ever looks at sessions nobody renews.
 RENEW_MANY = """
+local n = #ARGV - 3
+local stamp = ARGV[2] ~= ''
+local cut = #ARGV[3] + 1
 local lost = {}
-for i, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[i + 1] then
+for i = 1, n do
+  local key = KEYS[i]
+  if redis.call('GET', key) == ARGV[i + 3] then
     redis.call('PEXPIRE', key, ARGV[1])
+    if stamp then redis.call('ZADD', KEYS[n + 1], 'XX', ARGV[2], string.sub(key, cut)) end
   else
     lost[#lost + 1] = i
   end
@@ -134,10 +144,22 @@ class LeaseKeeper:
     a third to run, before anyone else can take it over.
     """
 
-    def __init__(self, redis: Redis, ttl: float, *, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        redis: Redis,
+        ttl: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        stamps: tuple[str, str] | None = None,
+    ):
+        """``stamps``: ``(zset, prefix)`` — each beat also sets, in ``zset``, the member
+        of every lease still held (its key without ``prefix``) to the time, if it is
+        there: the worker's session leases keep ``facio:active`` fresh, so the reaper
+        only looks at sessions nobody renews."""
         self.redis = redis
         self.ttl = ttl
         self.clock = clock
+        self.stamps = stamps
         self._held: dict[str, _Held] = {}
         self._renewed = clock()
 
@@ -160,9 +182,16 @@ class LeaseKeeper:
             self._renewed = self.clock()
             return
         owners = [self._held[k].owner for k in keys]
+        zset, prefix = self.stamps or ("", "")
         try:
             lost = await self.redis.register_script(RENEW_MANY)(
-                keys=keys, args=[str(int(self.ttl * 1000)), *owners]
+                keys=[*keys, zset] if zset else keys,
+                args=[
+                    str(int(self.ttl * 1000)),
+                    str(time.time()) if zset else "",
+                    prefix,
+                    *owners,
+                ],
             )
         except RedisError as exc:
             if self.clock() - self._renewed >= self.ttl * 2 / 3:

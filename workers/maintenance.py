@@ -1,8 +1,10 @@
 """Periodic upkeep every worker runs: recover orphaned sessions, expire approvals.
 
 Orphans: a worker that dies mid-turn leaves its session scheduled but
-unleased. Every ``REAP_INTERVAL`` each worker looks for sessions whose drain
-job was scheduled at least ``MIN_AGE`` seconds ago, holds no lease and is not
+unleased. Every ``REAP_INTERVAL`` each worker looks for sessions whose stamp
+in ``facio:active`` — set when the drain job was scheduled, and again by every
+renewal of the session's lease (:class:`workers.lease.LeaseKeeper`), so a
+running turn is never looked at — is at least ``MIN_AGE`` seconds old, holds no lease and is not
 waiting in arq's queue for a free worker (arq keeps a *running* job in its
 queue too, marked in progress: a dead worker's job stays there for arq's
 job timeout), and schedules a new job (compare-and-set on the old job id,

@@ -17,6 +17,7 @@ from arq.connections import ArqRedis
 from redis.exceptions import RedisError
 
 from core.config import FacioConfig
+from workers import keys
 from workers.approvals import ApprovalStore
 from workers.bots import Bots
 from workers.drain import LEASE_TTL, Drainer, Result
@@ -57,7 +58,7 @@ class WorkerRuntime:
             pool, self.bots, self.approvals, self.outbox, pressure=self.pressure
         )
         self.worker_id = worker_id()
-        self.keeper = LeaseKeeper(pool, LEASE_TTL)
+        self.keeper = LeaseKeeper(pool, LEASE_TTL, stamps=(keys.ACTIVE, keys.lease("")))
         self.stops = StopWatcher(pool)
         self.drainer = Drainer(
             pool, self.runner, self.worker_id, self.queue, self.keeper, self.stops

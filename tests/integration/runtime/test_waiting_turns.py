@@ -20,6 +20,7 @@ from workers.approval_record import Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
 from workers.lease import LeaseKeeper
+from workers.maintenance import reap
 from workers.outbox import Outbox
 from workers.queue import QUEUE_NAME, ArqJobQueue
 from workers.stops import StopWatcher
@@ -71,6 +72,33 @@ async def test_one_call_renews_every_lease_and_names_the_lost_ones(redis: Redis)
     assert {i for i, lost in events.items() if lost.is_set()} == {7, 8}
     assert len(keeper) == 198
     assert 29_000 < await redis.pttl("facio:lease:s0") <= 30_000
+
+
+async def test_the_keeper_stamps_running_sessions_so_the_reaper_skips_them(
+    redis: Redis, redis_url: str
+) -> None:
+    keeper = LeaseKeeper(redis, ttl=30, stamps=(keys.ACTIVE, keys.lease("")))
+    long_ago = time.time() - 3600
+    for i in range(300):
+        session = f"api:run{i}"
+        await redis.set(keys.sched(session), f"drain:{i}")
+        await redis.zadd(keys.ACTIVE, {session: long_ago})  # scheduled an hour ago
+        await redis.set(keys.lease(session), f"w:{i}", px=30_000)
+        keeper.hold(keys.lease(session), f"w:{i}")
+    await redis.set(keys.lease("api:run7"), "someone else", px=30_000)  # not ours: no stamp
+    await redis.zrem(keys.ACTIVE, "api:run8")  # closed meanwhile: not added back
+    await keeper.renew_all()
+    scores = dict(await redis.zrange(keys.ACTIVE, 0, -1, withscores=True))
+    assert b"api:run8" not in scores and len(scores) == 299
+    assert scores[b"api:run7"] == long_ago
+    assert all(time.time() - score < 5 for name, score in scores.items() if name != b"api:run7")
+    # the reaper now looks at none of the running sessions, only at run7 (not stamped)
+    pool = await connect(redis_url)
+    await redis.config_resetstat()
+    assert await reap(redis, ArqJobQueue(pool)) == []
+    stats = await redis.info("commandstats")
+    assert stats["cmdstat_get"]["calls"] == 1, stats  # one candidate looked at: run7
+    await pool.aclose()
 
 
 async def test_a_keeper_that_cannot_reach_redis_gives_its_leases_up_in_time(
