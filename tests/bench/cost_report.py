@@ -29,7 +29,10 @@ def _ms(s: Stat) -> str:
 
 
 def _waiting(r: Report) -> None:
-    print("\nwaiting turns (% of one core over 10 s; baseline: plain arq, same jobs sleeping)")
+    print(
+        "\nwaiting turns (% of one core over 10 s, 30 s with 10,000;"
+        " baseline: plain arq, the same jobs sleeping)"
+    )
     _line("", "facio", "arq", "ratio")
     for n_key, cpu_key in (("first", "cpu_first"), ("most", "cpu_most")):
         n, arq_n = r[f"in_flight_{n_key}"], r[f"arq_in_flight_{n_key}"]

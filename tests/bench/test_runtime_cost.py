@@ -173,7 +173,7 @@ async def facio_waiting(run: _Run, report: Report) -> None:
         pool = await run.arq_pool()
         await waiting.submit_many(pool, [f"api:wait-{i}" for i in range(FIRST, MOST)], waiting.SLOW)
         report["in_flight_most"] = await waiting.facio_in_flight(run.redis, MOST)
-        report["cpu_most"] = await waiting.window_cpu(pids)
+        report["cpu_most"] = await waiting.window_cpu(pids, waiting.LONG_WINDOW)
         report["start_most"] = await waiting.start_latency(api, N_PROBES // 2, "most")
         report["rss_most_mb"] = worker.rss_bytes() / 2**20
 
@@ -206,7 +206,7 @@ async def arq_baseline(run: _Run, report: Report) -> None:
         report["arq_start_first"] = await waiting.arq_start_latency(pool, run.poller, N_PROBES)
         await waiting.enqueue_sleeping(pool, MOST - FIRST, 900)
         report["arq_in_flight_most"] = await waiting.arq_in_flight(run.redis, MOST)
-        report["arq_cpu_most"] = await waiting.window_cpu(pids)
+        report["arq_cpu_most"] = await waiting.window_cpu(pids, waiting.LONG_WINDOW)
 
 
 async def _bench(tmp: Path) -> Report:
