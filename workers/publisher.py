@@ -3,7 +3,9 @@
 Streamed chunks are coalesced — one entry per :data:`FLUSH_INTERVAL` or
 :data:`FLUSH_BYTES` buffered characters — so a long answer is tens of entries,
 not thousands; chunks of a step still buffered when its whole ``response``
-comes are dropped (the response carries the same text). Final events carry an
+comes are dropped (the response carries the same text). A ``response`` waits
+for what follows it (at most :data:`FLUSH_INTERVAL`): a plain turn's answer
+and its end land in one write. Final events carry an
 ``idempotency_key`` derived from the turn and the history position, so a
 retried turn that publishes a step again is recognised and dropped by the
 gateway. Everything goes through the turn's :class:`~workers.turn_writes.TurnWriter`:
@@ -109,8 +111,7 @@ class TurnPublisher:
             slot = (type(event), event.agent_id)
             self._buffer.setdefault(slot, []).append(text)
             self._buffered += len(text)
-            if self._flusher is None:
-                self._flusher = asyncio.create_task(self._flush_later())
+            self._ensure_flusher()
             if self._buffered >= FLUSH_BYTES:
                 await self.flush()
             return
@@ -122,6 +123,12 @@ class TurnPublisher:
                 self._buffer.pop((ResponseChunk, event.agent_id), None)
             self._stage_chunks()
             self._queue(data)
+            if isinstance(event, Response):
+                # what follows an answer comes at once (the turn's end, a tool call's
+                # start): the answer and its history message land with it, in one
+                # call; the flush timer writes it should nothing follow in time
+                self._ensure_flusher()
+                return
             await self.writer.flush()
 
     async def history(self, messages: Sequence[Message], *, now: bool) -> None:
@@ -131,6 +138,10 @@ class TurnPublisher:
             if now:
                 self._stage_chunks()
                 await self.writer.flush()
+
+    def _ensure_flusher(self) -> None:
+        if self._flusher is None:
+            self._flusher = asyncio.create_task(self._flush_later())
 
     async def _flush_later(self) -> None:
         await asyncio.sleep(FLUSH_INTERVAL)
@@ -150,14 +161,19 @@ class TurnPublisher:
             chunk = kind(**{field: "".join(parts), "agent_id": agent_id})
             self._queue(wire.from_agent(chunk, self.envelope(None)))
 
-    async def close(self) -> None:
-        """Stop the flush timer and write what is left."""
+    async def close(self, *, write: bool = True) -> None:
+        """Stop the flush timer and write what is left (or, ``write=False``, leave it
+        queued for the caller's next flush of the writer, with its own writes)."""
         if self._flusher is not None:
             self._flusher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._flusher
             self._flusher = None
-        await self.flush()
+        if write:
+            await self.flush()
+            return
+        async with self._lock:
+            self._stage_chunks()
 
 
 class TurnHistory:

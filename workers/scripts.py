@@ -106,15 +106,16 @@ return 0
 # the inbox empties) is closed here the same way, since both look at inbox and sched.
 NEXT = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
-if redis.call('LINDEX', KEYS[2], 0) ~= ARGV[2] then return {-1} end
-redis.call('LPOP', KEYS[2])
+local popped = redis.call('LPOP', KEYS[2])
+if popped ~= ARGV[2] then
+  if popped then redis.call('LPUSH', KEYS[2], popped) end
+  return {-1}
+end
 local head = redis.call('LINDEX', KEYS[2], 0)
 if head then return {1, head} end
 if redis.call('GET', KEYS[3]) ~= ARGV[3] then return {2} end
-redis.call('DEL', KEYS[3])
+redis.call('DEL', KEYS[3], KEYS[1], KEYS[5])
 redis.call('ZREM', KEYS[4], ARGV[4])
-redis.call('DEL', KEYS[1])
-redis.call('DEL', KEYS[5])
 return {0}
 """
 

@@ -135,8 +135,10 @@ class TurnRunner:
         decisions = await self.holds.decisions(state)
         try:
             outcome = await self._stream(agent, publisher, request, state, decisions, facio)
-        finally:
-            await publisher.close()
+        except BaseException:
+            await publisher.close()  # what the turn got to, before it fails
+            raise
+        await publisher.close(write=False)  # written with the turn's end, in one call
         writer.delete_fields("running")  # only a crash leaves it: a retry then republishes
         if outcome == "done":
             publisher.stage_runtime(wire.TurnFinishedEvent)

@@ -39,7 +39,12 @@ from workers.outbox import (
 )
 from workers.turn_state import TURN_TTL
 
-__all__ = ["LeaseLost", "TurnWriter"]
+__all__ = ["RENEW_AFTER", "LeaseLost", "TurnWriter"]
+
+RENEW_AFTER = 60.0
+"""Seconds after which a turn's end renews what its start set (the event stream's
+expiry, the session's last activity): a turn shorter than that leaves them as its
+start set them (a day's expiry; the activity to the minute)."""
 
 # KEYS: lease, history, sessions, turn, events, outbox ('' for none), session activity,
 #       approvals feed
@@ -126,6 +131,7 @@ class TurnWriter:
         """Script calls made (benchmarks, tests)."""
         self._batch = _Batch()
         self._events_expired = False
+        self._renewed_at = 0.0
 
     def add_messages(self, messages: Sequence[Message]) -> None:
         """Queue messages for the history (written with the next :meth:`flush`)."""
@@ -144,14 +150,17 @@ class TurnWriter:
 
     def add_event(self, event: wire.Envelope, *, last: bool = False) -> None:
         """Queue an event; the session's stream expiry and its last activity are renewed
-        with the turn's first event and with ``last`` (its end), not with every one."""
+        with the turn's first event and with ``last`` (its end) when that comes more
+        than :data:`RENEW_AFTER` seconds later, not with every one."""
         data = json.dumps(event.to_wire(), ensure_ascii=False)
         self._batch.events.append(data)
         if isinstance(event, APPROVAL_EVENTS):
             self._batch.feed.append(data)
-        if not self._events_expired or last:
+        now = time.monotonic()
+        if not self._events_expired or (last and now - self._renewed_at > RENEW_AFTER):
             self._batch.expire = True
             self._events_expired = True
+            self._renewed_at = now
 
     @property
     def pending(self) -> bool:

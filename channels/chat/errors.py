@@ -3,6 +3,9 @@
     ChatError (FacioError)
     ├── FileTooLarge         a file above the channel's limit: refused with a note
     ├── PlatformUnreachable  no usable answer (network, 5xx): trying again may help
+    ├── MaybeDelivered       a new message went out and its answer was lost (a timeout, a
+    │                        dropped connection): it may have landed, so it is not sent
+    │                        again blindly (platforms that can tell say so themselves)
     └── <platform>Error      each platform's own tree (channels.telegram.errors, …),
                              mapped from its library's errors in one place there (its
                              "unreachable" error also derives from PlatformUnreachable)
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from core.errors import FacioError
 
-__all__ = ["ChatError", "FileTooLarge", "PlatformUnreachable"]
+__all__ = ["ChatError", "FileTooLarge", "MaybeDelivered", "PlatformUnreachable"]
 
 
 class ChatError(FacioError):
@@ -27,6 +30,14 @@ class ChatError(FacioError):
 class PlatformUnreachable(ChatError):
     """The platform gave no usable answer after the client's own retries: a later try
     may succeed (the chat layer tries a final answer again rather than lose it)."""
+
+
+class MaybeDelivered(ChatError):
+    """A new message was sent and the platform's answer never came back: it may be in
+    the chat. The platform had no way to tell (Slack reads the conversation back,
+    Discord dedupes by nonce; the Bot API can do neither), so sending it again could
+    post it twice. The chat layer does not repeat it; a streamed answer's final text is
+    sent once more only if it differs from what that message was sent with."""
 
 
 class FileTooLarge(ChatError):

@@ -14,6 +14,10 @@ authoritative — every part is set to the final text, new parts are sent,
 leftovers deleted — whatever the chunks did before. When the platform is
 unreachable it is tried again (:data:`FINAL_TRIES` times, backing off) rather
 than leave the answer half shown: the session's later events wait meanwhile.
+A message whose send may have landed although its answer was lost
+(:class:`~channels.chat.errors.MaybeDelivered`) is never sent again as it
+was: its id is unknown (it cannot be edited), so only a final text that
+differs from what it was sent with goes out once more, as a new message.
 
 State is small and recoverable: per ``(turn, agent)`` the text so far, the
 message ids and a fingerprint of what each shows, in Redis
@@ -34,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Generic
 
-from channels.chat.errors import ChatError, PlatformUnreachable
+from channels.chat.errors import ChatError, MaybeDelivered, PlatformUnreachable
 from channels.chat.log import platform_log
 from channels.chat.platform import ChatPlatform, MessageRef, PartT, Target
 from channels.runtime import RuntimeClient, text
@@ -48,6 +52,8 @@ STREAM_TTL = 3600
 FINAL_TRIES = 5
 """Tries of a final answer's write while the platform is unreachable (about 30 s)."""
 MAX_STREAMS = 1000
+UNKNOWN = ""
+"""The id of a message whose send may have landed, its answer lost."""
 """Streams kept in memory; older ones are reloaded from Redis if they ever continue."""
 
 
@@ -161,16 +167,21 @@ class Streams(Generic[PartT]):
         try:
             for index, part in enumerate(parts):
                 if index < len(stream.ids):
-                    if stream.shown[index] != part.key():
-                        await self.platform.edit(MessageRef(target.chat, stream.ids[index]), part)
-                        stream.shown[index] = part.key()
+                    if stream.shown[index] == part.key():
+                        continue
+                    if stream.ids[index] == UNKNOWN:  # sent, maybe: it cannot be edited
+                        if final:  # the final text differs from what it was sent with
+                            await self._send(stream, part, index)
+                        continue
+                    await self.platform.edit(MessageRef(target.chat, stream.ids[index]), part)
+                    stream.shown[index] = part.key()
                 else:
-                    sent = await self.platform.send(target, part)
-                    stream.ids.append(sent.id)
-                    stream.shown.append(part.key())
+                    await self._send(stream, part, index)
             while final and parts and len(stream.ids) > len(parts):
-                await self.platform.delete(MessageRef(target.chat, stream.ids.pop()))
+                gone = stream.ids.pop()
                 stream.shown.pop()
+                if gone != UNKNOWN:
+                    await self.platform.delete(MessageRef(target.chat, gone))
         except PlatformUnreachable as exc:
             self.log.warning("streaming the answer in %s failed: %s", target, exc)
             return False
@@ -181,6 +192,21 @@ class Streams(Generic[PartT]):
             if not final:
                 await self.runtime.redis.set(stream.key, stream.dump(), ex=STREAM_TTL)
         return True
+
+    async def _send(self, stream: _Stream, part: PartT, index: int) -> None:
+        """Send ``part`` as the stream's message ``index``. When its answer is lost after
+        sending (:class:`MaybeDelivered`) the part counts as shown, under an unknown id:
+        it is not sent again unless the final text of that part differs from it."""
+        try:
+            sent_id = (await self.platform.send(stream.target, part)).id
+        except MaybeDelivered as exc:
+            self.log.warning("answer part in %s may not have arrived: %s", stream.target, exc)
+            sent_id = UNKNOWN
+        if index < len(stream.ids):
+            stream.ids[index], stream.shown[index] = sent_id, part.key()
+        else:
+            stream.ids.append(sent_id)
+            stream.shown.append(part.key())
 
     async def discard(self, turn_id: str) -> None:
         """The turn is over: forget its streams (an answer cut short keeps what it showed)."""

@@ -6,6 +6,9 @@
     ├── TelegramUnreachable  no usable answer (network, timeouts, 5xx, a body that is not
     │                        the Bot API's JSON — a proxy's "502 Bad Gateway" page), after retries
     │                        (also a chat layer's PlatformUnreachable: worth another try)
+    ├── TelegramMaybeSent    a new message went out and the answer was lost (a timeout or a
+    │                        dropped connection after the request was written): not retried
+    │                        (the chat layer's MaybeDelivered; see :func:`maybe_sent`)
     └── RequestRefused       Telegram refused one call (bad request, bot blocked, …)
         ├── FormattingRefused  a 400 about the entities: sent again as plain text
         └── NotModified        a 400 "message is not modified": the edit is already there
@@ -50,9 +53,16 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiohttp import (
+    ClientConnectorError,
+    ClientOSError,
+    ClientPayloadError,
+    ConnectionTimeoutError,
+    ServerDisconnectedError,
+)
 from pydantic import ValidationError
 
-from channels.chat.errors import ChatError, PlatformUnreachable
+from channels.chat.errors import ChatError, MaybeDelivered, PlatformUnreachable
 
 __all__ = [
     "CALL_FAILURES",
@@ -61,9 +71,11 @@ __all__ = [
     "PollingConflict",
     "RequestRefused",
     "TelegramChannelError",
+    "TelegramMaybeSent",
     "TelegramUnreachable",
     "TokenRefused",
     "map_error",
+    "maybe_sent",
     "redact",
 ]
 
@@ -99,6 +111,28 @@ class PollingConflict(TelegramChannelError):
 
 class TelegramUnreachable(TelegramChannelError, PlatformUnreachable):
     """The Bot API gave no usable answer (network error, timeout, server error, not JSON)."""
+
+
+class TelegramMaybeSent(TelegramChannelError, MaybeDelivered):
+    """A send's answer was lost after the request went out: the message may be in the chat,
+    and the Bot API cannot read a chat back to tell."""
+
+
+NOT_SENT = (ClientConnectorError, ConnectionTimeoutError)
+"""aiohttp failures that happen before a request is written: nothing reached Telegram."""
+ANSWER_LOST = (TimeoutError, ServerDisconnectedError, ClientPayloadError, ClientOSError)
+"""aiohttp failures after a request may have been written, before its answer was read."""
+
+
+def maybe_sent(exc: BaseException) -> bool:
+    """Could the call that raised ``exc`` have reached Telegram and done its work? True for
+    a timeout or a connection lost while waiting for the answer; False for a connection
+    that never opened and for any answer that came (an error, a redirect, a proxy's page:
+    the Bot API did nothing)."""
+    if not isinstance(exc, TelegramNetworkError):
+        return False
+    cause = exc.__cause__
+    return isinstance(cause, ANSWER_LOST) and not isinstance(cause, NOT_SENT)
 
 
 class RequestRefused(TelegramChannelError):

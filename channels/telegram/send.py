@@ -5,7 +5,12 @@ call sleeps ``retry_after`` and tries again (the whole wait of one call is
 capped, so a chat under a long flood ban does not hold its lane for hours;
 a click's answer, valid only for seconds, gets a much shorter cap).
 Unusable answers — network and server errors, a body that is not the Bot
-API's JSON — get a few quick retries. Everything else is a
+API's JSON — get a few quick retries, except where a retry could post twice:
+a new message (``sendMessage``) whose answer was lost after the request went
+out (a timeout, a dropped connection) may be in the chat, and the Bot API
+cannot read a chat back to tell, so it is not sent again
+(:class:`~channels.telegram.errors.TelegramMaybeSent`; edits and deletes are
+idempotent and are retried). Everything else is a
 :class:`~channels.telegram.errors.RequestRefused`, logged by the caller with
 the chat, never retried.
 
@@ -46,8 +51,10 @@ from channels.telegram.errors import (
     CALL_FAILURES,
     FormattingRefused,
     NotModified,
+    TelegramMaybeSent,
     TelegramUnreachable,
     map_error,
+    maybe_sent,
 )
 from channels.telegram.formatted import Formatted
 
@@ -129,7 +136,13 @@ class Sender:
                 waited += exc.retry_after
                 await self._sleep(exc.retry_after)
             except CALL_FAILURES as exc:
-                error = map_error(exc, what, self.bot.token)
+                lost = isinstance(method, SendMessage) and maybe_sent(exc)
+                error = map_error(exc, what, self.bot.token)  # (takes the token out of exc)
+                if lost:
+                    raise TelegramMaybeSent(
+                        f"{error}; the answer was lost after sending: not sent again, it "
+                        "may be in the chat"
+                    ) from exc
                 failures += 1
                 if not isinstance(error, TelegramUnreachable) or failures >= self.attempts:
                     raise error from exc

@@ -94,6 +94,20 @@ class Faults:
         """The next ``times`` calls of ``method`` are redirected into an endless loop."""
         self._script(method, Failure(302, times=times, redirect=True))
 
+    def lose_answers(self, method: str, *, times: int = 1) -> None:
+        """The next ``times`` calls of ``method`` are carried out (a message is sent) and
+        then the connection is closed without an answer, as when a proxy or the network
+        drops Telegram's reply."""
+        with self._lock:
+            self._state.lost_answers[method] = self._state.lost_answers.get(method, 0) + times
+
+    def _answer_lost(self, method: str) -> bool:
+        with self._lock:
+            left = self._state.lost_answers.get(method, 0)
+            if left:
+                self._state.lost_answers[method] = left - 1
+            return bool(left)
+
     def slow_files(self, seconds: float) -> None:
         """File downloads answer only after ``seconds``."""
         with self._lock:

@@ -50,6 +50,8 @@ class State:
     webhook_replies: list[int] = field(default_factory=list)
     poll_generation: int = 0
     file_delay: float = 0.0
+    lost_answers: dict[str, int] = field(default_factory=dict)
+    """Calls per method to carry out and then hang up on, unanswered."""
 
 
 def units(text: str) -> int:

@@ -271,6 +271,10 @@ class FakeTelegram(BotApiMethods, Faults):
             if handler is None:
                 raise ApiError(404, "Not Found")
             result = await handler(call.params)
+            if self._answer_lost(method):
+                assert request.transport is not None
+                request.transport.abort()  # done, and no answer reaches the client
+                return web.Response(status=500)
         except ApiError as exc:
             call.status = exc.status
             body: dict[str, Any] = {

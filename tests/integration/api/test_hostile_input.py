@@ -69,7 +69,12 @@ async def raw(
         status = int(status_line.split()[1])
         if status == 200 and b"/events" in path:  # an open event stream: enough seen
             return status, b""
-        rest = await asyncio.wait_for(reader.read(), 10)
+        rest = b""
+        try:
+            while chunk := await asyncio.wait_for(reader.read(65536), 10):
+                rest += chunk
+        except ConnectionResetError:  # answered, then closed on a body it did not read
+            pass
         return status, rest.partition(b"\r\n\r\n")[2]
     finally:
         writer.close()

@@ -71,20 +71,31 @@ async def test_twenty_sessions_of_twenty_messages_on_two_workers(
             return int(subscribers) == 2
 
         await until(both_listening, "both workers to start", 60, procs)
-        started = time.monotonic()
-        turn_ids = await _submit_all(pool)
         holders: set[int] = set()
+
+        async def sample_holders() -> None:  # turns are short: watch the leases closely
+            while True:
+                async with redis.pipeline(transaction=False) as pipe:
+                    for i in range(SESSIONS):
+                        pipe.get(keys.lease(_session(i)))
+                    leases = await pipe.execute()
+                holders.update(int(text(lease).split(":")[1]) for lease in leases if lease)
+                await asyncio.sleep(0.002)
 
         async def all_done() -> bool:
             async with redis.pipeline(transaction=False) as pipe:
                 for i in range(SESSIONS):
                     pipe.llen(keys.history(_session(i)))
-                    pipe.get(keys.lease(_session(i)))
-                replies = await pipe.execute()
-            holders.update(int(text(lease).split(":")[1]) for lease in replies[1::2] if lease)
-            return all(length == 2 * MESSAGES for length in replies[::2])
+                lengths = await pipe.execute()
+            return all(length == 2 * MESSAGES for length in lengths)
 
-        await until(all_done, "every turn to finish", 120, procs)
+        sampler = asyncio.create_task(sample_holders())
+        started = time.monotonic()
+        turn_ids = await _submit_all(pool)
+        try:
+            await until(all_done, "every turn to finish", 120, procs)
+        finally:
+            sampler.cancel()
         print(f"{SESSIONS * MESSAGES} turns on 2 workers in {time.monotonic() - started:.1f} s")
 
         # None stranded: every session closed, nothing queued or leased.

@@ -1,6 +1,7 @@
 """Sending against the fake Bot API: which refusals get the plain-text fallback (only
 formatting ones), "message is not modified" as done, identical edits skipped, a blocked
-bot logged with the chat and not retried."""
+bot logged with the chat and not retried, and a send whose answer is lost never posted
+twice (an edit's is tried again)."""
 
 from __future__ import annotations
 
@@ -15,11 +16,12 @@ from arq.connections import ArqRedis
 from redis.asyncio import Redis
 
 from channels.chat.cards import CardStore
+from channels.chat.platform import Target
 from channels.chat.presence import Typing
 from channels.chat.render import Renderer
 from channels.chat.stream import Streams
 from channels.runtime import RuntimeClient
-from channels.telegram.errors import FormattingRefused, RequestRefused
+from channels.telegram.errors import FormattingRefused, RequestRefused, TelegramMaybeSent
 from channels.telegram.markdown import render_markdown
 from channels.telegram.platform import TelegramPlatform
 from channels.telegram.send import ChatTarget, Sender
@@ -137,3 +139,54 @@ async def test_a_blocked_bot_is_logged_with_the_chat_and_not_retried(
         "telegram: error for telegram:100 not shown: sendMessage in chat 100: "
         "Forbidden: bot was blocked by the user"
     ) in caplog.text
+
+
+async def test_a_send_whose_answer_is_lost_is_not_sent_twice(tg: FakeTelegram, bot: Bot) -> None:
+    tg.lose_answers("sendMessage")  # Telegram posts it; the answer never arrives
+    with pytest.raises(TelegramMaybeSent, match="not sent again"):
+        await Sender(bot).send(CHAT, BOLD)
+    assert len(tg.calls("sendMessage")) == 1
+    assert _texts(tg) == ["bold move"]  # there once, not twice
+
+
+async def test_an_edit_whose_answer_is_lost_is_tried_again(tg: FakeTelegram, bot: Bot) -> None:
+    sender = Sender(bot, sleep=_no_sleep)
+    sent = await sender.send(CHAT, BOLD)
+    tg.lose_answers("editMessageText")  # an edit is idempotent: trying again is safe
+    await sender.edit(100, sent.message_id, render_markdown("done"))
+    assert len(tg.calls("editMessageText")) == 2
+    assert _texts(tg) == ["done"]
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+def _streams(bot: Bot, redis: Redis) -> Streams[object]:
+    platform = TelegramPlatform(Sender(bot, sleep=_no_sleep))
+    runtime = RuntimeClient(ArqRedis(connection_pool=redis.connection_pool))
+    return Streams(runtime, platform, interval=0.0, retry_delay=0.0)  # type: ignore[arg-type]
+
+
+async def test_a_streamed_answer_whose_send_was_lost_is_not_doubled(
+    tg: FakeTelegram, bot: Bot, redis: Redis
+) -> None:
+    streams, target = _streams(bot, redis), Target("100")
+    tg.lose_answers("sendMessage")
+    await streams.chunk("t1", "main", target, "The whole answer.")  # sent, answer lost
+    await streams.final("t1", "main", target, "The whole answer.")  # the same: not again
+    assert _texts(tg) == ["The whole answer."]
+    assert len(tg.calls("sendMessage")) == 1 and not tg.calls("editMessageText")
+
+
+async def test_a_final_text_that_differs_from_a_lost_send_goes_out_once(
+    tg: FakeTelegram, bot: Bot, redis: Redis
+) -> None:
+    streams, target = _streams(bot, redis), Target("100")
+    tg.lose_answers("sendMessage")
+    await streams.chunk("t2", "main", target, "The first")  # sent, answer lost: id unknown
+    await streams.chunk("t2", "main", target, " words")  # cannot edit it, does not resend
+    assert _texts(tg) == ["The first"]
+    await streams.final("t2", "main", target, "The first words, and the rest.")
+    assert _texts(tg) == ["The first", "The first words, and the rest."]  # lost nothing
+    assert not tg.calls("editMessageText")
