@@ -61,8 +61,9 @@ class ApprovalHold:
         timeout: float,
     ) -> ApprovalRecord:
         """The durable record of ``event``: the existing one when a retried step asks
-        again (``state`` knows it), else a new one, noted in the turn's hash with the
-        writer's next write (the ``approval_request`` event that shows it)."""
+        again (``state`` knows it), else a new one, stored and noted in the turn's hash
+        by the writer's next write (the one publishing the ``approval_request`` that
+        shows it: never one without the other)."""
         if event.parkable:
             existing = state.approvals.get(event.tool_call_id)
             if existing is not None:
@@ -83,7 +84,7 @@ class ApprovalHold:
             parkable=event.parkable,
             requested_by=inbound.user_id,
         )
-        await self.approvals.create(record)
+        writer.add_approval(record)
         if event.parkable:
             writer.set_fields(**{TurnStates.approval_field(event.tool_call_id): record.approval_id})
         else:  # raised by running code: new each time, never resumed elsewhere

@@ -40,7 +40,13 @@ from workers.approval_record import (
 )
 from workers.decision_effects import EFFECTS_LUA, Effects
 
-__all__ = ["DECIDED_INDEX_SIZE", "DECIDED_SIGNAL_TTL", "RECORD_RETENTION", "ApprovalStore"]
+__all__ = [
+    "DECIDED_INDEX_SIZE",
+    "DECIDED_SIGNAL_TTL",
+    "RECORD_RETENTION",
+    "ApprovalStore",
+    "stored_record",
+]
 
 RECORD_RETENTION = 7 * 24 * 3600
 """Seconds a record stays after ``expires_at``: inspectable after the decision, then gone."""
@@ -123,6 +129,16 @@ return {'decided', redis.call('HGETALL', rkey), resumed}
 """
 )
 
+
+def stored_record(record: ApprovalRecord) -> tuple[dict[str, str], int]:
+    """A new pending record as stored: its hash fields, and when the key goes (epoch ms,
+    ``RECORD_RETENTION`` after ``expires_at``; ids are 96 random bits, so a fresh record
+    never meets an old one)."""
+    if record.status != "pending" or record.decision is not None:
+        raise ValueError(f"a new record is pending, got status {record.status!r}")
+    return record.to_hash(), math.ceil((record.expires_at + RECORD_RETENTION) * 1000)
+
+
 _OUTCOMES = {
     "not_found": DecideOutcome.NOT_FOUND,
     "expired_now": DecideOutcome.EXPIRED,
@@ -182,17 +198,14 @@ class ApprovalStore:
         )
 
     async def create(self, record: ApprovalRecord) -> None:
-        """Store a new pending record and index it, atomically (MULTI).
-
-        Ids are 96 random bits, so a fresh record never meets an old one; the
-        key expires ``RECORD_RETENTION`` after ``expires_at``.
+        """Store a new pending record and index it, atomically (MULTI); see
+        :func:`stored_record`. A running turn stores its records with the event that
+        shows them instead (:meth:`workers.turn_writes.TurnWriter.add_approval`).
         """
-        if record.status != "pending" or record.decision is not None:
-            raise ValueError(f"create() takes a pending record, got status {record.status!r}")
+        fields, gone_at_ms = stored_record(record)
         key = keys.approval(record.approval_id)
-        gone_at_ms = math.ceil((record.expires_at + RECORD_RETENTION) * 1000)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=record.to_hash())
+            pipe.hset(key, mapping=fields)
             pipe.pexpireat(key, gone_at_ms)
             pipe.zadd(keys.PENDING_APPROVALS, {record.approval_id: record.expires_at})
             await pipe.execute()
