@@ -1,175 +1,136 @@
-"""Helpers of the chaos soak (``test_chaos_soak.py``): clients that live through gateway
-deaths, and what the test reads in Redis to time a takeover.
+"""The people and the processes of the chaos soak (``test_chaos_soak.py``).
 
-- :class:`Cluster` — the ``facio gateway`` processes (one config and port each; a
-  gateway started again on its port is the same consumer) and the
+- :class:`Cluster` — the ``facio gateway`` processes (one config and port each;
+  a gateway started again on its port is the same gateway) and the
   ``facio worker`` processes, killed and started again by the test.
-- :class:`SseClient` — one person's ``GET /api/v1/sessions/{key}/events``: when the
-  stream ends (its gateway died, Redis went away) it connects again, to whichever
-  gateway answers, with ``Last-Event-ID``; it keeps every frame it got.
+- :class:`SseClient` — one person's ``GET /api/v1/sessions/{key}/events``: when
+  the stream ends (its gateway died, Redis went away) it connects again, to its
+  own gateway if that one answers, else to the other, with ``Last-Event-ID``;
+  it keeps every frame it got, and the port of every connection.
 - :class:`ApiUser` — ``POST /api/v1/messages`` with an ``Idempotency-Key`` and
-  ``POST /api/v1/approvals/{id}``, retried on another gateway (a load balancer's
-  client) until one answers.
+  ``POST /api/v1/approvals/{id}``, sent to the gateways in turn (a load
+  balancer) and retried on the other one until a gateway answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
-import socket
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
-from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
-from tests.fakes.telegram_server import FakeTelegram
 from tests.integration.runtime.processes import TOKEN, Process, Processes
-from workers import keys
-from workers.codec import text
 
-__all__ = [
-    "ApiUser",
-    "Cluster",
-    "SseClient",
-    "partition_holders",
-    "poller_holder",
-    "soak_config",
-]
+__all__ = ["HEADERS", "ApiUser", "Cluster", "Decided", "SseClient", "until"]
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 RETRY = 0.2
-"""Seconds a client waits before trying again (another gateway, or the same one)."""
+"""Seconds a client waits before it tries again (another gateway, or the same one)."""
+
+T = TypeVar("T")
 
 
-def soak_config(
-    folder: Path,
-    redis_url: str,
-    tg: FakeTelegram,
-    rules: list[dict[str, Any]],
-    *,
-    port: int,
-    allow_from: list[str],
-    approval_hold: float,
-) -> Path:
-    """One gateway's config (its port) on the shared Redis; workers use any of them."""
-    script = folder / "soak-script.json"
-    script.write_text(json.dumps({"rules": rules, "fallback": "no rule", "chunkSize": 64}))
-    model = f"scripted:{script.name}"
-    data = {
-        "workspace": "ws",
-        "redis": {"url": redis_url},
-        "agent": {"model": model, "approvalHold": approval_hold},
-        "bots": {"main": {"model": model, "tools": ["save_note", "list_notes"]}},
-        "channels": {
-            "telegram": {
-                "enabled": True,
-                "token": tg.token,
-                "apiBase": tg.url,
-                "allowFrom": allow_from,
-                "streamInterval": 0.2,
-            }
-        },
-        "gateway": {"host": "127.0.0.1", "port": port, "apiToken": TOKEN},
-    }
-    path = folder / f"gateway-{port}.json"
-    path.write_text(json.dumps(data))
-    return path
+async def until(check: Callable[[], Awaitable[T]], what: str, timeout: float) -> T:
+    """Poll ``check`` until it returns something truthy; a Redis error (Redis is
+    restarting) counts as "not yet"."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = await check()
+        except (RedisError, OSError):
+            value = None  # type: ignore[assignment]
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
+        await asyncio.sleep(0.05)
 
 
 class Cluster:
-    """The gateways (by port) and workers of the soak, started and killed by the test."""
+    """The gateways (by port) and the workers of the soak."""
 
     def __init__(self, procs: Processes, configs: dict[int, Path]) -> None:
         self.procs = procs
         self.configs = configs
         self.gateways: dict[int, Process] = {}
         self.workers: list[Process] = []
-        self._started: dict[str, int] = {}
+        self._names = itertools.count(1)
 
-    def _name(self, kind: str) -> str:
-        self._started[kind] = self._started.get(kind, 0) + 1
-        return f"{kind}-{self._started[kind]}"
+    @property
+    def ports(self) -> list[int]:
+        return list(self.configs)
 
     def start_gateway(self, port: int) -> Process:
-        gateway = self.procs.facio("gateway", self.configs[port], self._name(f"gateway-{port}"))
-        self.gateways[port] = gateway
-        return gateway
+        name = f"gateway-{port}-{next(self._names)}"
+        self.gateways[port] = self.procs.facio("gateway", self.configs[port], name)
+        return self.gateways[port]
 
     def start_worker(self) -> Process:
-        config = next(iter(self.configs.values()))
-        worker = self.procs.worker(config, self._name("worker"))
+        config = self.configs[self.ports[0]]
+        worker = self.procs.worker(config, f"worker-{next(self._names)}")
         self.workers.append(worker)
         return worker
 
     def alive_ports(self) -> list[int]:
         return [port for port, gateway in self.gateways.items() if gateway.alive]
 
-    @staticmethod
-    def consumer(port: int) -> str:
-        """The gateway's name among live gateways (channels.gateway.consumer_name)."""
-        return f"gateway:{socket.gethostname()}:127.0.0.1:{port}"
+    def live_workers(self) -> list[Process]:
+        return [w for w in self.workers if w.alive]
 
-
-async def partition_holders(redis: Redis) -> list[str]:
-    """Which gateway holds each outbox partition's lease ("" for none)."""
-    async with redis.pipeline(transaction=False) as pipe:
-        for p in range(keys.OUTBOX_PARTITIONS):
-            pipe.get(keys.outbox_lease(p))
-        tokens = await pipe.execute()
-    # a token is "<gateway name>:<8 hex>"
-    return [text(t).rsplit(":", 1)[0] if t is not None else "" for t in tokens]
-
-
-async def poller_holder(redis: Redis, bot_id: int) -> str:
-    """The owner token of the Telegram polling lease ("" while nobody polls)."""
-    token = await redis.get(f"{keys.PREFIX}telegram:poller:{bot_id}")
-    return text(token) if token is not None else ""
+    async def serving(self, http: aiohttp.ClientSession, port: int) -> bool:
+        """Does the gateway on ``port`` answer ``/healthz``?"""
+        try:
+            async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
+                return response.status == 200
+        except aiohttp.ClientError:
+            return False
 
 
 class SseClient:
     """A person reading one API session's events, reconnecting with ``Last-Event-ID``.
 
     ``frames`` holds ``(entry id, event)`` of every frame received, in order;
-    ``connections`` the port of every connection made.
+    ``connections`` the port and time (``time.monotonic``) of every connection made.
     """
 
-    def __init__(self, http: aiohttp.ClientSession, cluster: Cluster, session: str, prefer: int):
+    def __init__(
+        self, http: aiohttp.ClientSession, cluster: Cluster, session: str, prefer: int
+    ) -> None:
         self.http = http
         self.cluster = cluster
         self.session = session
         self.prefer = prefer
         self.frames: list[tuple[str, dict[str, Any]]] = []
-        self.connections: list[int] = []
+        self.connections: list[tuple[int, float]] = []
         self.connected = asyncio.Event()
-        self.changed = asyncio.Event()
-
-    @property
-    def last_id(self) -> str | None:
-        return self.frames[-1][0] if self.frames else None
-
-    def _ports(self) -> list[int]:
-        alive = self.cluster.alive_ports()
-        return sorted(alive, key=lambda port: port != self.prefer)
 
     async def run(self) -> None:
         """Read until cancelled; a stream that ends is opened again at once."""
         while True:
-            for port in self._ports():
-                with contextlib.suppress(TimeoutError, aiohttp.ClientError, ConnectionError):
+            ports = sorted(self.cluster.alive_ports(), key=lambda port: port != self.prefer)
+            for port in ports:
+                with contextlib.suppress(aiohttp.ClientError, ConnectionError, TimeoutError):
                     await self._read(port)
             await asyncio.sleep(RETRY)
 
     async def _read(self, port: int) -> None:
         headers = dict(HEADERS)
-        if self.last_id is not None:
-            headers["Last-Event-ID"] = self.last_id
+        if self.frames:
+            headers["Last-Event-ID"] = self.frames[-1][0]
+        elif self.connections:  # connected before, got nothing: the session's whole stream
+            headers["Last-Event-ID"] = "0"
         url = f"http://127.0.0.1:{port}/api/v1/sessions/{self.session}/events"
         async with self.http.get(url, headers=headers) as response:
             if response.status != 200:
                 return
-            self.connections.append(port)
+            self.connections.append((port, time.monotonic()))
             self.connected.set()
             fields: dict[str, str] = {}
             async for raw in response.content:
@@ -180,11 +141,11 @@ class SseClient:
                     continue
                 if "id" in fields and "data" in fields:
                     self.frames.append((fields["id"], json.loads(fields["data"])))
-                    self.changed.set()
                 fields = {}
 
     def events(self) -> list[dict[str, Any]]:
-        """What the person is shown: each final event once (by ``idempotency_key``)."""
+        """What the person is shown: a final event once (by ``idempotency_key``), however
+        often a retried turn published it."""
         seen: set[str] = set()
         shown = []
         for _id, event in self.frames:
@@ -196,26 +157,46 @@ class SseClient:
             shown.append(event)
         return shown
 
+    def count(self, kind: str) -> int:
+        return sum(event["type"] == kind for event in self.events())
+
+
+@dataclass(frozen=True)
+class Decided:
+    """One approval decision as the operator made it: through which gateway, when."""
+
+    approval_id: str
+    port: int
+    at: float
+
 
 class ApiUser:
-    """An HTTP API client that retries on another gateway until one answers."""
+    """An HTTP API client that sends to the gateways in turn, retrying on the other."""
 
     def __init__(self, http: aiohttp.ClientSession, cluster: Cluster) -> None:
         self.http = http
         self.cluster = cluster
         self.retries = 0
+        self.decided: list[Decided] = []
+        self._messages = itertools.count()
+        self._decisions = itertools.count()
 
-    async def _post(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> int:
-        """POST until a gateway answers anything but a 5xx; that status."""
+    async def _post(
+        self, path: str, body: dict[str, Any], headers: dict[str, str], first: int
+    ) -> tuple[int, int]:
+        """POST until a gateway answers anything but a 5xx, trying gateway ``first`` (of
+        the list) first, then the next: ``(status, port)``."""
+        ports = self.cluster.ports
+        order = [ports[(first + i) % len(ports)] for i in range(len(ports))]
         while True:
-            for port in self.cluster.alive_ports():
+            for port in order:
                 try:
                     url = f"http://127.0.0.1:{port}{path}"
                     async with self.http.post(url, json=body, headers=headers) as response:
                         await response.read()
                         if response.status < 500:
-                            return response.status
-                except (TimeoutError, aiohttp.ClientError, ConnectionError):
+                            return response.status, port
+                except (aiohttp.ClientError, ConnectionError, TimeoutError):
                     pass
                 self.retries += 1
             await asyncio.sleep(RETRY)
@@ -224,11 +205,13 @@ class ApiUser:
         """Queue ``message`` once, whatever retries it takes (``Idempotency-Key``)."""
         headers = {**HEADERS, "Idempotency-Key": key}
         body = {"session": session, "text": message, "user": "soak"}
-        status = await self._post("/api/v1/messages", body, headers)
+        status, _port = await self._post("/api/v1/messages", body, headers, next(self._messages))
         assert status in (200, 202), status  # 200: a retry of one that got through
 
     async def approve(self, approval_id: str) -> None:
         """Approve as the operator; 409 is a retry of a decision that got through."""
         body = {"decision": "approve"}
-        status = await self._post(f"/api/v1/approvals/{approval_id}", body, dict(HEADERS))
+        path = f"/api/v1/approvals/{approval_id}"
+        status, port = await self._post(path, body, dict(HEADERS), next(self._decisions))
         assert status in (200, 409), status
+        self.decided.append(Decided(approval_id, port, time.monotonic()))
