@@ -460,7 +460,10 @@ async def _run(
     finally:
         for reader in readers:
             reader.cancel()
-        await asyncio.gather(*readers, return_exceptions=True)
+        ended = await asyncio.gather(*readers, return_exceptions=True)
+        failed = [e for e in ended if not isinstance(e, asyncio.CancelledError)]
+        if failed:  # the root cause of whatever waited for its frames in vain
+            raise AssertionError(f"an SSE client failed: {failed[0]!r}") from failed[0]
 
 
 async def _all(*work: Coroutine[Any, Any, Any]) -> None:
