@@ -43,7 +43,7 @@ from workers.codec import read_event, text
 from workers.decisions import decide
 from workers.inbox import SEEN_TTL, Submitted, request_stop, submit
 from workers.lease import Lease
-from workers.outbox import UNRENDERED, Outbox
+from workers.outbox import UNRENDERED
 from workers.outbox_partitions import LEASE_TTL as PARTITION_TTL
 from workers.outbox_partitions import PartitionOwner
 from workers.outbox_reader import MAX_AGE, Entry, OutboxReader
@@ -133,7 +133,6 @@ class RuntimeClient:
         self.redis = redis
         self.queue = ArqJobQueue(redis)
         self.approvals = ApprovalStore(redis)
-        self.outbox = Outbox(redis)
         self.sessions = RedisSessionStore(redis)
         self.schedule_clock = clock_from_env()
         """The schedules' clock, as the workers read it (test-only override included)."""
@@ -181,6 +180,10 @@ class RuntimeClient:
         (clicks, commands, refusals), which :meth:`submit` does not dedupe itself."""
         return bool(await self.redis.set(keys.seen(channel, event_id), "1", nx=True, ex=ttl))
 
+    async def event_seen(self, channel: str, event_id: str) -> bool:
+        """True when :meth:`claim_event` claimed ``event_id`` before."""
+        return bool(await self.redis.exists(keys.seen(channel, event_id)))
+
     # approvals -------------------------------------------------------------
 
     async def approval(self, approval_id: str) -> ApprovalRecord | None:
@@ -197,17 +200,16 @@ class RuntimeClient:
     async def decide(
         self, approval_id: str, decision: Decision, who: str, *, operator: bool = False
     ) -> DecideResult:
-        """Decide through the one compare-and-set; rules, announcement and resume follow.
+        """Decide through the one compare-and-set, which also announces the decision,
+        records its rule and resumes a parked turn (workers.decisions).
 
-        Shielded: once the compare-and-set ran, the rest must happen even if
-        the caller (a click handler, an HTTP request) is cancelled.
+        Shielded: a caller cancelled (a click handler, an HTTP request whose
+        client left) does not cut what follows the script's answer.
         """
         return await asyncio.shield(
             decide(
-                self.redis,
                 self.approvals,
                 self.queue,
-                self.outbox,
                 approval_id,
                 decision,
                 who,

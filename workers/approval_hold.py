@@ -31,9 +31,8 @@ from redis.exceptions import RedisError
 from core.events import ApprovalRequest
 from workers.approval_record import ABANDONED_BY, ApprovalRecord, Decision, deciders_of
 from workers.approvals import ApprovalStore
-from workers.decisions import announce
+from workers.decision_effects import effects_of
 from workers.inbox import TurnRequest
-from workers.outbox import Outbox
 from workers.turn_state import TurnState, TurnStates
 from workers.turn_writes import TurnWriter
 
@@ -48,11 +47,8 @@ HOLD_RETRY = 1.0
 class ApprovalHold:
     """The approvals of the turns running in one worker (see the module docstring)."""
 
-    def __init__(
-        self, approvals: ApprovalStore, outbox: Outbox, pressure: asyncio.Event | None = None
-    ) -> None:
+    def __init__(self, approvals: ApprovalStore, pressure: asyncio.Event | None = None) -> None:
         self.approvals = approvals
-        self.outbox = outbox
         self.pressure = pressure or asyncio.Event()
         """Set by the worker while every slot is taken and work waits: holds park."""
 
@@ -65,8 +61,9 @@ class ApprovalHold:
         timeout: float,
     ) -> ApprovalRecord:
         """The durable record of ``event``: the existing one when a retried step asks
-        again (``state`` knows it), else a new one, noted in the turn's hash with the
-        writer's next write (the ``approval_request`` event that shows it)."""
+        again (``state`` knows it), else a new one, stored and noted in the turn's hash
+        by the writer's next write (the one publishing the ``approval_request`` that
+        shows it: never one without the other)."""
         if event.parkable:
             existing = state.approvals.get(event.tool_call_id)
             if existing is not None:
@@ -87,7 +84,7 @@ class ApprovalHold:
             parkable=event.parkable,
             requested_by=inbound.user_id,
         )
-        await self.approvals.create(record)
+        writer.add_approval(record)
         if event.parkable:
             writer.set_fields(**{TurnStates.approval_field(event.tool_call_id): record.approval_id})
         else:  # raised by running code: new each time, never resumed elsewhere
@@ -115,11 +112,13 @@ class ApprovalHold:
         """Reject these approvals where still pending (nothing waits for them any more),
         and say so."""
         for approval_id in ids:
-            result = await self.approvals.decide(
-                approval_id, Decision.REJECT, ABANDONED_BY, operator=True
+            record = await self.approvals.get(approval_id)
+            if record is None or record.status != "pending":
+                continue
+            effects = effects_of(record, Decision.REJECT, ABANDONED_BY, None)
+            await self.approvals.decide(
+                approval_id, Decision.REJECT, ABANDONED_BY, operator=True, effects=effects
             )
-            if result.decided and result.record is not None:
-                await announce(self.outbox, result.record)
 
     async def wait(self, approval_id: str, budget: float) -> ApprovalRecord | None:
         """The decided record within ``budget`` seconds, else None; Redis trouble is waited out.
@@ -174,12 +173,11 @@ class ApprovalHold:
         budget = min(hold, record.expires_at - time.time())
         decided = await self._wait_unless_pressed(record, budget)
         if decided is None and time.time() >= record.expires_at:
-            try:
-                decided = await self.approvals.expire_if_due(record.approval_id)
+            try:  # announced by the same call
+                effects = effects_of(record, None, "", None)
+                decided = await self.approvals.expire_if_due(record.approval_id, effects)
             except RedisError as exc:  # undecided as far as we know: park, or never run
                 logger.warning("could not expire approval %s: %s", record.approval_id, exc)
-            if decided is not None and decided.status == "expired":
-                await announce(self.outbox, decided)
         if decided is None or decided.status == "pending":
             if record.parkable:
                 park.set()

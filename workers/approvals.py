@@ -38,8 +38,15 @@ from workers.approval_record import (
     DecideResult,
     Decision,
 )
+from workers.decision_effects import EFFECTS_LUA, Effects
 
-__all__ = ["DECIDED_INDEX_SIZE", "DECIDED_SIGNAL_TTL", "RECORD_RETENTION", "ApprovalStore"]
+__all__ = [
+    "DECIDED_INDEX_SIZE",
+    "DECIDED_SIGNAL_TTL",
+    "RECORD_RETENTION",
+    "ApprovalStore",
+    "stored_record",
+]
 
 RECORD_RETENTION = 7 * 24 * 3600
 """Seconds a record stays after ``expires_at``: inspectable after the decision, then gone."""
@@ -54,20 +61,25 @@ DECIDED_SIGNAL_TTL = 3600
 blocks, so the doorbell only has to outlive that read; an hour is generous."""
 
 # One script for deciding and for expiring, so both take the same path.
-# KEYS: approval hash, pending zset, decided list, index of decided approvals.
+# KEYS: approval hash, pending zset, decided list, index of decided approvals, then the
+#       change's effects when the caller gives them (workers.decision_effects).
 # ARGV: approval id, decision ("" = only expire if due), user id,
-#       operator ("1"/"0"), decided-list TTL, how many decided ones the index keeps.
-# Returns {code, HGETALL-of-the-record-after} with code one of: not_found,
+#       operator ("1"/"0"), decided-list TTL, how many decided ones the index keeps,
+#       then the effects'.
+# Returns {code, HGETALL-of-the-record-after, resumed} with code one of: not_found,
 # expired_now (this call expired it), expired (it already was),
-# already_decided, forbidden, decided, unchanged (expire-only mode, not due).
-_DECIDE_LUA = """
+# already_decided, forbidden, decided, unchanged (expire-only mode, not due); resumed
+# is 1 when the change's effects scheduled its parked turn.
+_DECIDE_LUA = (
+    EFFECTS_LUA
+    + """
 local rkey, pkey, dkey, hkey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local id, decision, user, operator, ttl = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local keep = tonumber(ARGV[6])
 
 if redis.call('EXISTS', rkey) == 0 then
   redis.call('ZREM', pkey, id)  -- a vanished record must not linger in the index
-  return {'not_found', {}}
+  return {'not_found', {}, 0}
 end
 
 local t = redis.call('TIME')
@@ -85,16 +97,17 @@ local status = redis.call('HGET', rkey, 'status')
 if status == 'pending' and now >= tonumber(redis.call('HGET', rkey, 'expires_at')) then
   redis.call('HSET', rkey, 'status', 'expired')
   ring('expired')
-  return {'expired_now', redis.call('HGETALL', rkey)}
+  local resumed = effects('expired_now')
+  return {'expired_now', redis.call('HGETALL', rkey), resumed}
 end
 if decision == '' then
-  return {'unchanged', redis.call('HGETALL', rkey)}
+  return {'unchanged', redis.call('HGETALL', rkey), 0}
 end
 if status == 'expired' then
-  return {'expired', redis.call('HGETALL', rkey)}
+  return {'expired', redis.call('HGETALL', rkey), 0}
 end
 if status ~= 'pending' then
-  return {'already_decided', redis.call('HGETALL', rkey)}
+  return {'already_decided', redis.call('HGETALL', rkey), 0}
 end
 if operator ~= '1' then
   local allowed = false
@@ -102,7 +115,7 @@ if operator ~= '1' then
     if d == user then allowed = true; break end
   end
   if not allowed then
-    return {'forbidden', redis.call('HGETALL', rkey)}
+    return {'forbidden', redis.call('HGETALL', rkey), 0}
   end
 end
 
@@ -111,8 +124,20 @@ if decision == 'reject' then new_status = 'rejected' end
 redis.call('HSET', rkey, 'status', new_status, 'decision', decision, 'decided_by', user,
            'decided_at', t[1] .. '.' .. string.format('%06d', tonumber(t[2])))
 ring(decision)
-return {'decided', redis.call('HGETALL', rkey)}
+local resumed = effects('decided')
+return {'decided', redis.call('HGETALL', rkey), resumed}
 """
+)
+
+
+def stored_record(record: ApprovalRecord) -> tuple[dict[str, str], int]:
+    """A new pending record as stored: its hash fields, and when the key goes (epoch ms,
+    ``RECORD_RETENTION`` after ``expires_at``; ids are 96 random bits, so a fresh record
+    never meets an old one)."""
+    if record.status != "pending" or record.decision is not None:
+        raise ValueError(f"a new record is pending, got status {record.status!r}")
+    return record.to_hash(), math.ceil((record.expires_at + RECORD_RETENTION) * 1000)
+
 
 _OUTCOMES = {
     "not_found": DecideOutcome.NOT_FOUND,
@@ -173,17 +198,14 @@ class ApprovalStore:
         )
 
     async def create(self, record: ApprovalRecord) -> None:
-        """Store a new pending record and index it, atomically (MULTI).
-
-        Ids are 96 random bits, so a fresh record never meets an old one; the
-        key expires ``RECORD_RETENTION`` after ``expires_at``.
+        """Store a new pending record and index it, atomically (MULTI); see
+        :func:`stored_record`. A running turn stores its records with the event that
+        shows them instead (:meth:`workers.turn_writes.TurnWriter.add_approval`).
         """
-        if record.status != "pending" or record.decision is not None:
-            raise ValueError(f"create() takes a pending record, got status {record.status!r}")
+        fields, gone_at_ms = stored_record(record)
         key = keys.approval(record.approval_id)
-        gone_at_ms = math.ceil((record.expires_at + RECORD_RETENTION) * 1000)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, mapping=record.to_hash())
+            pipe.hset(key, mapping=fields)
             pipe.pexpireat(key, gone_at_ms)
             pipe.zadd(keys.PENDING_APPROVALS, {record.approval_id: record.expires_at})
             await pipe.execute()
@@ -197,7 +219,13 @@ class ApprovalStore:
         return ApprovalRecord.from_hash(raw) if raw else None
 
     async def decide(
-        self, approval_id: str, decision: Decision, user_id: str, *, operator: bool = False
+        self,
+        approval_id: str,
+        decision: Decision,
+        user_id: str,
+        *,
+        operator: bool = False,
+        effects: Effects | None = None,
     ) -> DecideResult:
         """Decide a pending approval; the first valid decision wins.
 
@@ -212,34 +240,48 @@ class ApprovalStore:
         The record in the result is the one the script read after its own
         change, inside the same atomic step, so it cannot show a later
         writer's state mixed with this outcome (no second round trip).
+
+        ``effects``: what a change (this decision, or the expiry it finds due)
+        does besides, in the same call (:mod:`workers.decision_effects`).
         """
-        code, record = await self._run(approval_id, Decision(decision).value, user_id, operator)
+        code, record = await self._run(
+            approval_id, Decision(decision).value, user_id, operator, effects
+        )
         return DecideResult(_OUTCOMES[code], record, expired_now=code == "expired_now")
 
-    async def expire_if_due(self, approval_id: str) -> ApprovalRecord | None:
+    async def expire_if_due(
+        self, approval_id: str, effects: Effects | None = None
+    ) -> ApprovalRecord | None:
         """Expire this record if it is pending and past due; return it as it stands.
 
         For a holder whose wait ran out (a non-parkable approval): it turns a
         stale "pending" into "expired" through the decide script, so a click
         arriving at the same moment either wins or gets ``EXPIRED``, never both.
         """
-        _, record = await self._run(approval_id, "", "", False)
+        _, record = await self._run(approval_id, "", "", False, effects)
         return record
 
-    async def expire_due(self) -> list[ApprovalRecord]:
+    async def expire_due(
+        self, effects_of: Callable[[ApprovalRecord], Effects] | None = None
+    ) -> list[ApprovalRecord]:
         """Mark every pending record past its ``expires_at`` as expired; return those.
 
         Each goes through the decide script, so only the call that actually
         expired a record returns it: two sweepers never both report one, and a
         record decided a moment before is left alone. Records a click expired
-        (the clicker got ``EXPIRED``) are not returned either.
+        (the clicker got ``EXPIRED``) are not returned either. ``effects_of``
+        gives each expiry's effects (the record is read first for them).
         """
         now = await self._server_time()
         due = await self._redis.zrangebyscore(keys.PENDING_APPROVALS, "-inf", now)
         expired: list[ApprovalRecord] = []
         for raw_id in due:
             approval_id = raw_id.decode() if isinstance(raw_id, bytes) else str(raw_id)
-            code, record = await self._run(approval_id, "", "", False)
+            effects = None
+            if effects_of is not None:
+                found = await self.get(approval_id)
+                effects = effects_of(found) if found is not None else None
+            code, record = await self._run(approval_id, "", "", False, effects)
             if code == "expired_now" and record is not None:
                 expired.append(record)
         return expired
@@ -318,7 +360,12 @@ class ApprovalStore:
         return float(seconds) + float(micros) / 1_000_000
 
     async def _run(
-        self, approval_id: str, decision: str, user_id: str, operator: bool
+        self,
+        approval_id: str,
+        decision: str,
+        user_id: str,
+        operator: bool,
+        effects: Effects | None = None,
     ) -> tuple[str, ApprovalRecord | None]:
         reply = await self._script(
             keys=[
@@ -326,6 +373,7 @@ class ApprovalStore:
                 keys.PENDING_APPROVALS,
                 keys.decided(approval_id),
                 keys.DECIDED_APPROVALS,
+                *(effects.keys if effects is not None else ()),
             ],
             args=[
                 approval_id,
@@ -334,9 +382,12 @@ class ApprovalStore:
                 "1" if operator else "0",
                 DECIDED_SIGNAL_TTL,
                 DECIDED_INDEX_SIZE,
+                *(effects.args if effects is not None else ()),
             ],
         )
-        raw_code, flat = reply
+        raw_code, flat, resumed = reply
+        if effects is not None:
+            await effects.start(int(resumed) == 1)
         code = raw_code.decode() if isinstance(raw_code, bytes) else str(raw_code)
         if not flat:
             return code, None

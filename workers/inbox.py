@@ -142,18 +142,25 @@ def _job_args(staged: StagedJob | None) -> list[str]:
     return [staged.payload.decode(), str(staged.expires_ms), str(staged.score), keys.WAKE_CHANNEL]
 
 
-async def schedule(redis: Redis, session_key: str, queue: JobQueue) -> bool:
-    """Make sure a drain runs for ``session_key`` (after approvals were decided)."""
+def schedule_call(session_key: str, queue: JobQueue) -> EnqueueCall:
+    """The :data:`~workers.scripts.SCHEDULE` script's keys and arguments (a script
+    that resumes a session in its own call appends them after its own)."""
     job_id = f"drain:{new_id()}"
     staged = queue.stage(session_key, job_id)
-    done = await scripts.run(
-        redis,
-        scripts.SCHEDULE,
+    return EnqueueCall(
         [keys.sched(session_key), keys.ACTIVE, *_job_keys(staged)],
         [job_id, str(time.time()), session_key, *_job_args(staged)],
+        job_id,
+        staged,
     )
-    if done == 1 and staged is None:
-        await queue.enqueue_drain(session_key, job_id)
+
+
+async def schedule(redis: Redis, session_key: str, queue: JobQueue) -> bool:
+    """Make sure a drain runs for ``session_key`` (after approvals were decided)."""
+    call = schedule_call(session_key, queue)
+    done = await scripts.run(redis, scripts.SCHEDULE, call.keys, call.args)
+    if done == 1 and call.staged is None:
+        await queue.enqueue_drain(session_key, call.job_id)
     return done == 1
 
 

@@ -31,9 +31,8 @@ from redis.exceptions import RedisError
 from workers import keys, scripts
 from workers.approvals import ApprovalStore
 from workers.codec import text
-from workers.decisions import expired
+from workers.decisions import expire_due
 from workers.inbox import JobQueue, new_id
-from workers.outbox import Outbox
 from workers.overview import heartbeat
 from workers.queue import QUEUE_NAME
 
@@ -74,23 +73,20 @@ async def reap(redis: Redis, queue: JobQueue, *, min_age: float = MIN_AGE) -> li
     return rescheduled
 
 
-async def expire(redis: Redis, approvals: ApprovalStore, queue: JobQueue, outbox: Outbox) -> int:
-    """Expire due approvals; announce each and resume its parked turn."""
-    records = await approvals.expire_due()
-    for record in records:
-        await expired(redis, outbox, queue, record)
-    return len(records)
+async def expire(approvals: ApprovalStore, queue: JobQueue) -> int:
+    """Expire due approvals, each announced and its parked turn resumed (one call each)."""
+    return len(await expire_due(approvals, queue))
 
 
 async def run_forever(
-    redis: Redis, approvals: ApprovalStore, queue: JobQueue, outbox: Outbox, worker_id: str
+    redis: Redis, approvals: ApprovalStore, queue: JobQueue, worker_id: str
 ) -> None:
     """The upkeep loop; errors are logged and the loop goes on."""
     while True:
         try:
             await heartbeat(redis, worker_id)
             await reap(redis, queue)
-            await expire(redis, approvals, queue, outbox)
+            await expire(approvals, queue)
         except RedisError as exc:
             logger.warning("upkeep could not reach Redis (%s); trying again", exc)
         await asyncio.sleep(REAP_INTERVAL)

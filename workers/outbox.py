@@ -14,20 +14,21 @@ live inbox reads that one stream instead of every session's.
 
 A running turn publishes through its :class:`~workers.publisher.TurnPublisher`
 (fenced by the turn's lease, batched with its history writes:
-:mod:`workers.turn_writes`, which writes the same keys); :class:`Outbox` here
-is for what is published outside a turn (a decision, an expiry).
+:mod:`workers.turn_writes`, which writes the same keys); a decision or an expiry
+is published by the decide script itself (:data:`PUBLISH_LUA`, in
+:mod:`workers.decision_effects`); :class:`Outbox` here is for anything else
+published outside a turn.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 from redis.asyncio import Redis
 
 from core import wire
-from workers import keys
+from workers import keys, scripts
 from workers.outbox_reader import MAX_AGE
 
 OUTBOX_RETENTION = MAX_AGE
@@ -49,6 +50,44 @@ console's reconnects, not a record (decided approvals are indexed apart)."""
 APPROVAL_EVENTS = (wire.ApprovalRequestEvent, wire.ApprovalDecidedEvent)
 
 
+# One event, appended where it goes (see the module docstring); a Lua function so that
+# other scripts publish in the same call as what they announce (workers.decision_effects).
+# KEYS (from k): session stream, outbox stream ('' when no gateway renders it), approvals
+#   feed ('' when it is no approval event), session activity
+# ARGV (from a): outbox MINID (ms), now (seconds), session key
+PUBLISH_LUA = f"""
+local function publish(k, a, event)
+  redis.call('XADD', KEYS[k], 'MAXLEN', '~', {EVENTS_MAXLEN}, '*', 'data', event)
+  redis.call('EXPIRE', KEYS[k], {EVENTS_TTL})
+  if KEYS[k + 1] ~= '' then
+    redis.call('XADD', KEYS[k + 1], 'MINID', ARGV[a], '*', 'data', event)
+  end
+  if KEYS[k + 2] ~= '' then
+    redis.call('XADD', KEYS[k + 2], 'MAXLEN', '~', {APPROVAL_EVENTS_MAXLEN}, '*', 'data', event)
+    redis.call('EXPIRE', KEYS[k + 2], {EVENTS_TTL})
+  end
+  redis.call('ZADD', KEYS[k + 3], ARGV[a + 1], ARGV[a + 2])
+end
+"""
+_PUBLISH = PUBLISH_LUA + "publish(1, 1, ARGV[4])\nreturn 1\n"
+
+
+def publish_call(event: wire.Envelope) -> tuple[list[str], list[str], str]:
+    """``publish``'s keys and arguments for ``event``, and the event's JSON."""
+    now = time.time()
+    rendered = event.channel not in UNRENDERED
+    return (
+        [
+            keys.events(event.session_key),
+            keys.outbox_stream(event.session_key) if rendered else "",
+            keys.APPROVAL_EVENTS if isinstance(event, APPROVAL_EVENTS) else "",
+            keys.SESSION_ACTIVITY,
+        ],
+        [str(int((now - OUTBOX_RETENTION) * 1000)), repr(now), event.session_key],
+        json.dumps(event.to_wire(), ensure_ascii=False),
+    )
+
+
 class Outbox:
     """Appends wire events to the outbox and the session's event stream."""
 
@@ -58,20 +97,6 @@ class Outbox:
     async def publish(self, event: wire.Envelope) -> None:
         """Append ``event`` (its :meth:`~core.wire.Envelope.to_wire` JSON) to the session's
         stream, to its outbox stream when a gateway renders its channel, and to the
-        approvals feed when it is an approval event."""
-        fields: dict[Any, Any] = {"data": json.dumps(event.to_wire(), ensure_ascii=False)}
-        now = time.time()
-        async with self.redis.pipeline(transaction=True) as pipe:
-            if event.channel not in UNRENDERED:
-                oldest = int((now - OUTBOX_RETENTION) * 1000)
-                outbox = keys.outbox_stream(event.session_key)
-                pipe.xadd(outbox, fields, minid=str(oldest), approximate=False)
-            stream = keys.events(event.session_key)
-            pipe.xadd(stream, fields, maxlen=EVENTS_MAXLEN, approximate=True)
-            pipe.expire(stream, EVENTS_TTL)
-            pipe.zadd(keys.SESSION_ACTIVITY, {event.session_key: now})
-            if isinstance(event, APPROVAL_EVENTS):
-                feed = keys.APPROVAL_EVENTS
-                pipe.xadd(feed, fields, maxlen=APPROVAL_EVENTS_MAXLEN, approximate=True)
-                pipe.expire(feed, EVENTS_TTL)
-            await pipe.execute()
+        approvals feed when it is an approval event: one script call."""
+        call_keys, args, data = publish_call(event)
+        await scripts.run(self.redis, _PUBLISH, call_keys, [*args, data])

@@ -23,7 +23,6 @@ from workers.bots import Bots
 from workers.drain import LEASE_TTL, Drainer, Result
 from workers.lease import LeaseKeeper
 from workers.maintenance import run_forever
-from workers.outbox import Outbox
 from workers.overview import leave
 from workers.queue import ArqJobQueue
 from workers.schedules import Clock, Scheduler, clock_from_env
@@ -51,12 +50,9 @@ class WorkerRuntime:
         self.bots = Bots(config, pool, self.client, clock=self.clock)
         self.scheduler = Scheduler(pool, config, self.queue, clock=self.clock)
         self.approvals = ApprovalStore(pool)
-        self.outbox = Outbox(pool)
         self.pressure = asyncio.Event()
         """Every job slot taken while work waits in the queue: held approvals park."""
-        self.runner = TurnRunner(
-            pool, self.bots, self.approvals, self.outbox, pressure=self.pressure
-        )
+        self.runner = TurnRunner(pool, self.bots, self.approvals, pressure=self.pressure)
         self.worker_id = worker_id()
         self.keeper = LeaseKeeper(pool, LEASE_TTL, stamps=(keys.ACTIVE, keys.lease("")))
         self.stops = StopWatcher(pool)
@@ -68,7 +64,7 @@ class WorkerRuntime:
     def start(self) -> None:
         """The process's own loops: upkeep (with the worker's heartbeat), lease renewal,
         the stop sweep, the schedules' fire loop."""
-        upkeep = run_forever(self.redis, self.approvals, self.queue, self.outbox, self.worker_id)
+        upkeep = run_forever(self.redis, self.approvals, self.queue, self.worker_id)
         self._tasks = [
             asyncio.create_task(upkeep, name="upkeep"),
             asyncio.create_task(self.keeper.run(), name="lease-keeper"),

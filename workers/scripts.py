@@ -49,20 +49,25 @@ return 0
 """
 )
 
-# KEYS: sched, active, job, arq_queue
-# ARGV: job_id, now, session_key, payload, expires_ms, score, wake_channel
+# Make sure a drain runs for the session: a Lua function, for the scripts that resume a
+# session in the same call as what made it ready (workers.decision_effects).
+# KEYS (from k): sched, active, job, arq_queue
+# ARGV (from a): job_id, now, session_key, payload, expires_ms, score, wake_channel
 # → 1 when this call scheduled a drain (nobody owned the session), else 0
-SCHEDULE = (
+SCHEDULE_LUA = (
     _START_JOB
     + """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
-  redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
-  start_job(3, 4, ARGV[1])
-  return 1
+local function schedule(k, a)
+  if redis.call('SET', KEYS[k], ARGV[a], 'NX') then
+    redis.call('ZADD', KEYS[k + 1], ARGV[a + 1], ARGV[a + 2])
+    start_job(k + 2, a + 3, ARGV[a])
+    return 1
+  end
+  return 0
 end
-return 0
 """
 )
+SCHEDULE = SCHEDULE_LUA + "return schedule(1, 1)\n"
 
 # KEYS: sched, lease, arq_queue, inbox, parked, stop   ARGV: job_id, holder, ttl_ms
 # → {1, head item or false, parked (0/1), stop key or false} lease held; {0} another

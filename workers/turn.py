@@ -45,7 +45,6 @@ from workers.approval_hold import ApprovalHold
 from workers.approvals import ApprovalStore
 from workers.bots import Bots
 from workers.inbox import TurnRequest
-from workers.outbox import Outbox
 from workers.publisher import TurnHistory, TurnPublisher
 from workers.stores import PreloadedPermissions, RedisPermissionStore, forget_session, texts
 from workers.turn_state import TurnState, TurnStates
@@ -66,16 +65,14 @@ class TurnRunner:
         redis: Redis,
         bots: Bots,
         approvals: ApprovalStore,
-        outbox: Outbox,
         *,
         pressure: asyncio.Event | None = None,
     ) -> None:
         """``pressure`` is set by the worker while its slots are full and work waits."""
         self.redis = redis
         self.bots = bots
-        self.outbox = outbox
         self.states = TurnStates(redis)
-        self.holds = ApprovalHold(approvals, outbox, pressure)
+        self.holds = ApprovalHold(approvals, pressure)
 
     async def pending_approvals(self, turn_id: str) -> bool:
         """True while an approval of this turn's step is still undecided."""

@@ -9,6 +9,13 @@ another took the session over can therefore neither add to the history nor
 publish: its write is refused (:class:`LeaseLost`) and the turn stops
 (docs/design.md rule 1: a session is processed by at most one worker).
 
+A new approval record is stored by the same call as the ``approval_request``
+event that shows it (and the turn-hash field that lets a retried step find
+it again): a worker killed between storing the record and publishing it left
+a pending approval that nobody had been asked, that the retry never found
+(it asked the model again, and so made a new one) and that stayed "pending"
+in the API and the console until it expired.
+
 Batching: a model's answer (an assistant message) is not written on its own
 but with the event that follows it (its ``response``), in one call; messages
 that come before a side effect (a tool call marked started, a tool's result)
@@ -22,6 +29,7 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -29,6 +37,8 @@ from core import wire
 from core.errors import FacioError
 from core.messages import Message, message_to_json
 from workers import keys
+from workers.approval_record import ApprovalRecord
+from workers.approvals import stored_record
 from workers.outbox import (
     APPROVAL_EVENTS,
     APPROVAL_EVENTS_MAXLEN,
@@ -47,10 +57,11 @@ expiry, the session's last activity): a turn shorter than that leaves them as it
 start set them (a day's expiry; the activity to the minute)."""
 
 # KEYS: lease, history, sessions, turn, events, outbox ('' for none), session activity,
-#       approvals feed
+#       approvals feed, pending approvals, then one approval hash per new record
 # ARGV: owner, session_key, the batch as JSON:
 #   {"items": [...], "new": bool, "set": {..}, "del": [..], "events": [...], "expire": bool,
-#    "minid": "ms", "feed": [approval events...], "now": seconds}
+#    "minid": "ms", "feed": [approval events...], "now": seconds,
+#    "approvals": [{"fields": {..}, "gone_ms": "..", "expires": "..", "id": ".."}]}
 # → 1 written, 0 the lease is not this owner's (nothing written)
 TURN_WRITE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -83,6 +94,16 @@ for _, event in ipairs(batch.feed) do
   redis.call('XADD', KEYS[8], 'MAXLEN', '~', batch.feed_maxlen, '*', 'data', event)
 end
 if #batch.feed > 0 then redis.call('EXPIRE', KEYS[8], tonumber(batch.events_ttl)) end
+for i, approval in ipairs(batch.approvals) do
+  local record = {}
+  for name, value in pairs(approval.fields) do
+    record[#record + 1] = name
+    record[#record + 1] = value
+  end
+  redis.call('HSET', KEYS[9 + i], unpack(record))
+  redis.call('PEXPIREAT', KEYS[9 + i], approval.gone_ms)
+  redis.call('ZADD', KEYS[9], approval.expires, approval.id)
+end
 return 1
 """
 
@@ -101,9 +122,10 @@ class _Batch:
     feed: list[str] = field(default_factory=list)
     """The approval events among ``events`` (the console's feed)."""
     expire: bool = False
+    approvals: list[ApprovalRecord] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.items or self.set or self.delete or self.events)
+        return not (self.items or self.set or self.delete or self.events or self.approvals)
 
 
 class TurnWriter:
@@ -148,6 +170,11 @@ class TurnWriter:
     def delete_fields(self, *names: str) -> None:
         self._batch.delete.extend(names)
 
+    def add_approval(self, record: ApprovalRecord) -> None:
+        """Queue a new pending approval record: stored by the next :meth:`flush`, the one
+        that publishes the ``approval_request`` showing it (see the module docstring)."""
+        self._batch.approvals.append(record)
+
     def add_event(self, event: wire.Envelope, *, last: bool = False) -> None:
         """Queue an event; the session's stream expiry and its last activity are renewed
         with the turn's first event and with ``last`` (its end) when that comes more
@@ -187,6 +214,7 @@ class TurnWriter:
             "feed": batch.feed,
             "feed_maxlen": APPROVAL_EVENTS_MAXLEN,
             "now": time.time(),
+            "approvals": [_stored(record) for record in batch.approvals],
         }
         outbox = keys.outbox_stream(sk) if self.rendered else ""
         script_keys = [
@@ -198,6 +226,8 @@ class TurnWriter:
             outbox,
             keys.SESSION_ACTIVITY,
             keys.APPROVAL_EVENTS,
+            keys.PENDING_APPROVALS,
+            *(keys.approval(record.approval_id) for record in batch.approvals),
         ]
         batch_json = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
         written = await self.redis.register_script(TURN_WRITE)(
@@ -206,3 +236,14 @@ class TurnWriter:
         self.writes += 1
         if int(written) != 1:
             raise LeaseLost(f"the lease of {sk} is no longer this worker's; the turn stops")
+
+
+def _stored(record: ApprovalRecord) -> dict[str, Any]:
+    """A new record as the script stores it (what :meth:`ApprovalStore.create` writes)."""
+    fields, gone_ms = stored_record(record)
+    return {
+        "fields": fields,
+        "gone_ms": str(gone_ms),
+        "expires": repr(record.expires_at),
+        "id": record.approval_id,
+    }

@@ -95,19 +95,30 @@ class ClickHandler:
         self.log = platform_log(logger, platform.name)
 
     async def handle(self, click: Click) -> ClickAnswer | None:
-        """Decide, and say what happened; None for a click delivered before (already
-        answered). Only the claim of a redelivered click may raise (a Redis error: the
-        platform delivers it again); after it, a failure tells the clicker to try again."""
-        if click.event_id and not await self.runtime.claim_event(
-            self.platform.name, click.event_id
-        ):
+        """Decide, and say what happened; None for a click handled before (answered).
+
+        A click the platform may deliver again (``event_id``) is marked handled
+        only once decided: a gateway killed in between leaves it unmarked, and
+        the platform's redelivery (Telegram sends an update again until a poll
+        confirms it) decides it then — or, had the decision landed, is told
+        who decided. Marked first, the redelivery was dropped as a duplicate
+        and the click lost. Only the look-up and the mark may raise (a Redis
+        error: the platform delivers it again); a failed decision tells the
+        clicker to try again.
+        """
+        if click.event_id and await self.runtime.event_seen(self.platform.name, click.event_id):
             return None
         try:
-            return await self._decide(click)
+            answer = await self._decide(click)
         except (RedisError, ChatError):
             self.log.exception("handling a click on %s failed", click.card)
             self.metrics.errors.inc()
             return ClickAnswer(FAILED)
+        if click.event_id and not await self.runtime.claim_event(
+            self.platform.name, click.event_id
+        ):
+            return None  # a redelivery of it, handled meanwhile, answered it
+        return answer
 
     async def _decide(self, click: Click) -> ClickAnswer:
         record = await self.runtime.approval(click.approval_id)

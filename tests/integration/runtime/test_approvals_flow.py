@@ -25,7 +25,6 @@ from workers.approval_record import DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
 from workers.maintenance import expire
-from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
 from workers.worker import connect
 
@@ -47,9 +46,7 @@ def _note(tmp_path: Path, session: str = "api:test") -> Path:
 async def _decide(
     pool: Redis, approval_id: str, decision: Decision, user: str = "u1"
 ) -> DecideOutcome:
-    result = await decide(
-        pool, ApprovalStore(pool), ArqJobQueue(pool), Outbox(pool), approval_id, decision, user
-    )  # type: ignore[arg-type]
+    result = await decide(ApprovalStore(pool), ArqJobQueue(pool), approval_id, decision, user)  # type: ignore[arg-type]
     return result.outcome
 
 
@@ -153,7 +150,7 @@ async def test_an_expired_approval_is_a_rejection_the_person_hears(
     pool = await connect(redis_url)
     request = await _park_note(pool, redis, config, redis_url)
     await asyncio.sleep(1.1)
-    assert await expire(pool, ApprovalStore(pool), ArqJobQueue(pool), Outbox(pool)) == 1
+    assert await expire(ApprovalStore(pool), ArqJobQueue(pool)) == 1
     await run_burst(config, redis_url)
     decided = await wait_for(redis, "approval_decided")
     assert decided[0]["status"] == "expired"

@@ -21,7 +21,6 @@ from workers.approval_record import ABANDONED_BY, DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
 from workers.inbox import request_stop
-from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
 from workers.worker import connect
 
@@ -65,13 +64,7 @@ async def test_an_in_code_approval_is_held_not_parked_and_a_click_resumes_it(
         assert not await redis.exists(keys.parked(SESSION))
         assert await redis.exists(keys.lease(SESSION))  # the worker still holds the turn
         result = await decide(
-            pool,
-            ApprovalStore(pool),
-            ArqJobQueue(pool),
-            Outbox(pool),
-            request["approval_id"],
-            Decision.APPROVE,
-            "u1",
+            ApprovalStore(pool), ArqJobQueue(pool), request["approval_id"], Decision.APPROVE, "u1"
         )  # type: ignore[arg-type]
         assert result.outcome is DecideOutcome.DECIDED
         await wait_for(redis, "turn_finished", timeout=30)

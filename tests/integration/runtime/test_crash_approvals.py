@@ -41,7 +41,6 @@ from workers import keys
 from workers.approval_record import DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
-from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
 from workers.worker import connect
 
@@ -55,14 +54,7 @@ async def _finished(redis: Redis, turn_id: str) -> bool:
 async def _approve(pool: ArqRedis, approval_id: str) -> DecideOutcome:
     """Approve as the operator would over the API (the same path as a button)."""
     result = await decide(
-        pool,
-        ApprovalStore(pool),
-        ArqJobQueue(pool),
-        Outbox(pool),
-        approval_id,
-        Decision.APPROVE,
-        "api",
-        operator=True,
+        ApprovalStore(pool), ArqJobQueue(pool), approval_id, Decision.APPROVE, "api", operator=True
     )
     return result.outcome
 

@@ -45,7 +45,6 @@ from workers import keys
 from workers.approval_record import DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
-from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
 from workers.redis_server import EmbeddedRedis
 from workers.worker import connect
@@ -135,14 +134,7 @@ async def test_queued_turns_and_a_pending_approval_survive_redis_restarts(
         assert started == Counter([parked.turn_id, *queued])  # each turn once
 
         result = await decide(
-            pool,
-            approvals,
-            ArqJobQueue(pool),
-            Outbox(pool),
-            record.approval_id,
-            Decision.APPROVE,
-            "api",
-            operator=True,
+            approvals, ArqJobQueue(pool), record.approval_id, Decision.APPROVE, "api", operator=True
         )
         assert result.outcome is DecideOutcome.DECIDED
 

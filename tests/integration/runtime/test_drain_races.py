@@ -19,7 +19,6 @@ from workers.approvals import ApprovalStore
 from workers.decisions import decide
 from workers.drain import Drainer
 from workers.inbox import TurnRequest, submit
-from workers.outbox import Outbox
 from workers.turn import Outcome
 
 SESSION = "api:race"
@@ -48,10 +47,7 @@ class ParkingRunner:
 
     async def _click(self) -> None:
         store = ApprovalStore(self.redis)
-        outbox = Outbox(self.redis)
-        result = await decide(
-            self.redis, store, self.queue, outbox, self.approval_id, Decision.APPROVE, "u1"
-        )
+        result = await decide(store, self.queue, self.approval_id, Decision.APPROVE, "u1")
         assert result.decided
 
     async def run(self, request: TurnRequest, holder: str) -> Outcome:

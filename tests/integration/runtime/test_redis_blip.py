@@ -32,7 +32,6 @@ from workers.approval_record import DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
 from workers.inbox import TurnRequest, submit
-from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
 from workers.turn import Outcome
 from workers.worker import connect
@@ -90,13 +89,7 @@ async def test_a_held_approval_survives_a_redis_blip(make_redis: MakeRedis, tmp_
             await redis.client_kill_filter(_type="normal", skipme=True)
             approvals = ApprovalStore(pool)
             result = await decide(
-                pool,
-                approvals,
-                ArqJobQueue(pool),
-                Outbox(pool),
-                request["approval_id"],
-                Decision.APPROVE,
-                "u1",
+                approvals, ArqJobQueue(pool), request["approval_id"], Decision.APPROVE, "u1"
             )
             assert result.outcome is DecideOutcome.DECIDED
             (finished,) = await wait_for(redis, "turn_finished", timeout=30)

@@ -7,8 +7,10 @@ import pytest
 from redis.asyncio import Redis
 
 from core.messages import AssistantMessage, UserMessage
-from core.wire import ResponseEvent, TurnStartedEvent
+from core.wire import ApprovalRequestEvent, ResponseEvent, TurnStartedEvent
 from workers import keys
+from workers.approval_record import ApprovalRecord
+from workers.approvals import ApprovalStore
 from workers.turn_writes import LeaseLost, TurnWriter
 
 SK = "telegram:42"
@@ -53,3 +55,47 @@ async def test_events_of_sessions_nobody_renders_stay_out_of_the_outbox(redis: R
     await writer.flush()
     assert await redis.xlen(keys.events("api:x")) == 1
     assert not await redis.exists(keys.outbox_stream("api:x"))
+
+
+def _record(redis: Redis) -> ApprovalRecord:
+    return ApprovalStore(redis).new_record(
+        session_key=SK,
+        turn_id="t1",
+        tool_call_id="call-1",
+        tool_name="save_note",
+        tool_args={"text": "x"},
+        deciders=["u"],
+        timeout=3600,
+    )
+
+
+async def test_a_new_approval_is_stored_with_the_event_that_shows_it(redis: Redis) -> None:
+    """Never one without the other: a worker killed before the write leaves neither, so no
+    approval stays pending that nobody was asked and no retry will find."""
+    await redis.set(keys.lease(SK), "w1:job", px=15_000)
+    writer = TurnWriter(redis, SK, "t1", "w1:job", "telegram", length=2)
+    record = _record(redis)
+    writer.add_approval(record)
+    writer.set_fields(**{"approval:call-1": record.approval_id})
+    assert await ApprovalStore(redis).get(record.approval_id) is None  # nothing until the write
+    writer.add_event(
+        ApprovalRequestEvent(
+            session_key=SK, turn_id="t1", tool_name="save_note", approval_id=record.approval_id
+        )
+    )
+    await writer.flush()
+    assert await ApprovalStore(redis).get(record.approval_id) == record
+    assert [r.approval_id for r in await ApprovalStore(redis).pending()] == [record.approval_id]
+    assert await redis.pttl(keys.approval(record.approval_id)) > 3600 * 1000
+    assert await redis.xlen(keys.events(SK)) == 1
+
+
+async def test_a_worker_without_the_lease_creates_no_approval(redis: Redis) -> None:
+    await redis.set(keys.lease(SK), "w2:other-job", px=15_000)
+    writer = TurnWriter(redis, SK, "t1", "w1:job", "telegram", length=2)
+    record = _record(redis)
+    writer.add_approval(record)
+    with pytest.raises(LeaseLost):
+        await writer.flush()
+    assert not await redis.exists(keys.approval(record.approval_id))
+    assert await redis.zcard(keys.PENDING_APPROVALS) == 0

@@ -81,7 +81,7 @@ async def _publish(outbox: Outbox, sessions: range, steps: range) -> None:
             )
 
 
-async def _until(check: object, what: str, timeout: float = 20.0) -> None:
+async def _until(check: object, what: str, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"not in time: {what}"

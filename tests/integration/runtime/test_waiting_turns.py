@@ -21,7 +21,6 @@ from workers.approvals import ApprovalStore
 from workers.decisions import decide
 from workers.lease import LeaseKeeper
 from workers.maintenance import reap
-from workers.outbox import Outbox
 from workers.queue import QUEUE_NAME, ArqJobQueue
 from workers.stops import StopWatcher
 from workers.worker import build_worker, connect
@@ -175,7 +174,7 @@ async def test_held_approvals_park_when_every_slot_is_taken(
         approval_id = requests[0]["approval_id"]
         queue = ArqJobQueue(pool)
         store = ApprovalStore(pool)
-        result = await decide(pool, store, queue, Outbox(pool), approval_id, Decision.APPROVE, "u1")
+        result = await decide(store, queue, approval_id, Decision.APPROVE, "u1")
         assert result.decided
         await wait_for(redis, "turn_finished", count=2, timeout=15)
     await pool.aclose()

@@ -22,7 +22,6 @@ from tests.integration.telegram.support import ALICE, BOSS, GROUP, buttons, runn
 from workers.approval_record import SCHEDULER_USER, DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
-from workers.outbox import Outbox
 from workers.queue import ArqJobQueue
 from workers.schedules import Origin, ScheduleStore, timing_of
 from workers.worker import connect
@@ -156,9 +155,9 @@ async def test_in_a_session_nobody_watches_only_the_operator_decides(
         for someone in (SCHEDULER_USER, "100", BOSS["username"]):
             refused = await approvals.decide(approval_id, Decision.APPROVE, someone)
             assert refused.outcome is DecideOutcome.FORBIDDEN
-        queue, outbox = ArqJobQueue(pool), Outbox(pool)
+        queue = ArqJobQueue(pool)
         decided = await decide(
-            pool, approvals, queue, outbox, approval_id, Decision.APPROVE, "api", operator=True
+            approvals, queue, approval_id, Decision.APPROVE, "api", operator=True
         )
         assert decided.decided
         finished = await wait_for(redis, "turn_finished", timeout=15)
