@@ -80,6 +80,13 @@ def _commands(r: Report) -> None:
         f"{base.background_per_s:.1f}",
         "",
     )
+    trips, arq_trips = r["round_trips"], r["arq_round_trips"]
+    _line(
+        "worker round trips per turn (in process)",
+        f"{trips:.1f}",
+        f"{arq_trips:.1f}",
+        _ratio(trips, arq_trips),
+    )
     print("  facio's most frequent: " + ", ".join(f"{k} {v:.1f}" for k, v in ours.top))
     print("  arq's most frequent:   " + ", ".join(f"{k} {v:.1f}" for k, v in base.top))
 

@@ -10,7 +10,8 @@ baseline and the ratio:
   one core) vs arq holding 1,000 sleeping jobs; then 10,000 on one worker;
   a new message's start (POST → ``turn_started``) with them in flight vs
   with none in flight (and vs arq starting a job beside its 1,000);
-- Redis commands per plain turn vs per plain arq job (MONITOR);
+- Redis commands per plain turn vs per plain arq job (MONITOR), and the
+  worker's round trips per turn vs an arq worker's per job (counted in process);
 - CPU per turn (worker + gateway + Redis) and throughput with a 50 ms model,
   one worker and two, vs arq jobs that sleep 50 ms;
 - worker CPU per turn at history 0 vs 1,000 messages.
@@ -34,11 +35,13 @@ import pytest
 from arq.connections import ArqRedis, RedisSettings, create_pool
 from redis.asyncio import Redis
 
+from core.config import load_config
 from tests.bench import cost_waiting as waiting
 from tests.bench.cost_commands import count_commands
 from tests.bench.cost_history import LONG, history_cost
 from tests.bench.cost_load import arq_workers, drain_arq, drain_facio, median_drain
 from tests.bench.cost_report import print_cost_report
+from tests.bench.cost_round_trips import arq_round_trips, facio_round_trips
 from tests.bench.runtime_support import TOKEN, Api, FacioProcess, running, wait_healthy
 from tests.bench.runtime_support import write_config as bench_config
 from tests.ports import free_port
@@ -49,6 +52,7 @@ from workers.worker import connect
 pytestmark = pytest.mark.bench
 
 N_COMMANDS = 100
+N_TRIPS = 400
 ROUNDS = 3
 N_PROBES = 100
 FIRST = 1000
@@ -136,6 +140,8 @@ async def facio_busy(run: _Run, report: Report) -> None:
                 await _until_active_empty(run.poller)
 
         report["commands"] = await count_commands(run.server.url, run.poller, N_COMMANDS, turns)
+        pool = await run.arq_pool()
+        report["round_trips"] = await facio_round_trips(load_config(run.config), pool, N_TRIPS)
         report["history"] = {
             length: await history_cost(api, run.redis, a, length, f"h{length}")
             for length in (0, LONG)
@@ -192,6 +198,7 @@ async def arq_baseline(run: _Run, report: Report) -> None:
                         await asyncio.sleep(0.002)
 
         report["arq_commands"] = await count_commands(run.server.url, run.poller, N_COMMANDS, jobs)
+    report["arq_round_trips"] = await arq_round_trips(pool, N_TRIPS)
     for count in (1, 2):
         async with arq_workers(run.redis, run.server.url, run.tmp, count, MAX_JOBS) as workers:
             report[f"arq_load_{count}"] = median_drain(
