@@ -140,8 +140,6 @@ async def facio_busy(run: _Run, report: Report) -> None:
                 await _until_active_empty(run.poller)
 
         report["commands"] = await count_commands(run.server.url, run.poller, N_COMMANDS, turns)
-        pool = await run.arq_pool()
-        report["round_trips"] = await facio_round_trips(load_config(run.config), pool, N_TRIPS)
         report["history"] = {
             length: await history_cost(api, run.redis, a, length, f"h{length}")
             for length in (0, LONG)
@@ -184,6 +182,15 @@ async def facio_waiting(run: _Run, report: Report) -> None:
         report["rss_most_mb"] = worker.rss_bytes() / 2**20
 
 
+async def round_trips(run: _Run, report: Report) -> None:
+    """The worker's round trips per turn and arq's per job, each worker alone on Redis."""
+    await run.redis.flushall()
+    config = load_config(run.config)
+    report["round_trips"] = await facio_round_trips(config, await run.arq_pool(), N_TRIPS)
+    await run.redis.flushall()
+    report["arq_round_trips"] = await arq_round_trips(await run.plain_pool(), N_TRIPS)
+
+
 async def arq_baseline(run: _Run, report: Report) -> None:
     await run.redis.flushall()
     pool = await run.plain_pool()
@@ -198,7 +205,6 @@ async def arq_baseline(run: _Run, report: Report) -> None:
                         await asyncio.sleep(0.002)
 
         report["arq_commands"] = await count_commands(run.server.url, run.poller, N_COMMANDS, jobs)
-    report["arq_round_trips"] = await arq_round_trips(pool, N_TRIPS)
     for count in (1, 2):
         async with arq_workers(run.redis, run.server.url, run.tmp, count, MAX_JOBS) as workers:
             report[f"arq_load_{count}"] = median_drain(
@@ -224,6 +230,7 @@ async def _bench(tmp: Path) -> Report:
     try:
         await facio_busy(run, report)
         await facio_waiting(run, report)
+        await round_trips(run, report)
         await arq_baseline(run, report)
     finally:
         await run.close()
