@@ -11,7 +11,7 @@
     ├── SlackMaybeSent     a post's answer was lost after the request went out and the
     │                      conversation could not be read back to tell whether it landed:
     │                      not posted again (the chat layer's MaybeDelivered; see
-    │                      :func:`answer_lost`)
+    │                      :func:`~channels.chat.lost_answers.answer_lost`)
     └── RequestRefused     Slack refused one call (``channel_not_found``, ``msg_too_long``…)
         └── MessageGone    ``message_not_found``: the message to edit or delete is gone
 
@@ -22,8 +22,9 @@ aiohttp's ``ClientError`` and ``TimeoutError``. :func:`map_error` maps each
 of them by Slack's ``error`` code and the HTTP status, never by message text.
 
 Whether a failed call may still have done its work is told by the exception's
-type (:func:`answer_lost`): a connection that never opened reached nothing; a
-timeout or a connection lost after the request was written may have.
+type (:func:`~channels.chat.lost_answers.answer_lost`, shared with every
+platform): a connection that never opened reached nothing; a timeout or a
+connection lost after the request was written may have.
 
 Tokens never appear in what this module builds: slack_sdk sends them as a
 Bearer header, not in the URL, and :func:`redact` takes out anything shaped
@@ -42,9 +43,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from channels.chat.errors import ChatError, MaybeDelivered, PlatformUnreachable
 
 __all__ = [
-    "ANSWER_LOST",
     "CALL_FAILURES",
-    "NOT_SENT",
     "MessageGone",
     "MissingScope",
     "RequestRefused",
@@ -53,7 +52,6 @@ __all__ = [
     "SlackUnreachable",
     "TokenRefused",
     "WrongTokenType",
-    "answer_lost",
     "map_error",
     "redact",
 ]
@@ -106,30 +104,6 @@ class SlackUnreachable(SlackChannelError, PlatformUnreachable):
 class SlackMaybeSent(SlackChannelError, MaybeDelivered):
     """A post's answer was lost after the request went out, and reading the conversation
     back failed too: the message may be there, so it is not posted again."""
-
-
-NOT_SENT = (
-    aiohttp.ClientConnectorError,
-    aiohttp.ConnectionTimeoutError,
-    aiohttp.ClientConnectionResetError,
-)
-"""aiohttp failures before a whole request was written (no connection, or the write itself
-failed): Slack cannot have acted on it."""
-ANSWER_LOST = (
-    TimeoutError,
-    aiohttp.ServerDisconnectedError,
-    aiohttp.ClientPayloadError,
-    aiohttp.ClientOSError,
-)
-"""aiohttp failures after a request may have been written, before its answer was read."""
-
-
-def answer_lost(exc: BaseException) -> bool:
-    """Could the call that raised ``exc`` have reached Slack and done its work? True for a
-    timeout or a connection lost (reset, closed) while waiting for the answer; False for
-    a connection that never opened, a request that could not be written, and any answer
-    that came (an error, a 5xx, a proxy's page)."""
-    return isinstance(exc, ANSWER_LOST) and not isinstance(exc, NOT_SENT)
 
 
 class RequestRefused(SlackChannelError):

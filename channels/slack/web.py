@@ -17,7 +17,7 @@ shared aiohttp session, and retry handlers —
 not land. Every post carries message ``metadata`` with an id of its own
 (``{"event_type": "facio_post", "event_payload": {"id": …}}``, invisible to
 people). When a post's answer is lost after the request went out (a timeout,
-the connection closed or reset while waiting: :func:`~.errors.answer_lost`),
+the connection closed or reset while waiting: :func:`~channels.chat.lost_answers.answer_lost`),
 the conversation is read back (``conversations.replies`` in a thread,
 ``conversations.history`` otherwise, ``include_all_metadata``, from just
 before the post on) for a message with that id:
@@ -60,13 +60,12 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from channels.chat.lost_answers import NOT_SENT, answer_lost
 from channels.slack.errors import (
     CALL_FAILURES,
-    NOT_SENT,
     SlackChannelError,
     SlackMaybeSent,
     SlackUnreachable,
-    answer_lost,
     map_error,
 )
 

@@ -53,16 +53,10 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiohttp import (
-    ClientConnectorError,
-    ClientOSError,
-    ClientPayloadError,
-    ConnectionTimeoutError,
-    ServerDisconnectedError,
-)
 from pydantic import ValidationError
 
 from channels.chat.errors import ChatError, MaybeDelivered, PlatformUnreachable
+from channels.chat.lost_answers import answer_lost
 
 __all__ = [
     "CALL_FAILURES",
@@ -118,21 +112,12 @@ class TelegramMaybeSent(TelegramChannelError, MaybeDelivered):
     and the Bot API cannot read a chat back to tell."""
 
 
-NOT_SENT = (ClientConnectorError, ConnectionTimeoutError)
-"""aiohttp failures that happen before a request is written: nothing reached Telegram."""
-ANSWER_LOST = (TimeoutError, ServerDisconnectedError, ClientPayloadError, ClientOSError)
-"""aiohttp failures after a request may have been written, before its answer was read."""
-
-
 def maybe_sent(exc: BaseException) -> bool:
     """Could the call that raised ``exc`` have reached Telegram and done its work? True for
     a timeout or a connection lost while waiting for the answer; False for a connection
     that never opened and for any answer that came (an error, a redirect, a proxy's page:
     the Bot API did nothing)."""
-    if not isinstance(exc, TelegramNetworkError):
-        return False
-    cause = exc.__cause__
-    return isinstance(cause, ANSWER_LOST) and not isinstance(cause, NOT_SENT)
+    return isinstance(exc, TelegramNetworkError) and answer_lost(exc.__cause__)
 
 
 class RequestRefused(TelegramChannelError):

@@ -19,7 +19,8 @@ from aiohttp.client_reqrep import ConnectionKey
 from slack_sdk.errors import SlackApiError
 
 from channels.chat.errors import MaybeDelivered
-from channels.slack.errors import SlackMaybeSent, SlackUnreachable, answer_lost, map_error
+from channels.chat.lost_answers import answer_lost
+from channels.slack.errors import SlackMaybeSent, SlackUnreachable, map_error
 
 KEY = ConnectionKey("slack.com", 443, True, True, None, None, None)
 
