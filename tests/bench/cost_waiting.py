@@ -20,7 +20,7 @@ from redis.asyncio import Redis
 from core.inbound import Inbound
 from tests.bench.arq_baseline import STARTS
 from tests.bench.runtime_footprint import idle_cpu
-from tests.bench.runtime_support import Api, Stat, stat
+from tests.bench.runtime_support import Api, Stat, stat, turn_start
 from workers import keys
 from workers.inbox import submit
 from workers.queue import ArqJobQueue
@@ -104,16 +104,8 @@ async def arq_in_flight(redis: Redis, n: int, timeout: float = 900) -> int:
 
 async def start_latency(api: Api, n: int, tag: str) -> Stat:
     """POST → ``turn_started`` (the worker's stamp), one new session per probe."""
-    samples = []
-    for i in range(n):
-        session = f"api:probe-{tag}-{i}"
-        async with api.events(session) as stream:
-            await asyncio.sleep(random.uniform(0, 0.05))
-            start = time.time()
-            await api.post(session, "ping")
-            samples.append((await stream.until("turn_started", timeout=60)).stamped - start)
-            await stream.until("turn_finished", timeout=60)
-    return stat(samples)
+    stamped, _received = await turn_start(api, n, tag)
+    return stamped
 
 
 async def enqueue_sleeping(pool: ArqRedis, n: int, seconds: float) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import json
 import math
 import os
+import random
 import signal
 import statistics
 import sys
@@ -228,6 +229,23 @@ class EventStream:
                     data = ""
                     if seen.event["type"] == kind:
                         return seen
+
+
+async def turn_start(api: Api, n: int, tag: str) -> tuple[Stat, Stat]:
+    """POST → ``turn_started``: (the worker's stamp, when the SSE client got it), one new
+    session per probe, probes spread over arq's poll cycle."""
+    stamped, received = [], []
+    for i in range(n):
+        session = f"api:start-{tag}-{i}"
+        async with api.events(session) as stream:
+            await asyncio.sleep(random.uniform(0, 0.05))
+            start = time.time()
+            await api.post(session, "ping")
+            seen = await stream.until("turn_started", timeout=60)
+            stamped.append(seen.stamped - start)
+            received.append(seen.received - start)
+            await stream.until("turn_finished", timeout=60)
+    return stat(stamped), stat(received)
 
 
 # ---------------------------------------------------------------- figures

@@ -49,6 +49,7 @@ from tests.bench.runtime_support import (
     Stat,
     running,
     stat,
+    turn_start,
     wait_healthy,
     write_config,
 )
@@ -94,22 +95,6 @@ async def sdk_first_event(config: Path, *, memory: bool) -> Stat:
 
 
 # ---------------------------------------------------------------- turn start
-
-
-async def turn_start_via_api(api: Api, n: int) -> tuple[Stat, Stat]:
-    """POST → turn_started: (worker stamp, SSE client), one new session per probe."""
-    stamped, received = [], []
-    for i in range(n):
-        session = f"api:start-{i}"
-        async with api.events(session) as stream:
-            await asyncio.sleep(random.uniform(0, 0.05))  # arrivals spread over the poll cycle
-            start = time.time()
-            await api.post(session, "ping")
-            seen = await stream.until("turn_started")
-            stamped.append(seen.stamped - start)
-            received.append(seen.received - start)
-            await stream.until("turn_finished")
-    return stat(stamped), stat(received)
 
 
 class _PollOnly:
@@ -218,7 +203,7 @@ async def _bench(tmp: Path) -> Report:
                 )
                 # RSS per session touched: after the memory phase warmed the worker up
                 rss_before = worker.rss_bytes()
-                report["start_api"] = await turn_start_via_api(api, N_TURN_START)
+                report["start_api"] = await turn_start(api, N_TURN_START, "api")
                 report["start_direct"] = await turn_start_direct(
                     api, pool, ArqJobQueue(pool), N_DIRECT, "direct"
                 )
