@@ -46,7 +46,7 @@ ANNOUNCED = 60.0
 class StopRead:
     """A session's stop key as a script read it along with the turn it handed over."""
 
-    value: object
+    value: bytes | str | None
     """The key's value (the request's time), None when there was none."""
     read_at: float
     """``time.monotonic()`` before the script ran."""
@@ -90,19 +90,19 @@ class StopWatcher:
             watched = self._watched.get(name)
             await self._judge(name, watched, value)
 
-    async def _judge(self, name: str, watched: _Watched | None, value: object) -> None:
+    async def _judge(self, name: str, watched: _Watched | None, value: bytes | str | None) -> None:
         """Stop the watched turn if ``value`` (its stop key's) asks it to."""
         if value is None or watched is None or watched.stopped.is_set():
             return
         try:
-            requested = float(text(value))  # type: ignore[arg-type]
-        except (TypeError, ValueError):
+            requested = float(text(value))
+        except ValueError:
             requested = 0.0
         if requested >= watched.enqueued_at:
             await self.redis.delete(keys.stop(name))
             watched.stopped.set()
 
-    async def seen(self, session_key: str, value: object, read_at: float) -> None:
+    async def seen(self, session_key: str, value: bytes | str | None, read_at: float) -> None:
         """The stop key of the turn just watched in ``session_key`` held ``value`` at
         ``read_at`` (``time.monotonic()``); a stop announced since then is looked up."""
         if self._announced.get(session_key, -1.0) >= read_at:
