@@ -179,8 +179,7 @@ class FacioWorker(Worker):
         arq waits inside this loop for a slot; here the loop ends when the slots are
         full and :meth:`_wait_for_work` waits for a job to end (jobs it read and could
         not start yet are read again by the next poll)."""
-        pending = [job_id.decode() for job_id in job_ids]
-        pending = [job_id for job_id in pending if job_id not in self.tasks]
+        pending = [job_id for raw in job_ids if (job_id := raw.decode()) not in self.tasks]
         while pending and self.job_counter < self.max_jobs:
             free = self.max_jobs - self.job_counter
             batch, pending = pending[:free], pending[free:]
