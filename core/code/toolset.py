@@ -140,14 +140,20 @@ class CodeToolset:
         async with self._setup:
             if self._tools is None:
                 if self.servers:
+                    # the APIs are generated while the kernel side gets ready
+                    apis = asyncio.ensure_future(
+                        generate_apis(self.servers, self.paths.ptc_root, cwd=self.paths.workspace)
+                    )
                     try:
                         await self.ready()
-                    except CodeError:
+                    except BaseException as exc:
+                        apis.cancel()
+                        await asyncio.gather(apis, return_exceptions=True)
+                        if not isinstance(exc, CodeError):
+                            raise
                         logger.warning("code actions are unavailable", exc_info=True)
                     else:
-                        self.apis = await generate_apis(
-                            self.servers, self.paths.ptc_root, cwd=self.paths.workspace
-                        )
+                        self.apis = await apis
                 elif self.config.pool_size > 0:
                     self._start_in_background()  # warm kernels while the model thinks
                 description = EXECUTE_DESCRIPTION + _api_section(self.apis)

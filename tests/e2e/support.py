@@ -46,10 +46,12 @@ def spawn(args: list[str], workspace: Path, config: str = DEMO_CONFIG) -> pexpec
     )
 
 
-def spawn_chat(workspace: Path, *extra: str, config: str = DEMO_CONFIG) -> pexpect.spawn:
-    """A ``facio chat`` waiting at its first prompt."""
+def spawn_chat(
+    workspace: Path, *extra: str, config: str = DEMO_CONFIG, start: float = TIMEOUT
+) -> pexpect.spawn:
+    """A ``facio chat`` waiting at its first prompt (up to ``start`` seconds)."""
     child = spawn(["chat", *extra], workspace, config)
-    child.expect_exact(PROMPT)
+    child.expect_exact(PROMPT, timeout=start)
     return child
 
 

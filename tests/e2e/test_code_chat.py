@@ -104,7 +104,9 @@ def test_code_calls_an_mcp_server_each_step_approved_and_prints_its_answer(
     }
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config), encoding="utf-8")
-    chat = spawn_chat(tmp_path / "ws", config=str(path))
+    # with ptcServers the prompt comes once the server's Python API is generated:
+    # the sandbox probe, ipybox's import and the server's start come first
+    chat = spawn_chat(tmp_path / "ws", config=str(path), start=KERNEL)
     code = "from mcptools.fake import add; print(add.run(add.Params(a=20, b=22)))"
     shown = say(chat, f"run {code}", until=APPROVE)
     assert "approval needed: ipybox_execute_ipython_cell" in shown and "add.Params" in shown

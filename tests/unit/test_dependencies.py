@@ -5,6 +5,10 @@ names that mcp 2.x removed: with mcp>=2, ``import ipybox`` fails. pyproject.toml
 pins mcp below 2. If someone lifts the pin without a fix, these tests fail: the
 pin is read from pyproject.toml itself (failing before anything is reinstalled),
 and the installed versions are checked too.
+
+jsonschema 4.24+ makes every kernel and MCP server start ~1.9 s slower (its
+format-nongpl extra brings rfc3987-syntax, which builds Earley parsers at
+import); pyproject.toml pins 4.23, and a test fails if the pinned one pulls it in.
 """
 
 from __future__ import annotations
@@ -65,3 +69,12 @@ def test_the_installed_mcp_is_the_pinned_one() -> None:
     pinned = Requirement(MCP_PIN).specifier
     installed = importlib.metadata.version("mcp")
     assert installed in pinned, f"mcp {installed} is installed; pyproject.toml pins {MCP_PIN}"
+
+
+def test_jsonschema_does_not_bring_the_slow_iri_parser() -> None:
+    requires = importlib.metadata.requires("jsonschema") or []
+    slow = [r for r in requires if Requirement(r).name == "rfc3987-syntax"]
+    assert not slow, (
+        f"jsonschema {importlib.metadata.version('jsonschema')} requires {slow}: importing it "
+        "costs ~1.9 s in every kernel start; keep jsonschema==4.23.0 in pyproject.toml"
+    )

@@ -3,9 +3,8 @@
 One sandboxed toolset (network off, small limits) is shared by the module.
 The host plants what the code must not get at: a config file, an API token
 and a provider key in facio's environment, another session's file, the
-workspace's state. Limit breaches run one after another on one session: each
-ends its kernel, and the next test's first cell is the "next cell runs" of
-the one before.
+workspace's state. Each limit breach ends its kernel, and the test's next
+cell runs in a fresh one (the tests do not depend on their order).
 
 When bubblewrap cannot run here the module is skipped, saying why; with
 FACIO_REQUIRE_SANDBOX=1 (CI sets it) that is a failure instead.
@@ -289,42 +288,47 @@ async def test_a_fork_bomb_is_a_tool_error_and_the_kernel_is_replaced(
         "            raise\n"
         "        time.sleep(600)  # every other process holds its place"
     )
+    await run(toolset, "print('a kernel for the bomb')")
     kernel = toolset.pool.assigned(("test:box", "main"))
     text, is_error = await run(toolset, bomb)
     assert is_error
     assert text.startswith("the code ran more than 48 processes and threads at once")
     assert "(code.limits.processes): the kernel was restarted" in text
     assert kernel is not None and kernel.stopped and kernel.pids() == []
+    await _next_cell_runs_in_a_new_kernel(toolset)
 
 
 async def test_a_4_gib_allocation_is_a_tool_error_and_the_next_cell_runs(
     toolset: CodeToolset,
 ) -> None:
-    text, _ = await run(toolset, "print('after the bomb')")
-    assert text.startswith(NEW_KERNEL) and text.endswith("after the bomb")
     text, is_error = await run(toolset, "kept = 1\nx = bytearray(4 << 30)")
     assert is_error
     assert text.startswith("the cell used more than 512 MiB of memory (code.limits.memoryMb)")
+    await _next_cell_runs_in_a_new_kernel(toolset)
 
 
 async def test_an_endless_loop_is_a_tool_error_and_the_next_cell_runs(
     toolset: CodeToolset,
 ) -> None:
-    text, _ = await run(toolset, "print('kept' in globals())")
-    assert text.startswith(NEW_KERNEL) and text.endswith("False")
-    text, is_error = await run(toolset, "while True:\n    pass")
+    text, is_error = await run(toolset, "kept = 1\nwhile True:\n    pass")
     assert is_error
     assert text.startswith("the kernel used more than 3 s of CPU time (code.limits.cpuSeconds)")
+    await _next_cell_runs_in_a_new_kernel(toolset)
 
 
 async def test_a_file_too_large_is_a_tool_error_and_the_next_cell_runs(
     toolset: CodeToolset,
 ) -> None:
-    text, _ = await run(toolset, "print('after the loop')")
-    assert text.startswith(NEW_KERNEL) and text.endswith("after the loop")
-    text, is_error = await run(toolset, "open('big.bin', 'wb').write(b'x' * (16 << 20))")
+    text, is_error = await run(toolset, "kept = 1\nopen('big.bin', 'wb').write(b'x' * (16 << 20))")
     assert is_error
     assert text.startswith("the code wrote a file larger than 8 MiB (code.limits.fileSizeMb)")
     assert (toolset.paths.session_dir("test:box") / "big.bin").stat().st_size == 8 << 20
-    text, _ = await run(toolset, "print('after the file')")
-    assert text.startswith(NEW_KERNEL) and text.endswith("after the file")
+    await _next_cell_runs_in_a_new_kernel(toolset)
+
+
+async def _next_cell_runs_in_a_new_kernel(toolset: CodeToolset) -> None:
+    """After a breach the next cell runs, in a fresh kernel: the model is told, and
+    what the broken one held (``kept``) is gone."""
+    text, is_error = await run(toolset, "print('kept' in globals())")
+    assert not is_error
+    assert text.startswith(NEW_KERNEL) and text.endswith("False")
