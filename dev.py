@@ -96,7 +96,7 @@ def test(args: list[str]) -> int:
         ("types", "", [str(BIN / "mypy")]),
         (
             "tests",
-            ": about 10 minutes on 2 cores; a dot per passed test, % done at line ends",
+            ": about 5 minutes on 2 cores; a dot per passed test, % done at line ends",
             pytest,
         ),
     ]
