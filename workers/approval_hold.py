@@ -93,20 +93,26 @@ class ApprovalHold:
 
     async def pending(self, state: TurnState) -> bool:
         """True while an approval of the turn's step is still undecided."""
-        for approval_id in state.approvals.values():
-            record = await self.approvals.get(approval_id)
-            if record is not None and record.status == "pending":
-                return True
-        return False
+        return (await self.read(state))[1]
 
     async def decisions(self, state: TurnState) -> dict[str, bool]:
         """The step's decided approvals: tool call id → granted."""
+        return (await self.read(state))[0]
+
+    async def read(self, state: TurnState) -> tuple[dict[str, bool], bool]:
+        """The step's decided approvals (tool call id → granted), and whether one is
+        still undecided; each record read once."""
         decisions: dict[str, bool] = {}
+        undecided = False
         for tool_call_id, approval_id in state.approvals.items():
             record = await self.approvals.get(approval_id)
-            if record is not None and record.status != "pending":
+            if record is None:
+                continue
+            if record.status == "pending":
+                undecided = True
+            else:
                 decisions[tool_call_id] = record.status == "approved"
-        return decisions
+        return decisions, undecided
 
     async def abandon(self, ids: Iterable[str]) -> None:
         """Reject these approvals where still pending (nothing waits for them any more),

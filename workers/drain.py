@@ -121,7 +121,7 @@ class Drainer:
             work.cancel()  # a no-op once it has ended
 
     async def _run_stoppable(
-        self, request: TurnRequest, holder: str, stop: StopRead | None
+        self, request: TurnRequest, holder: str, stop: StopRead | None, parked: bool
     ) -> Outcome:
         """Run the turn; cancel it when a ``/stop`` for it arrives (workers.stops).
 
@@ -131,7 +131,7 @@ class Drainer:
         """
         session_key = request.inbound.session_key
         stopped = self.stops.watch(session_key, request.enqueued_at)
-        turn = asyncio.create_task(self.runner.run(request, holder))
+        turn = asyncio.create_task(self.runner.run(request, holder, parked=parked))
         stopper = asyncio.create_task(stopped.wait())
         try:
             if stop is None:
@@ -250,25 +250,25 @@ class Drainer:
                     await pipe.execute()
                 raw, stop = await lindex(self.redis, inbox, 0), None
                 continue
-            if parked:
-                parked = False
-                if await self.runner.pending_approvals(request.turn_id):
-                    return await self._park(session_key, job_id, request)
-                await self.redis.delete(keys.parked(session_key))
             if request.command == "reset":
                 await self.runner.reset(request, holder)
             else:
-                outcome = await self._turn(request, holder, stop)
+                # a parked turn stays parked while an approval is undecided, else
+                # resumes; its first write clears the flag
+                outcome = await self._turn(request, holder, stop, parked=parked)
                 if outcome == "parked":
                     return await self._park(session_key, job_id, request)
+            parked = False
             ended, raw, stop = await self._next(session_key, job_id, holder, raw)
             if ended is not None:
                 return ended
 
-    async def _turn(self, request: TurnRequest, holder: str, stop: StopRead | None) -> Outcome:
+    async def _turn(
+        self, request: TurnRequest, holder: str, stop: StopRead | None, *, parked: bool
+    ) -> Outcome:
         """Run one turn; one that fails is reported to the person and ends ("done")."""
         try:
-            return await self._run_stoppable(request, holder, stop)
+            return await self._run_stoppable(request, holder, stop, parked)
         except RedisError:
             raise  # Redis is the queue itself: let arq and the reaper retry
         except LeaseLost:

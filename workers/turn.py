@@ -96,11 +96,21 @@ class TurnRunner:
         permissions = PreloadedPermissions(rules, texts(results[1]), texts(results[2]))
         return TurnState.parse(results[0]), history, permissions
 
-    async def run(self, request: TurnRequest, holder: str) -> Outcome:
+    async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
+        """Run the turn (go on with it, when an earlier attempt got somewhere).
+
+        ``parked``: the session was left parked on this turn's approvals; it stays so
+        ("parked", nothing written) while one is undecided, else the turn resumes and
+        its first write clears the flag."""
         inbound = request.inbound
         sk = inbound.session_key
         facio = self.bots.get(inbound.bot)
         state, history, permissions = await self._read(request)
+        decisions: dict[str, bool] | None = None
+        if parked:
+            decisions, undecided = await self.holds.read(state)
+            if undecided:
+                return "parked"
         version = self.bots.sessions.version_of(sk) or ""
         writer = TurnWriter(
             self.redis, sk, request.turn_id, holder, inbound.channel, length=len(history)
@@ -109,6 +119,8 @@ class TurnRunner:
         publisher = TurnPublisher(
             writer, inbound, request.turn_id, lambda: len(agent.history) if agent else 0
         )
+        if parked:
+            writer.unpark()
         if not state.appended:
             prompt: list[Message] = [
                 *closing_results(history),
@@ -129,7 +141,8 @@ class TurnRunner:
             # gateway drops what it already rendered (same idempotency keys)
             await self._republish(agent, publisher, state.start)
         await self.holds.abandon(state.inner)  # an earlier attempt's code is not running
-        decisions = await self.holds.decisions(state)
+        if decisions is None:
+            decisions = await self.holds.decisions(state)
         try:
             outcome = await self._stream(agent, publisher, request, state, decisions, facio)
         except BaseException:

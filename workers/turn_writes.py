@@ -57,9 +57,11 @@ expiry, the session's last activity): a turn shorter than that leaves them as it
 start set them (a day's expiry; the activity to the minute)."""
 
 # KEYS: lease, history, sessions, turn, events, outbox ('' for none), session activity,
-#       approvals feed, pending approvals, then one approval hash per new record
+#       approvals feed, pending approvals, the parked flag, then one approval hash per
+#       new record
 # ARGV: owner, session_key, the batch as JSON:
 #   {"items": [...], "new": bool, "set": {..}, "del": [..], "events": [...], "expire": bool,
+#    "unpark": bool,
 #    "minid": "ms", "feed": [approval events...], "now": seconds,
 #    "approvals": [{"fields": {..}, "gone_ms": "..", "expires": "..", "id": ".."}]}
 # → 1 written, 0 the lease is not this owner's (nothing written)
@@ -94,14 +96,15 @@ for _, event in ipairs(batch.feed) do
   redis.call('XADD', KEYS[8], 'MAXLEN', '~', batch.feed_maxlen, '*', 'data', event)
 end
 if #batch.feed > 0 then redis.call('EXPIRE', KEYS[8], tonumber(batch.events_ttl)) end
+if batch.unpark then redis.call('DEL', KEYS[10]) end
 for i, approval in ipairs(batch.approvals) do
   local record = {}
   for name, value in pairs(approval.fields) do
     record[#record + 1] = name
     record[#record + 1] = value
   end
-  redis.call('HSET', KEYS[9 + i], unpack(record))
-  redis.call('PEXPIREAT', KEYS[9 + i], approval.gone_ms)
+  redis.call('HSET', KEYS[10 + i], unpack(record))
+  redis.call('PEXPIREAT', KEYS[10 + i], approval.gone_ms)
   redis.call('ZADD', KEYS[9], approval.expires, approval.id)
 end
 return 1
@@ -122,10 +125,13 @@ class _Batch:
     feed: list[str] = field(default_factory=list)
     """The approval events among ``events`` (the console's feed)."""
     expire: bool = False
+    unpark: bool = False
     approvals: list[ApprovalRecord] = field(default_factory=list)
 
     def empty(self) -> bool:
-        return not (self.items or self.set or self.delete or self.events or self.approvals)
+        return not (
+            self.items or self.set or self.delete or self.events or self.approvals or self.unpark
+        )
 
 
 class TurnWriter:
@@ -170,6 +176,10 @@ class TurnWriter:
     def delete_fields(self, *names: str) -> None:
         self._batch.delete.extend(names)
 
+    def unpark(self) -> None:
+        """Clear the session's parked flag (a parked turn resumes) with the next write."""
+        self._batch.unpark = True
+
     def add_approval(self, record: ApprovalRecord) -> None:
         """Queue a new pending approval record: stored by the next :meth:`flush`, the one
         that publishes the ``approval_request`` showing it (see the module docstring)."""
@@ -207,6 +217,7 @@ class TurnWriter:
             "del": batch.delete,
             "events": batch.events,
             "expire": batch.expire,
+            "unpark": batch.unpark,
             "turn_ttl": TURN_TTL,
             "events_ttl": EVENTS_TTL,
             "maxlen": EVENTS_MAXLEN,
@@ -227,6 +238,7 @@ class TurnWriter:
             keys.SESSION_ACTIVITY,
             keys.APPROVAL_EVENTS,
             keys.PENDING_APPROVALS,
+            keys.parked(sk),
             *(keys.approval(record.approval_id) for record in batch.approvals),
         ]
         batch_json = json.dumps(args, ensure_ascii=False, separators=(",", ":"))

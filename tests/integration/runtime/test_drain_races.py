@@ -43,24 +43,21 @@ class ParkingRunner:
         self.queue = queue
         self.approval_id = approval_id
         self.window = window
-        self.asked = 0
 
     async def _click(self) -> None:
         store = ApprovalStore(self.redis)
         result = await decide(store, self.queue, self.approval_id, Decision.APPROVE, "u1")
         assert result.decided
 
-    async def run(self, request: TurnRequest, holder: str) -> Outcome:
+    async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
         if self.window == "after_hold":  # the hold gave up; the click comes before the close
+            await self._click()
+        if self.window == "reparking":
+            assert parked  # a new job found the session parked and pending; the click comes now
             await self._click()
         return "parked"
 
     async def pending_approvals(self, turn_id: str) -> bool:
-        self.asked += 1
-        if self.window == "reparking" and self.asked == 1:
-            # a new job found the session parked and pending; the click comes now
-            await self._click()
-            return True
         record = await ApprovalStore(self.redis).get(self.approval_id)
         return record is not None and record.status == "pending"
 
@@ -120,7 +117,7 @@ class SlowRunner:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def run(self, request: TurnRequest, holder: str) -> Outcome:
+    async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
         await self.redis.set(keys.lease(SESSION), "w2:other-job")  # the lease changed hands
         await submit(
             self.redis,
@@ -156,7 +153,7 @@ async def test_enqueue_racing_the_close_never_strands_a_message(redis: Redis) ->
     """Many rounds of a message arriving just as the drainer finds the inbox empty."""
 
     class Idle:
-        async def run(self, request: TurnRequest, holder: str) -> Outcome:
+        async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
             return "done"
 
         async def pending_approvals(self, turn_id: str) -> bool:

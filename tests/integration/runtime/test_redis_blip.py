@@ -121,7 +121,7 @@ async def test_a_drain_cancelled_while_redis_is_down_ends_cancelled(
         def __init__(self) -> None:
             self.running = asyncio.Event()
 
-        async def run(self, request: TurnRequest, holder: str) -> Outcome:
+        async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
             self.running.set()
             await asyncio.Event().wait()
             return "done"

@@ -99,3 +99,19 @@ async def test_a_worker_without_the_lease_creates_no_approval(redis: Redis) -> N
         await writer.flush()
     assert not await redis.exists(keys.approval(record.approval_id))
     assert await redis.zcard(keys.PENDING_APPROVALS) == 0
+
+
+async def test_a_resumed_parked_turn_clears_the_flag_with_its_first_write(redis: Redis) -> None:
+    await redis.set(keys.parked(SK), "1")
+    await redis.set(keys.lease(SK), "w2:other-job", px=15_000)
+    writer = TurnWriter(redis, SK, "t1", "w1:job", "telegram", length=3)
+    writer.unpark()
+    with pytest.raises(LeaseLost):
+        await writer.flush()
+    assert await redis.exists(keys.parked(SK))  # not the lease holder: the flag stays
+    await redis.set(keys.lease(SK), "w1:job", px=15_000)
+    writer.unpark()
+    writer.set_fields(running="w1:job")
+    await writer.flush()
+    assert not await redis.exists(keys.parked(SK))
+    assert await redis.hget(keys.turn("t1"), "running") == b"w1:job"
