@@ -29,7 +29,7 @@ from typing import Any
 
 from arq import Worker
 from arq.connections import ArqRedis, RedisSettings, create_pool, log_redis_info
-from arq.constants import in_progress_key_prefix
+from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
 from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
 
@@ -201,6 +201,41 @@ class FacioWorker(Worker):
                 task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
                 self.tasks[job_id] = task
         self._unstarted = bool(pending)
+
+    async def finish_job(
+        self,
+        job_id: str,
+        finish: bool,
+        result_data: bytes | None,
+        result_timeout_s: float | None,
+        keep_result_forever: bool,
+        incr_score: int | None,
+        keep_in_progress: float | None,
+    ) -> None:
+        """A job that ended: its keys go and it leaves the queue, in one pipeline.
+
+        arq wraps that in MULTI/EXEC and also clears the job from its abort set;
+        facio keeps no results, never aborts a job (``/stop`` has its own key) and
+        needs no atomicity here — what a crash between the two commands leaves
+        expires. Five commands become two. A retry (not ``finish``) is arq's own.
+        """
+        if not finish or result_data or keep_in_progress is not None:
+            await super().finish_job(
+                job_id,
+                finish,
+                result_data,
+                result_timeout_s,
+                keep_result_forever,
+                incr_score,
+                keep_in_progress,
+            )
+            return
+        async with self.pool.pipeline(transaction=False) as pipe:
+            pipe.zrem(self.queue_name, job_id)
+            pipe.delete(
+                in_progress_key_prefix + job_id, retry_key_prefix + job_id, job_key_prefix + job_id
+            )
+            await pipe.execute()
 
     async def _measure_pressure(self) -> None:
         """Every slot taken while jobs wait in the queue: tell held approvals to park.
