@@ -19,6 +19,7 @@ from redis.exceptions import RedisError
 from channels.gateway import Gateway
 from core.config import FacioConfig, load_config
 from core.errors import ConfigError
+from facio.cli.gc_pace import pace_gc
 from facio.cli.shutdown import StopSignals
 
 __all__ = ["add_parser", "add_port_option", "require_redis_url", "run"]
@@ -96,4 +97,5 @@ async def serve(config: FacioConfig, redis_url: str, port: int | None = None) ->
 def run(args: argparse.Namespace) -> int:
     """Load the config and serve."""
     config = load_config(args.config)
+    pace_gc()
     return asyncio.run(serve(config, require_redis_url(config, "gateway"), args.port))

@@ -22,6 +22,7 @@ from bots.toolbox import check_bots
 from channels.gateway import Gateway
 from core.config import FacioConfig, load_config
 from facio.cli.gateway_cmd import add_port_option
+from facio.cli.gc_pace import pace_gc
 from facio.cli.shutdown import StopSignals
 from workers.redis_server import EmbeddedRedis, display_url
 from workers.worker import build_worker, connect
@@ -111,4 +112,5 @@ async def up(config: FacioConfig, port: int | None = None) -> int:
 def run(args: argparse.Namespace) -> int:
     config = load_config(args.config, workspace=args.workspace)
     check_bots(config)  # the bots' tools (the user's imported) before anything starts
+    pace_gc()
     return asyncio.run(up(config, args.port))

@@ -20,6 +20,7 @@ from redis.exceptions import RedisError
 from bots.toolbox import check_bots
 from core.config import FacioConfig, load_config
 from facio.cli.gateway_cmd import require_redis_url
+from facio.cli.gc_pace import pace_gc
 from workers.worker import build_worker, connect
 
 __all__ = ["add_parser", "run", "work"]
@@ -73,4 +74,5 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     url = require_redis_url(config, "worker")
     check_bots(config)  # the bots' tools (the user's imported) before taking jobs
+    pace_gc()
     return asyncio.run(work(config, url, burst=args.burst, max_jobs=args.max_jobs))
