@@ -31,7 +31,7 @@ from workers.queue import QUEUE_NAME
 from workers.redis_calls import lindex
 from workers.stops import StopRead, StopWatcher
 from workers.turn import Outcome, TurnRunner
-from workers.turn_writes import LeaseLost
+from workers.turn_writes import LeaseLost, PopNext
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,12 @@ class Drainer:
             work.cancel()  # a no-op once it has ended
 
     async def _run_stoppable(
-        self, request: TurnRequest, holder: str, stop: StopRead | None, parked: bool
+        self,
+        request: TurnRequest,
+        holder: str,
+        stop: StopRead | None,
+        parked: bool,
+        then: PopNext,
     ) -> Outcome:
         """Run the turn; cancel it when a ``/stop`` for it arrives (workers.stops).
 
@@ -131,7 +136,7 @@ class Drainer:
         """
         session_key = request.inbound.session_key
         stopped = self.stops.watch(session_key, request.enqueued_at)
-        turn = asyncio.create_task(self.runner.run(request, holder, parked=parked))
+        turn = asyncio.create_task(self.runner.run(request, holder, parked=parked, then=then))
         stopper = asyncio.create_task(stopped.wait())
         try:
             if stop is None:
@@ -147,8 +152,8 @@ class Drainer:
         finally:
             stopper.cancel()
             self.stops.unwatch(session_key)
-        if turn.done():
-            return turn.result()
+        if turn.done() or then.sent:  # ended, or its last write (which ends it) is on its way
+            return await turn
         await stop_task(turn)
         await self.runner.cancelled(request, holder)
         return "done"
@@ -216,6 +221,14 @@ class Drainer:
             ],
             [holder, text(raw), job_id, session_key],
         )
+        return self._popped(session_key, reply, read_at)
+
+    @staticmethod
+    def _popped(
+        session_key: str, reply: list[Any], read_at: float
+    ) -> tuple[Result | None, bytes | str | None, StopRead | None]:
+        """NEXT's reply (or a turn's last write's, ending it the same way), as ``_next``
+        answers it."""
         code = int(reply[0])
         if code == 1:
             return None, reply[1], StopRead(reply[2], read_at)
@@ -250,25 +263,35 @@ class Drainer:
                     await pipe.execute()
                 raw, stop = await lindex(self.redis, inbox, 0), None
                 continue
+            then = PopNext(text(raw), job_id)
             if request.command == "reset":
                 await self.runner.reset(request, holder)
             else:
                 # a parked turn stays parked while an approval is undecided, else
                 # resumes; its first write clears the flag
-                outcome = await self._turn(request, holder, stop, parked=parked)
+                outcome = await self._turn(request, holder, stop, parked=parked, then=then)
                 if outcome == "parked":
                     return await self._park(session_key, job_id, request)
             parked = False
-            ended, raw, stop = await self._next(session_key, job_id, holder, raw)
+            if then.reply is None:  # it did not end with its last write (reset, stop, failure)
+                ended, raw, stop = await self._next(session_key, job_id, holder, raw)
+            else:
+                ended, raw, stop = self._popped(session_key, then.reply, then.read_at)
             if ended is not None:
                 return ended
 
     async def _turn(
-        self, request: TurnRequest, holder: str, stop: StopRead | None, *, parked: bool
+        self,
+        request: TurnRequest,
+        holder: str,
+        stop: StopRead | None,
+        *,
+        parked: bool,
+        then: PopNext,
     ) -> Outcome:
         """Run one turn; one that fails is reported to the person and ends ("done")."""
         try:
-            return await self._run_stoppable(request, holder, stop, parked)
+            return await self._run_stoppable(request, holder, stop, parked, then)
         except RedisError:
             raise  # Redis is the queue itself: let arq and the reaper retry
         except LeaseLost:

@@ -110,20 +110,31 @@ return 0
 # The finished turn leaves the inbox and the next one is read, or the session is
 # closed, in one step between turns: the race CLOSE closes (a message arriving as
 # the inbox empties) is closed here the same way, since both look at inbox and sched.
-NEXT = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
-local popped = redis.call('LPOP', KEYS[2])
-if popped ~= ARGV[2] then
-  if popped then redis.call('LPUSH', KEYS[2], popped) end
-  return {-1}
+POP_NEXT = """
+local function pop_next(lease, inbox, sched, active, parked, stop, item, job, session)
+  local popped = redis.call('LPOP', inbox)
+  if popped ~= item then
+    if popped then redis.call('LPUSH', inbox, popped) end
+    return {-1}
+  end
+  local head = redis.call('LINDEX', inbox, 0)
+  if head then return {1, head, redis.call('GET', stop)} end
+  if redis.call('GET', sched) ~= job then return {2} end
+  redis.call('DEL', sched, lease, parked)
+  redis.call('ZREM', active, session)
+  return {0}
 end
-local head = redis.call('LINDEX', KEYS[2], 0)
-if head then return {1, head, redis.call('GET', KEYS[6])} end
-if redis.call('GET', KEYS[3]) ~= ARGV[3] then return {2} end
-redis.call('DEL', KEYS[3], KEYS[1], KEYS[5])
-redis.call('ZREM', KEYS[4], ARGV[4])
-return {0}
 """
+"""Lua: NEXT's step after the lease check, shared with a turn's last write
+(:mod:`workers.turn_writes`), which ends the turn and pops it in one call."""
+
+NEXT = (
+    POP_NEXT
+    + """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
+return pop_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3], ARGV[4])
+"""
+)
 
 # KEYS: sched, lease, active, arq_queue, arq_in_progress (of old_job)
 # ARGV: old_job, new_job, now, session_key, min_age

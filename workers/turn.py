@@ -48,7 +48,7 @@ from workers.inbox import TurnRequest
 from workers.publisher import TurnHistory, TurnPublisher
 from workers.stores import PreloadedPermissions, RedisPermissionStore, forget_session, texts
 from workers.turn_state import TurnState, TurnStates
-from workers.turn_writes import TurnWriter
+from workers.turn_writes import PopNext, TurnWriter
 
 logger = logging.getLogger(__name__)
 
@@ -96,12 +96,20 @@ class TurnRunner:
         permissions = PreloadedPermissions(rules, texts(results[1]), texts(results[2]))
         return TurnState.parse(results[0]), history, permissions
 
-    async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
+    async def run(
+        self,
+        request: TurnRequest,
+        holder: str,
+        *,
+        parked: bool = False,
+        then: PopNext | None = None,
+    ) -> Outcome:
         """Run the turn (go on with it, when an earlier attempt got somewhere).
 
         ``parked``: the session was left parked on this turn's approvals; it stays so
         ("parked", nothing written) while one is undecided, else the turn resumes and
-        its first write clears the flag."""
+        its first write clears the flag. ``then``: a turn that ends ("done") leaves
+        the inbox with its last write (:class:`~workers.turn_writes.PopNext`)."""
         inbound = request.inbound
         sk = inbound.session_key
         facio = self.bots.get(inbound.bot)
@@ -152,6 +160,8 @@ class TurnRunner:
         writer.delete_fields("running")  # only a crash leaves it: a retry then republishes
         if outcome == "done":
             publisher.stage_runtime(wire.TurnFinishedEvent)
+            if then is not None:
+                writer.pop_after(then)
         await writer.flush()
         self.bots.sessions.remember(sk, version, agent.history)
         return outcome

@@ -8,6 +8,7 @@ fails deterministically when the window is open.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from redis.asyncio import Redis
 
@@ -49,7 +50,9 @@ class ParkingRunner:
         result = await decide(store, self.queue, self.approval_id, Decision.APPROVE, "u1")
         assert result.decided
 
-    async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
+    async def run(
+        self, request: TurnRequest, holder: str, *, parked: bool = False, then: Any = None
+    ) -> Outcome:
         if self.window == "after_hold":  # the hold gave up; the click comes before the close
             await self._click()
         if self.window == "reparking":
@@ -117,7 +120,9 @@ class SlowRunner:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
 
-    async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
+    async def run(
+        self, request: TurnRequest, holder: str, *, parked: bool = False, then: Any = None
+    ) -> Outcome:
         await self.redis.set(keys.lease(SESSION), "w2:other-job")  # the lease changed hands
         await submit(
             self.redis,
@@ -153,7 +158,9 @@ async def test_enqueue_racing_the_close_never_strands_a_message(redis: Redis) ->
     """Many rounds of a message arriving just as the drainer finds the inbox empty."""
 
     class Idle:
-        async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
+        async def run(
+            self, request: TurnRequest, holder: str, *, parked: bool = False, then: Any = None
+        ) -> Outcome:
             return "done"
 
         async def pending_approvals(self, turn_id: str) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -121,7 +122,9 @@ async def test_a_drain_cancelled_while_redis_is_down_ends_cancelled(
         def __init__(self) -> None:
             self.running = asyncio.Event()
 
-        async def run(self, request: TurnRequest, holder: str, *, parked: bool = False) -> Outcome:
+        async def run(
+            self, request: TurnRequest, holder: str, *, parked: bool = False, then: Any = None
+        ) -> Outcome:
             self.running.set()
             await asyncio.Event().wait()
             return "done"

@@ -11,7 +11,7 @@ from core.wire import ApprovalRequestEvent, ResponseEvent, TurnStartedEvent
 from workers import keys
 from workers.approval_record import ApprovalRecord
 from workers.approvals import ApprovalStore
-from workers.turn_writes import LeaseLost, TurnWriter
+from workers.turn_writes import LeaseLost, PopNext, TurnWriter
 
 SK = "telegram:42"
 
@@ -115,3 +115,57 @@ async def test_a_resumed_parked_turn_clears_the_flag_with_its_first_write(redis:
     await writer.flush()
     assert not await redis.exists(keys.parked(SK))
     assert await redis.hget(keys.turn("t1"), "running") == b"w1:job"
+
+
+async def test_a_turns_last_write_pops_it_and_reads_the_next_in_the_same_call(
+    redis: Redis,
+) -> None:
+    await redis.set(keys.lease(SK), "w1:job", px=15_000)
+    await redis.set(keys.sched(SK), "job")
+    await redis.rpush(keys.inbox(SK), "turn-1", "turn-2")
+    await redis.zadd(keys.ACTIVE, {SK: 1.0})
+    await redis.set(keys.stop(SK), "123.0")
+    writer = TurnWriter(redis, SK, "t1", "w1:job", "telegram", length=3)
+    writer.add_event(ResponseEvent(session_key=SK, channel="telegram", content="one"))
+    pop = PopNext("turn-1", "job")
+    writer.pop_after(pop)
+    await redis.config_resetstat()
+    await writer.flush()
+    assert (await redis.info("commandstats"))["cmdstat_evalsha"]["calls"] == 1
+    assert pop.sent and pop.reply == [1, b"turn-2", b"123.0"]
+    assert await redis.lrange(keys.inbox(SK), 0, -1) == [b"turn-2"]
+    assert await redis.xlen(keys.events(SK)) == 1
+    # the last turn: the session closes with it
+    pop = PopNext("turn-2", "job")
+    writer.pop_after(pop)
+    writer.add_event(ResponseEvent(session_key=SK, channel="telegram", content="two"))
+    await writer.flush()
+    assert pop.reply == [0]
+    assert not await redis.exists(keys.inbox(SK), keys.sched(SK), keys.lease(SK))
+    assert await redis.zscore(keys.ACTIVE, SK) is None
+
+
+async def test_a_last_write_without_the_lease_pops_nothing(redis: Redis) -> None:
+    await redis.set(keys.lease(SK), "w2:other-job", px=15_000)
+    await redis.rpush(keys.inbox(SK), "turn-1")
+    writer = TurnWriter(redis, SK, "t1", "w1:job", "telegram", length=3)
+    writer.add_event(ResponseEvent(session_key=SK, channel="telegram", content="late"))
+    pop = PopNext("turn-1", "job")
+    writer.pop_after(pop)
+    with pytest.raises(LeaseLost):
+        await writer.flush()
+    assert pop.reply is None
+    assert await redis.lrange(keys.inbox(SK), 0, -1) == [b"turn-1"]
+    assert not await redis.exists(keys.events(SK))
+
+
+async def test_a_last_write_for_a_turn_not_at_the_head_pops_nothing(redis: Redis) -> None:
+    await redis.set(keys.lease(SK), "w1:job", px=15_000)
+    await redis.rpush(keys.inbox(SK), "turn-2")  # turn-1 left already (a paused drainer)
+    writer = TurnWriter(redis, SK, "t1", "w1:job", "telegram", length=3)
+    writer.add_event(ResponseEvent(session_key=SK, channel="telegram", content="again"))
+    pop = PopNext("turn-1", "job")
+    writer.pop_after(pop)
+    await writer.flush()
+    assert pop.reply == [-1]
+    assert await redis.lrange(keys.inbox(SK), 0, -1) == [b"turn-2"]
