@@ -164,12 +164,12 @@ async def test_one_gateway_connects_per_token_and_a_standby_takes_over(
         )
         async with second_stack:
             standby = channel_of(second)
-            await asyncio.wait_for(_standing_by(standby), 5)
+            await asyncio.wait_for(_standing_by(standby), 30)  # a bound under load, not a speed
             assert len(fake.sessions()) == 1 and len(fake.identifies()) == 1
             fake.push_message(dm, w.alice, "hello")
             await fake.until(lambda: texts(fake, dm.id))
             await stack.aclose()  # the holder stops: it releases the lease
-            await wait_ready(standby)
+            await wait_ready(standby, timeout=30)
             fake.push_message(dm, w.alice, "hello again")
             await fake.until(lambda: len(texts(fake, dm.id)) == 2)
     assert len(fake.identifies()) == 2
