@@ -54,6 +54,8 @@ logger = logging.getLogger(__name__)
 MAX_IN_FLIGHT = 1000
 """Entries read but not yet rendered, across sessions: the reader waits beyond it."""
 RETRY_DELAY = 1.0
+STOP_GRACE = 5.0
+"""Seconds a stopping gateway lets the renders it has begun finish."""
 
 
 @dataclass(frozen=True)
@@ -114,12 +116,16 @@ class OutboxConsumer:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox-consumer")
 
-    async def stop(self) -> None:
-        """Stop reading; events being rendered are cut short (they stay pending for the
-        next owner); the partitions are given back at once."""
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop reading; let what was read finish rendering for up to ``grace`` seconds,
+        then give the partitions back. A render cut short stays pending and the next
+        owner renders it again: a post that had gone out would go out twice (Discord's
+        nonce and Slack's read-back dedupe one process's retries, not another's), so a
+        rolling restart waits for it; what is still cut at the end of the grace is
+        rendered again."""
         await cancel_and_wait(self._task)
         self._task = None
-        await self.lanes.close(grace=0)
+        await self.lanes.close(grace=grace)
         for task in list(self._giving_back):
             task.cancel()
         with contextlib.suppress(RedisError):

@@ -169,6 +169,29 @@ async def test_entries_a_dead_gateway_left_pending_are_rendered(redis: Redis) ->
         await consumer.stop()
 
 
+async def test_a_stopping_gateway_finishes_the_renders_it_began(redis: Redis) -> None:
+    channel = FakeChannel(slow="fake:slow")
+    consumer = await _consumer(redis, channel)
+    outbox = Outbox(redis)
+    await outbox.publish(_event("fake:slow", "being posted"))
+    await _until(lambda: consumer.lanes.in_flight == 1)  # read: its render (0.5 s) under way
+    await consumer.stop()
+    assert channel.rendered == [("fake:slow", "being posted")]
+    assert await _pending(redis) == 0  # acknowledged: no other gateway posts it again
+
+
+async def test_a_render_longer_than_the_grace_stays_pending_for_the_next_owner(
+    redis: Redis,
+) -> None:
+    channel = FakeChannel(slow="fake:slow")
+    consumer = await _consumer(redis, channel)
+    await Outbox(redis).publish(_event("fake:slow", "cut short"))
+    await _until(lambda: consumer.lanes.in_flight == 1)
+    await consumer.stop(grace=0.1)
+    assert channel.rendered == []
+    assert await _pending(redis) == 1
+
+
 async def test_the_gateway_runs_its_channels(redis: Redis, redis_url: str, tmp_path: Path) -> None:
     channel = FakeChannel()
     seen: list[GatewayContext] = []
