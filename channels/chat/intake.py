@@ -44,7 +44,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
@@ -121,7 +121,8 @@ class Incoming:
     """In a group: a mention of the bot, a reply to it, a command."""
     command: Command | None = None
     edited: bool = False
-    file: IncomingFile | None = None
+    files: tuple[IncomingFile, ...] = ()
+    """What it carries to save (Slack and Discord messages may carry several)."""
     unsupported: bool = False
     """A kind facio cannot read (a location, a poll): a note instead of a turn."""
 
@@ -191,7 +192,7 @@ class Intake:
         ``raw`` is the platform's update as received, kept in Redis while in a
         lane so that a stop cannot lose it (see the module docstring).
         """
-        if incoming.file is None and not self.lanes.busy(incoming.lane):
+        if not incoming.files and not self.lanes.busy(incoming.lane):
             await self._message(incoming)
             return
         entry = json.dumps({"at": time.time(), "raw": raw})
@@ -315,25 +316,43 @@ class Intake:
             self.reply(incoming.target, self.texts.refusal(incoming.person))
 
     async def _content(self, incoming: Incoming) -> tuple[str, list[Attachment]]:
-        """The text and files for the agent; ("", []) when there is nothing for it."""
+        """The text and files for the agent; ("", []) when there is nothing for it.
+
+        A message's files are saved one after another, all or none for the agent:
+        when one cannot be, the person is told which and the message is not sent on
+        (they send it again), rather than the agent answering about files it lacks.
+        """
         text = incoming.text
-        item = incoming.file
-        if item is not None and self.files is not None:
-            try:
-                saved = await self.files.save(incoming, item)
-            except FileTooLarge as exc:
-                await self._note(incoming, f"I can't take that file: {exc}.")
-                return "", []
-            except FileNotSaved as exc:
-                self.log.warning("file in %s not saved: %s", incoming.target, exc)
-                await self._note(incoming, "I couldn't save that file.")
-                return "", []
-            except ChatError as exc:
-                self.log.warning("file in %s not saved: %s", incoming.target, exc)
-                await self._note(incoming, "I couldn't download that file; try again?")
-                return "", []
-            line = f"[{item.kind} saved at {conversation_path(incoming.session_key, saved.path)}]"
-            return (f"{text}\n\n{line}" if text else line), [saved]
+        if incoming.files and self.files is not None:
+            saved: list[Attachment] = []
+            lines: list[str] = []
+            several = len(incoming.files) > 1
+            for index, item in enumerate(incoming.files):
+                named = f" {item.name}" if several else ""
+                # each file of a message a name of its own: the message id, its place
+                source = (
+                    replace(incoming, message=f"{incoming.message}-{index + 1}")
+                    if index
+                    else incoming
+                )
+                try:
+                    attachment = await self.files.save(source, item)
+                except FileTooLarge as exc:
+                    await self._note(incoming, f"I can't take that file{named}: {exc}.")
+                    return "", []
+                except FileNotSaved as exc:
+                    self.log.warning("file in %s not saved: %s", incoming.target, exc)
+                    await self._note(incoming, f"I couldn't save that file{named}.")
+                    return "", []
+                except ChatError as exc:
+                    self.log.warning("file in %s not saved: %s", incoming.target, exc)
+                    await self._note(incoming, f"I couldn't download that file{named}; try again?")
+                    return "", []
+                saved.append(attachment)
+                where = conversation_path(incoming.session_key, attachment.path)
+                lines.append(f"[{item.kind} saved at {where}]")
+            block = "\n".join(lines)
+            return (f"{text}\n\n{block}" if text else block), saved
         if not text and incoming.unsupported:
             await self._note(incoming, UNSUPPORTED_NOTE)
         return text, []

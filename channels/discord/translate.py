@@ -10,8 +10,8 @@ In guilds the bot is addressed by a mention (of the bot, or of its managed
 role), a reply to one of its messages, or a text command (``/new``,
 ``/new@botname``, also after a leading mention: ``@facio /stop``). The agent
 gets the text as people see it (``clean_content``: ``<@123>`` becomes
-``@alice``). Attachments: the first is saved for the agent (the others are
-named in a note); a message with nothing readable (a sticker alone, a poll)
+``@alice``). Attachments: each is saved for the agent (the chat layer);
+a message with nothing readable (a sticker alone, a poll)
 is marked unsupported and gets a short note. System messages (joins, pins,
 thread starters) are not messages to answer.
 
@@ -108,24 +108,18 @@ def _command(content: str, me: discord.ClientUser | None) -> Command | None:
     return parse_text_command(content, me.name if me is not None else "")
 
 
-def _file(message: discord.Message) -> tuple[IncomingFile | None, str]:
-    """The first attachment as a file to save, and a note naming the others."""
-    if not message.attachments:
-        return None, ""
-    first, *others = message.attachments
-    image = (first.content_type or "").startswith("image/")
-    item = IncomingFile(
-        first.url,
-        first.filename,
-        first.content_type or "application/octet-stream",
-        first.size,
-        "photo" if image else "file",
+def _files(message: discord.Message) -> tuple[IncomingFile, ...]:
+    """The attachments, as files to save, in order."""
+    return tuple(
+        IncomingFile(
+            item.url,
+            item.filename,
+            item.content_type or "application/octet-stream",
+            item.size,
+            "photo" if (item.content_type or "").startswith("image/") else "file",
+        )
+        for item in message.attachments
     )
-    note = ""
-    if others:
-        names = ", ".join(a.filename for a in others)
-        note = f"[{len(others)} more attachment(s) not saved: {names}; send one per message]"
-    return item, note
 
 
 def incoming(
@@ -134,10 +128,8 @@ def incoming(
     """``message`` as the chat layer's :class:`Incoming`."""
     key, target, reply_to = session_of(message)
     text = message.clean_content if message.content else ""
-    file, note = _file(message)
-    if note:
-        text = f"{text}\n\n{note}" if text else note
-    if not text and file is None and message.stickers:
+    files = _files(message)
+    if not text and not files and message.stickers:
         text = "[sticker " + ", ".join(s.name for s in message.stickers) + "]"
     event = f"{message.id}" if not edited else f"{message.id}:edit:{_edited(message)}"
     return Incoming(
@@ -152,8 +144,8 @@ def incoming(
         addressed=target.group and addressed(message, me),
         command=_command(message.content, me),
         edited=edited,
-        file=file,
-        unsupported=not text and file is None,
+        files=files,
+        unsupported=not text and not files,
     )
 
 
@@ -170,7 +162,10 @@ def dump(item: Incoming) -> str:
 def load(raw: str) -> Incoming:
     """The :class:`Incoming` :func:`dump` kept."""
     data: dict[str, Any] = json.loads(raw)
-    file = data.pop("file")
+    files = data.pop("files", None)
+    if files is None:  # kept by a facio that saved one attachment per message
+        old = data.pop("file", None)
+        files = [old] if old else []
     command = data.pop("command")
     return Incoming(
         **{
@@ -179,6 +174,6 @@ def load(raw: str) -> Incoming:
             "target": Target(**data["target"]),
             "reply_to": dict(data["reply_to"]),
         },
-        file=IncomingFile(**file) if file else None,
+        files=tuple(IncomingFile(**f) for f in files),
         command=Command(**command) if command else None,
     )

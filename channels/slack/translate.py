@@ -131,11 +131,12 @@ def clean_text(text: str, bot_user_id: str) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&").strip()
 
 
-def incoming_file(message: Message) -> IncomingFile | None:
-    """The first file of a ``file_share`` message, if any."""
-    if not message.files:
-        return None
-    item = message.files[0]
+def incoming_files(message: Message) -> tuple[IncomingFile, ...]:
+    """The files of a ``file_share`` message, in order."""
+    return tuple(_incoming_file(item) for item in message.files or ())
+
+
+def _incoming_file(item: SlackFile) -> IncomingFile:
     ref = item.url_private_download or item.url_private or f"id:{item.id}"
     name = item.name or f"{item.id}.bin"
     kind = "photo" if item.mimetype.startswith("image/") else "file"
@@ -189,7 +190,7 @@ def incoming(
         addressed=addressed,
         command=parse_text_command(text),
         edited=bool(edited_ts),
-        file=incoming_file(message),
+        files=incoming_files(message),
     )
 
 

@@ -157,6 +157,6 @@ def incoming(
         addressed=me is not None and addressed(message, me),
         command=parse_command(message, me),
         edited=edited,
-        file=incoming_file(message),
+        files=tuple(f for f in (incoming_file(message),) if f is not None),
         unsupported=message.content_type in UNSUPPORTED,
     )

@@ -143,15 +143,19 @@ async def test_an_attachment_is_saved_in_the_workspace(
     dm = fake.dm(w.alice)
     config = dc_config(tmp_path, w)
     note = fake.attachment(dm, "notes.txt", b"buy milk\n")
+    # two pasted images carry the same name: each is kept
+    pasted = [fake.attachment(dm, "image.png", bytes([i]) * 4, "image/png") for i in (1, 2)]
     async with running(config, redis_url):
-        fake.push_message(dm, w.alice, "read this", attachments=[note])
+        fake.push_message(dm, w.alice, "read this", attachments=[note, *pasted])
         said = await fake.until(lambda: texts(fake, dm.id))
     assert said[0].startswith("You said: read this")
     folder = config.workspace / "sessions" / session_name(f"discord:dm:{dm.id}") / "uploads"
-    saved = list(folder.iterdir())
-    assert [p.read_bytes() for p in saved] == [b"buy milk\n"]
-    assert saved[0].name.endswith("-notes.txt")
-    assert f"saved at uploads/{saved[0].name}]" in said[0]
+    saved = sorted(folder.iterdir(), key=lambda p: p.name)
+    by_name = {p.name.split("-", 1)[1]: p.read_bytes() for p in saved}
+    assert by_name == {"notes.txt": b"buy milk\n", "2-image.png": b"\x01" * 4,
+                       "3-image.png": b"\x02" * 4}  # fmt: skip
+    for path in saved:
+        assert f"saved at uploads/{path.name}]" in said[0]
 
 
 async def test_a_too_large_attachment_is_refused_with_a_note(
@@ -164,3 +168,18 @@ async def test_a_too_large_attachment_is_refused_with_a_note(
         fake.push_message(dm, w.alice, "", attachments=[big])
         said = await fake.until(lambda: texts(fake, dm.id))
     assert said[0].startswith("I can't take that file")
+
+
+async def test_a_message_whose_second_attachment_is_too_large_is_not_sent_on(
+    w: World, redis_url: str, tmp_path: Path
+) -> None:
+    fake = w.fake
+    dm = fake.dm(w.alice)
+    small = fake.attachment(dm, "small.txt", b"ok")
+    big = fake.attachment(dm, "big.bin", b"x" * 2000, "application/octet-stream")
+    async with running(dc_config(tmp_path, w, maxFileSize=1000), redis_url):
+        fake.push_message(dm, w.alice, "both please", attachments=[small, big])
+        said = await fake.until(lambda: texts(fake, dm.id))
+        await asyncio.sleep(0.3)  # no turn follows the note
+    assert said[0].startswith("I can't take that file big.bin")
+    assert texts(fake, dm.id) == said[:1]

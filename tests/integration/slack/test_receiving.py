@@ -156,7 +156,8 @@ async def test_a_shared_file_is_saved_into_the_workspace(
     config = slack_config(tmp_path, slack, allow=[alice.id], maxFileSize=1000)
     async with running(config, redis_url, slack):
         report = slack.add_file("report.csv", b"a,b\n1,2\n", user=alice, mimetype="text/csv")
-        said = slack.share_file(alice, dm, report, "please read this")
+        chart = slack.add_file("chart.png", b"\x89PNG", user=alice, mimetype="image/png")
+        said = slack.say(alice, dm, "please read this", files=[report, chart])
         await slack.until(lambda: any("report.csv" in t for t in texts(slack, dm.id)))
         big = slack.add_file("big.bin", None, user=alice, size=5000)
         slack.share_file(alice, dm, big)
@@ -165,6 +166,8 @@ async def test_a_shared_file_is_saved_into_the_workspace(
     saved = folder / "uploads" / f"{said.ts}-report.csv"
     assert saved.read_bytes() == b"a,b\n1,2\n"
     assert f"[file saved at uploads/{said.ts}-report.csv]" in texts(slack, dm.id)[0]
+    assert (folder / "uploads" / f"{said.ts}-2-chart.png").read_bytes() == b"\x89PNG"
+    assert f"[photo saved at uploads/{said.ts}-2-chart.png]" in texts(slack, dm.id)[0]
     assert not list((folder / "uploads").glob("*big*"))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from channels.chat.commands import Command
@@ -80,8 +82,17 @@ def test_a_message_kept_for_its_lane_reads_back_the_same() -> None:
         lane="2",
         message="42",
         command=Command("new", "", True),
-        file=IncomingFile("http://cdn/a.txt", "a.txt", "text/plain", 3, "file"),
+        files=(
+            IncomingFile("http://cdn/a.txt", "a.txt", "text/plain", 3, "file"),
+            IncomingFile("http://cdn/b.png", "b.png", "image/png", 5, "photo"),
+        ),
     )
     assert load(dump(item)) == item
+    # kept by a facio that saved one attachment per message
+    kept = json.loads(dump(item))
+    del kept["files"]
+    kept["file"] = {"ref": "http://cdn/a.txt", "name": "a.txt", "mime_type": "text/plain",
+                    "size": 3, "kind": "file"}  # fmt: skip
+    assert load(json.dumps(kept)).files == item.files[:1]
     plain = Incoming("1", Person("7"), "discord:dm:3", Target("3"), {}, "hi", "3")
     assert load(dump(plain)) == plain

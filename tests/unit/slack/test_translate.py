@@ -69,9 +69,12 @@ def test_an_edit_is_a_new_event() -> None:
 def test_files_and_malformed_events() -> None:
     image = {"id": "F1", "name": "a.png", "mimetype": "image/png", "size": 3,
              "url_private_download": "https://files.slack.com/x"}  # fmt: skip
+    sheet = {"id": "F2", "name": "b.csv", "mimetype": "text/csv", "size": 9}
     item = _in({"type": "message", "subtype": "file_share", "channel": "D1", "ts": "1.1",
-                "user": "U0ALICE", "files": [image]})  # fmt: skip
-    assert item.file is not None and item.file.kind == "photo" and item.file.size == 3
+                "user": "U0ALICE", "files": [image, sheet]})  # fmt: skip
+    photo, other = item.files
+    assert photo.kind == "photo" and photo.size == 3 and photo.ref == image["url_private_download"]
+    assert other.kind == "file" and other.name == "b.csv" and other.ref == "id:F2"
     with pytest.raises(ValueError):
         parse_message({"type": "message", "channel": "D1"})
     with pytest.raises(ValueError):
