@@ -32,6 +32,7 @@ from core.events import ApprovalRequest
 from workers.approval_record import ABANDONED_BY, ApprovalRecord, Decision, deciders_of
 from workers.approvals import ApprovalStore
 from workers.decision_effects import effects_of
+from workers.flag import Flag
 from workers.inbox import TurnRequest
 from workers.turn_state import TurnState, TurnStates
 from workers.turn_writes import TurnWriter
@@ -165,7 +166,7 @@ class ApprovalHold:
         return waiting.result()
 
     async def watch(
-        self, event: ApprovalRequest, record: ApprovalRecord, hold: float, park: asyncio.Event
+        self, event: ApprovalRequest, record: ApprovalRecord, hold: float, park: Flag
     ) -> None:
         """Hold ``event`` for ``hold`` seconds; decide it, or ask the turn to park.
 

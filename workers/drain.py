@@ -92,10 +92,11 @@ class Drainer:
         stop = StopRead(acquired[3], read_at)
         lease = keys.lease(session_key)
         work = asyncio.create_task(self._loop(session_key, job_id, holder, head, parked, stop))
-        lost = asyncio.create_task(self.keeper.hold(lease, holder).wait())
+        lost = self.keeper.hold(lease, holder)
         try:
             try:
-                await asyncio.wait({work, lost}, return_when=asyncio.FIRST_COMPLETED)
+                racing: set[asyncio.Future[Any]] = {work, lost.future}
+                await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
             except asyncio.CancelledError:
                 # The worker is shutting down: stop the turn (the lease still
                 # kept meanwhile), then hand the session back at once instead
@@ -117,7 +118,6 @@ class Drainer:
             return "lost"
         finally:
             self.keeper.release(lease)
-            lost.cancel()
             work.cancel()  # a no-op once it has ended
 
     async def _run_stoppable(
@@ -137,20 +137,19 @@ class Drainer:
         session_key = request.inbound.session_key
         stopped = self.stops.watch(session_key, request.enqueued_at)
         turn = asyncio.create_task(self.runner.run(request, holder, parked=parked, then=then))
-        stopper = asyncio.create_task(stopped.wait())
         try:
             if stop is None:
                 await self.stops.look(session_key)
             else:
                 await self.stops.seen(session_key, stop.value, stop.read_at)
-            await asyncio.wait({turn, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            racing: set[asyncio.Future[Any]] = {turn, stopped.future}
+            await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:
             # shutdown or a lost lease: the turn ends with this job, never
             # outlives it (it would run beside whoever takes the session over)
             await stop_task(turn)
             raise
         finally:
-            stopper.cancel()
             self.stops.unwatch(session_key)
         if turn.done() or then.sent:  # ended, or its last write (which ends it) is on its way
             return await turn

@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from workers.flag import Flag
+
 __all__ = ["RELEASE", "RENEW", "RENEW_MANY", "Lease", "LeaseKeeper", "release", "renew"]
 
 logger = logging.getLogger(__name__)
@@ -131,7 +133,7 @@ class Lease:
 @dataclass
 class _Held:
     owner: str
-    lost: asyncio.Event = field(default_factory=asyncio.Event)
+    lost: Flag = field(default_factory=Flag)
 
 
 class LeaseKeeper:
@@ -163,8 +165,9 @@ class LeaseKeeper:
         self._held: dict[str, _Held] = {}
         self._renewed = clock()
 
-    def hold(self, key: str, owner: str) -> asyncio.Event:
-        """Keep ``key`` (just taken by ``owner``) until :meth:`release`; its lost event."""
+    def hold(self, key: str, owner: str) -> Flag:
+        """Keep ``key`` (just taken by ``owner``) until :meth:`release`; its lost flag
+        (made here: call it inside the event loop)."""
         held = self._held[key] = _Held(owner)
         return held.lost
 

@@ -25,7 +25,6 @@ live gateway shares) takes its own partitions back at once.
 
 from __future__ import annotations
 
-import asyncio
 import math
 import random
 import time
@@ -34,6 +33,7 @@ import uuid
 from redis.asyncio import Redis
 
 from workers import keys
+from workers.flag import Flag
 from workers.lease import LeaseKeeper, release
 
 __all__ = ["LEASE_TTL", "Balance", "PartitionOwner"]
@@ -85,7 +85,7 @@ class PartitionOwner:
         self.held: set[int] = set()
         self.releasing: set[int] = set()
         """Given back at the next chance (their in-flight events are being rendered)."""
-        self._lost: dict[int, asyncio.Event] = {}
+        self._lost: dict[int, Flag] = {}
 
     @property
     def beat_every(self) -> float:

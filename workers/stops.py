@@ -31,6 +31,7 @@ from redis.exceptions import RedisError
 
 from workers import keys
 from workers.codec import text
+from workers.flag import Flag
 
 __all__ = ["SWEEP", "StopRead", "StopWatcher"]
 
@@ -55,7 +56,7 @@ class StopRead:
 @dataclass
 class _Watched:
     enqueued_at: float
-    stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped: Flag = field(default_factory=Flag)
 
 
 class StopWatcher:
@@ -67,8 +68,8 @@ class StopWatcher:
         self._announced: dict[str, float] = {}
         """Session → when its last stop was announced (``time.monotonic()``)."""
 
-    def watch(self, session_key: str, enqueued_at: float) -> asyncio.Event:
-        """Track the turn running in ``session_key`` (queued at ``enqueued_at``); the event
+    def watch(self, session_key: str, enqueued_at: float) -> Flag:
+        """Track the turn running in ``session_key`` (queued at ``enqueued_at``); the flag
         is set when a stop for it arrives."""
         watched = self._watched[session_key] = _Watched(enqueued_at)
         return watched.stopped

@@ -44,6 +44,7 @@ from workers import keys
 from workers.approval_hold import ApprovalHold
 from workers.approvals import ApprovalStore
 from workers.bots import Bots
+from workers.flag import Flag
 from workers.inbox import TurnRequest
 from workers.publisher import TurnHistory, TurnPublisher
 from workers.stores import PreloadedPermissions, RedisPermissionStore, forget_session, texts
@@ -250,7 +251,7 @@ class TurnRunner:
     ) -> Outcome:
         settings: AgentConfig = facio.config.agent
         hold = settings.approval_hold
-        park = asyncio.Event()
+        park = Flag()
         watchers: list[asyncio.Task[None]] = []
         inner: list[str] = []
 
@@ -272,9 +273,8 @@ class TurnRunner:
                 watchers.append(asyncio.create_task(self.holds.watch(event, record, hold, park)))
 
         task = asyncio.create_task(consume())
-        parker = asyncio.create_task(park.wait())
         try:
-            await asyncio.wait({task, parker}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({task, park.future}, return_when=asyncio.FIRST_COMPLETED)
             if task.done():
                 task.result()
                 return "done"
@@ -283,7 +283,6 @@ class TurnRunner:
                 await task
             return "parked"
         finally:
-            parker.cancel()
             for watcher in watchers:
                 watcher.cancel()
             task.cancel()  # a no-op once it has ended; cancelled, its cleanup runs now
