@@ -44,7 +44,7 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from redis.exceptions import RedisError
@@ -52,7 +52,7 @@ from redis.exceptions import RedisError
 from channels.chat.access import AccessPolicy
 from channels.chat.commands import COMMANDS, Command, run_command
 from channels.chat.errors import ChatError, FileNotSaved, FileTooLarge
-from channels.chat.files import conversation_path
+from channels.chat.files import conversation_path, upload_name
 from channels.chat.log import platform_log
 from channels.chat.platform import ChatPlatform, Person, Target
 from channels.context import GatewayContext
@@ -134,9 +134,9 @@ class Incoming:
 class FileSource(Protocol):
     """Downloads a file of an incoming message into the workspace."""
 
-    async def save(self, incoming: Incoming, file: IncomingFile) -> Attachment:
-        """Save ``file`` (:func:`channels.chat.files.save_upload`); its path relative to
-        the workspace. Raises :class:`FileTooLarge` above the limit,
+    async def save(self, incoming: Incoming, file: IncomingFile, name: str) -> Attachment:
+        """Save ``file`` as ``uploads/<name>`` (:func:`channels.chat.files.save_upload`);
+        its path relative to the workspace. Raises :class:`FileTooLarge` above the limit,
         :class:`FileNotSaved` when it cannot be written, a :class:`ChatError` when the
         platform fails."""
         ...
@@ -330,13 +330,10 @@ class Intake:
             for index, item in enumerate(incoming.files):
                 named = f" {item.name}" if several else ""
                 # each file of a message a name of its own: the message id, its place
-                source = (
-                    replace(incoming, message=f"{incoming.message}-{index + 1}")
-                    if index
-                    else incoming
-                )
+                message = f"{incoming.message}-{index + 1}" if index else incoming.message
+                name = upload_name(message, item.name, item.kind)
                 try:
-                    attachment = await self.files.save(source, item)
+                    attachment = await self.files.save(incoming, item, name)
                 except FileTooLarge as exc:
                     await self._note(incoming, f"I can't take that file{named}: {exc}.")
                     return "", []

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import aiohttp
 
-from channels.chat.files import check_size, save_upload, upload_name
+from channels.chat.files import check_size, save_upload
 from channels.chat.intake import Incoming, IncomingFile
 from channels.discord.errors import DiscordUnreachable
 from core.inbound import Attachment
@@ -30,10 +30,10 @@ class FileSaver:
         self.max_size = max_size
         self._session: aiohttp.ClientSession | None = None
 
-    async def save(self, incoming: Incoming, file: IncomingFile) -> Attachment:
-        """Download ``file`` of ``incoming``; its path relative to the workspace."""
+    async def save(self, incoming: Incoming, file: IncomingFile, name: str) -> Attachment:
+        """Download ``file`` of ``incoming`` as ``uploads/<name>``; its path relative to
+        the workspace."""
         check_size(file.size, self.max_size)
-        name = upload_name(incoming.message, file.name, file.kind)
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=DOWNLOAD_TIMEOUT)

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from channels.chat.files import check_size, save_upload, upload_name
+from channels.chat.files import check_size, save_upload
 from channels.chat.intake import Incoming, IncomingFile
 from channels.slack.errors import RequestRefused, SlackUnreachable
 from channels.slack.web import SlackApi
@@ -59,8 +59,9 @@ class FileSaver:
             return True
         return bool(self.api_host) and host == self.api_host
 
-    async def save(self, incoming: Incoming, file: IncomingFile) -> Attachment:
-        """Download ``file`` of ``incoming``; its path relative to the workspace."""
+    async def save(self, incoming: Incoming, file: IncomingFile, name: str) -> Attachment:
+        """Download ``file`` of ``incoming`` as ``uploads/<name>``; its path relative to
+        the workspace."""
         check_size(file.size, self.max_size)
         url = file.ref
         if url.startswith("id:"):
@@ -72,7 +73,6 @@ class FileSaver:
             url = str(found.get("url_private_download") or found.get("url_private") or "")
         if not self._trusted(url):
             raise RequestRefused(f"a shared file's URL is not Slack's ({urlsplit(url).hostname})")
-        name = upload_name(incoming.message, file.name, file.kind)
         try:
             relative = await save_upload(
                 self._chunks(url), self.workspace, incoming.session_key, name, self.max_size

@@ -15,7 +15,7 @@ import aiohttp
 from aiogram import Bot
 from aiogram.methods import GetFile
 
-from channels.chat.files import check_size, save_upload, upload_name
+from channels.chat.files import check_size, save_upload
 from channels.chat.intake import Incoming, IncomingFile
 from channels.telegram.errors import TelegramUnreachable
 from channels.telegram.send import Sender
@@ -33,15 +33,15 @@ class FileSaver:
         self.workspace = workspace
         self.max_size = max_size
 
-    async def save(self, incoming: Incoming, file: IncomingFile) -> Attachment:
-        """Download ``file`` of ``incoming``; its path relative to the workspace."""
+    async def save(self, incoming: Incoming, file: IncomingFile, name: str) -> Attachment:
+        """Download ``file`` of ``incoming`` as ``uploads/<name>``; its path relative to
+        the workspace."""
         check_size(file.size, self.max_size)
         chat = incoming.target.chat
         info = await self.sender.call(GetFile(file_id=file.ref), f"chat {chat}")
         check_size(info.file_size, self.max_size)
         if not info.file_path:
             raise TelegramUnreachable(f"getFile gave no path for a file in chat {chat}")
-        name = upload_name(incoming.message, file.name, file.kind)
         url = self.bot.session.api.file_url(self.bot.token, info.file_path)
         try:
             chunks = self.bot.session.stream_content(url, timeout=120)
