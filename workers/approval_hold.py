@@ -96,10 +96,6 @@ class ApprovalHold:
         """True while an approval of the turn's step is still undecided."""
         return (await self.read(state))[1]
 
-    async def decisions(self, state: TurnState) -> dict[str, bool]:
-        """The step's decided approvals: tool call id → granted."""
-        return (await self.read(state))[0]
-
     async def read(self, state: TurnState) -> tuple[dict[str, bool], bool]:
         """The step's decided approvals (tool call id → granted), and whether one is
         still undecided; each record read once."""

@@ -115,11 +115,9 @@ class TurnRunner:
         sk = inbound.session_key
         facio = self.bots.get(inbound.bot)
         state, history, permissions = await self._read(request)
-        decisions: dict[str, bool] | None = None
-        if parked:
-            decisions, undecided = await self.holds.read(state)
-            if undecided:
-                return "parked"
+        decisions, undecided = await self.holds.read(state)  # no I/O for a fresh turn
+        if parked and undecided:
+            return "parked"
         version = self.bots.sessions.version_of(sk) or ""
         writer = TurnWriter(
             self.redis, sk, request.turn_id, holder, inbound.channel, length=len(history)
@@ -150,8 +148,6 @@ class TurnRunner:
             # gateway drops what it already rendered (same idempotency keys)
             await self._republish(agent, publisher, state.start)
         await self.holds.abandon(state.inner)  # an earlier attempt's code is not running
-        if decisions is None:
-            decisions = await self.holds.decisions(state)
         try:
             outcome = await self._stream(agent, publisher, request, state, decisions, facio)
         except BaseException:
