@@ -16,7 +16,7 @@ __all__ = ["Flag"]
 
 
 class Flag:
-    """Set once, seen by ``is_set``, ``wait`` and ``asyncio.wait({..., flag.future})``.
+    """Set once; seen by ``is_set`` and by ``asyncio.wait({..., flag.future})``.
 
     Made inside the running event loop (its future belongs to it).
     """
@@ -32,7 +32,3 @@ class Flag:
 
     def is_set(self) -> bool:
         return self.future.done()
-
-    async def wait(self) -> None:
-        """Until set; cancelling the waiter leaves the flag as it is."""
-        await asyncio.shield(self.future)
