@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pexpect
 
 from core.tools.builtin.notes import notes_file
@@ -154,3 +158,56 @@ def unreachable_model_config(folder: Path) -> str:
     path = folder / "config.json"
     path.write_text(json.dumps(config), encoding="utf-8")
     return str(path)
+
+
+class FacioUp:
+    """``facio up --config config`` as a real process, and an API client for it; ready
+    (``/healthz`` answers) once made. ``env`` adds variables to :func:`cli_env`."""
+
+    def __init__(
+        self, config: Path, port: int, token: str, env: dict[str, str] | None = None
+    ) -> None:
+        self.proc = subprocess.Popen(
+            [FACIO, "up", "--config", str(config)],
+            env={**cli_env(), **(env or {})},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.http = httpx.Client(
+            base_url=f"http://127.0.0.1:{port}",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=5.0,
+        )
+        try:
+            self.until(lambda: self.http.get("/healthz").status_code == 200, "/healthz")
+        except BaseException:
+            self.stop()
+            raise
+
+    def until(self, check: Any, what: str, timeout: float = 30.0) -> Any:
+        """Poll ``check`` (an HTTP error counts as not yet) until it is truthy; its value.
+        Fails at once, with the output, when ``facio up`` has exited."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                value = check()
+            except httpx.HTTPError:
+                value = None
+            if value:
+                return value
+            assert self.proc.poll() is None, f"facio up exited: {self.proc.stdout.read()}"  # type: ignore[union-attr]
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    def messages(self, session: str) -> list[dict[str, Any]]:
+        reply = self.http.get(f"/api/v1/sessions/{session}")
+        return list(reply.json()["messages"]) if reply.status_code == 200 else []
+
+    def stop(self) -> tuple[int, str]:
+        """Ctrl-C, then wait: the exit code and everything it printed."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        out, _ = self.proc.communicate(timeout=60)
+        self.http.close()
+        return self.proc.returncode, out

@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.support import FACIO, ROOT, cli_env, closed_port, run_cli
+from tests.e2e.support import ROOT, FacioUp, closed_port, run_cli
 from tests.ports import free_port
 
 TOKEN = "e2e-token"
@@ -115,29 +114,6 @@ def _config(folder: Path, *, tools: list[str], port: int = 8765, api_base: str =
     return path
 
 
-def _until(check: Any, what: str, proc: subprocess.Popen[str], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        assert proc.poll() is None, f"facio up exited: {proc.communicate()[0]}"
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _messages(http: httpx.Client, session: str) -> list[dict[str, Any]]:
-    reply = http.get(f"/api/v1/sessions/{session}")
-    return list(reply.json()["messages"]) if reply.status_code == 200 else []
-
-
-def _healthy(http: httpx.Client) -> bool:
-    try:
-        return http.get("/healthz").status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
 def test_up_runs_a_tool_of_your_own_after_its_approval(tmp_path: Path, llm: dict[str, str]) -> None:
     lib = _package(tmp_path / "lib")  # on PYTHONPATH, not next to the config
     port = free_port()
@@ -147,53 +123,35 @@ def test_up_runs_a_tool_of_your_own_after_its_approval(tmp_path: Path, llm: dict
         port=port,
         api_base=llm["openai_base"],
     )
-    env = {**cli_env(), "PYTHONPATH": str(lib)}
-    proc = subprocess.Popen(
-        [FACIO, "up", "--config", str(config)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    http = httpx.Client(
-        base_url=f"http://127.0.0.1:{port}",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5.0,
-    )
+    up = FacioUp(config, port, TOKEN, env={"PYTHONPATH": str(lib)})
     log = tmp_path / "bot" / "ws" / "invoices.log"
     try:
-        _until(lambda: _healthy(http), "the gateway", proc)
-        sent = http.post("/api/v1/messages", json={"session": "api:me", "text": "bill acme 120"})
+        sent = up.http.post("/api/v1/messages", json={"session": "api:me", "text": "bill acme 120"})
         assert sent.status_code == 202
 
         def pending() -> list[dict[str, Any]]:
-            return list(http.get("/api/v1/approvals?status=pending").json()["approvals"])
+            return list(up.http.get("/api/v1/approvals?status=pending").json()["approvals"])
 
-        [approval] = _until(pending, "the approval of send_invoice", proc)
+        [approval] = up.until(pending, "the approval of send_invoice")
         assert approval["tool_name"] == "send_invoice"
         assert approval["tool_args"] == {"customer": "acme", "amount_eur": 120}
         assert not log.exists()  # deny by default: nothing ran before the approval
-        results = {m["tool_call_id"]: m for m in _messages(http, "api:me") if m["role"] == "tool"}
+        results = {m["tool_call_id"]: m for m in up.messages("api:me") if m["role"] == "tool"}
         assert results["call_list"]["content"] == '["INV-5 globex 80.00 EUR"]'  # allowed: ran
 
-        decided = http.post(
+        decided = up.http.post(
             f"/api/v1/approvals/{approval['approval_id']}", json={"decision": "approve"}
         )
         assert decided.status_code == 200
-        answers = _until(
-            lambda: [
-                m for m in _messages(http, "api:me") if m["role"] == "assistant" and m["content"]
-            ],
+        answers = up.until(
+            lambda: [m for m in up.messages("api:me") if m["role"] == "assistant" and m["content"]],
             "the answer",
-            proc,
         )
         assert answers[-1]["content"] == "Done: the invoice went out."
         assert log.read_text(encoding="utf-8") == "api:me acme 120.00\n"
     finally:
-        http.close()
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 0, out
+        code, out = up.stop()
+    assert code == 0, out
     assert "Traceback" not in out
 
     requests = httpx.get(f"{llm['url']}/_fake/requests").json()

@@ -8,16 +8,12 @@ minutes' turns in a few seconds. Only the schedules read that clock.
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
-import httpx
 import redis
 
-from tests.e2e.support import FACIO, cli_env
+from tests.e2e.support import FacioUp
 from tests.ports import free_port
 
 TOKEN = "e2e-token"
@@ -36,20 +32,6 @@ def _config(tmp_path: Path, port: int) -> Path:
     return path
 
 
-def _until(check: Any, what: str, proc: subprocess.Popen[str], timeout: float = 40.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            value = check()
-        except httpx.HTTPError:
-            value = None
-        if value:
-            return value
-        assert proc.poll() is None, f"facio up exited: {proc.stdout.read()}"  # type: ignore[union-attr]
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def _runs(workspace: Path) -> list[int]:
     """The cron runs that were queued: their dedupe keys in the embedded Redis."""
     client = redis.Redis(unix_socket_path=str(workspace / ".facio" / "redis" / "redis.sock"))
@@ -62,38 +44,23 @@ def _runs(workspace: Path) -> list[int]:
 
 def test_up_runs_an_every_minute_cron_job_once_a_minute(tmp_path: Path) -> None:
     port = free_port()
-    env = {**cli_env(), "FACIO_TEST_CLOCK": f"{SPEED}@{time.time():.3f}"}
     began = time.monotonic()
-    proc = subprocess.Popen(
-        [FACIO, "up", "--config", str(_config(tmp_path, port))],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    http = httpx.Client(
-        base_url=f"http://127.0.0.1:{port}",
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        timeout=5.0,
+    up = FacioUp(
+        _config(tmp_path, port), port, TOKEN, env={"FACIO_TEST_CLOCK": f"{SPEED}@{time.time():.3f}"}
     )
     try:
 
         def answered() -> int:
-            reply = http.get("/api/v1/sessions/cron:tick")
-            if reply.status_code != 200:
-                return 0
-            return sum(m["role"] == "assistant" for m in reply.json()["messages"])
+            return sum(m["role"] == "assistant" for m in up.messages("cron:tick"))
 
-        _until(lambda: answered() >= 4, "four answered cron turns", proc)
+        up.until(lambda: answered() >= 4, "four answered cron turns", timeout=40.0)
         runs = _runs(tmp_path / "ws")
         ran_for = time.monotonic() - began
-        messages = http.get("/api/v1/sessions/cron:tick").json()["messages"]
-        listed = http.get("/api/v1/schedules").json()["schedules"]
+        messages = up.messages("cron:tick")
+        listed = up.http.get("/api/v1/schedules").json()["schedules"]
     finally:
-        proc.send_signal(signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
-        http.close()
-    assert proc.returncode == 0, out
+        code, out = up.stop()
+    assert code == 0, out
     assert "FACIO_TEST_CLOCK is set" in out  # the override says it is on, loudly
     # one run per (sped-up) minute: consecutive minutes, none doubled or lost, no burst
     assert runs == list(range(runs[0], runs[0] + 60 * len(runs), 60)), runs
