@@ -143,5 +143,18 @@ async def test_any_update_is_answered_200_or_401_and_never_fails_a_handler(
                 assert health.status in (200, 503)  # serving (degraded is still an answer)
     skipped = any("malformed" in r.getMessage() for r in caplog.records)
     event("skipped as malformed" if skipped else "handled" if signed else "refused")
-    failed = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    failed = [r for r in caplog.records if r.levelno >= logging.ERROR and not _aiohttp_orphan(r)]
     assert not failed, [r.getMessage() for r in failed]
+
+
+def _aiohttp_orphan(record: logging.LogRecord) -> bool:
+    """asyncio's note that the garbage collector found one of aiohttp's own idle
+    keep-alive connection tasks (``RequestHandler.start``) of an earlier example still
+    pending (aio-libs/aiohttp#7551): whenever a collection happens to run, not a
+    handler of facio failing."""
+    message = record.getMessage()
+    return (
+        record.name == "asyncio"
+        and message.startswith("Task was destroyed but it is pending!")
+        and "coro=<RequestHandler.start()" in message
+    )
