@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from workers import keys, scripts
 from workers.codec import text
-from workers.inbox import JobQueue, TurnRequest, new_id, schedule
+from workers.inbox import JobQueue, TurnRequest, job_key, new_id, schedule
 from workers.lease import LeaseKeeper
 from workers.queue import QUEUE_NAME
 from workers.redis_calls import lindex
@@ -69,6 +69,12 @@ class Drainer:
         return str(int(self.lease_ttl * 1000))
 
     async def drain(self, session_key: str, job_id: str) -> Result:
+        """Run the session's turns under job ``job_id``; how it ended.
+
+        The job's payload (arq's job key) goes with the script that ends the job
+        (ACQUIRE skipping it, the session's close, a hand-back); a job that lost
+        its lease deletes it here, and one that Redis failed under leaves it to
+        expire (a day: arq's default)."""
         holder = f"{self.worker_id}:{job_id}"
         read_at = time.monotonic()
         acquired = await scripts.run_list(
@@ -81,6 +87,7 @@ class Drainer:
                 keys.inbox(session_key),
                 keys.parked(session_key),
                 keys.stop(session_key),
+                job_key(job_id),
             ],
             [job_id, holder, self._ttl_ms],
         )
@@ -88,8 +95,25 @@ class Drainer:
             logger.debug("drain %s for %s skipped (%s)", job_id, session_key, acquired[0])
             return "skipped"
         head = acquired[1] or None
-        parked = bool(acquired[2])
         stop = StopRead(acquired[3], read_at)
+        result = await self._hold(session_key, job_id, holder, head, bool(acquired[2]), stop)
+        if result == "lost":
+            try:
+                await self.redis.delete(job_key(job_id))
+            except RedisError as exc:
+                logger.warning("could not delete job %s: %s", job_id, exc)
+        return result
+
+    async def _hold(
+        self,
+        session_key: str,
+        job_id: str,
+        holder: str,
+        head: bytes | str | None,
+        parked: bool,
+        stop: StopRead,
+    ) -> Result:
+        """Drain while the lease is held; stop the turn the moment it is lost."""
         lease = keys.lease(session_key)
         work = asyncio.create_task(self._loop(session_key, job_id, holder, head, parked, stop))
         lost = self.keeper.hold(lease, holder)
@@ -162,7 +186,7 @@ class Drainer:
         handed = await scripts.run(
             self.redis,
             scripts.HAND_BACK,
-            [keys.sched(session_key), keys.lease(session_key), keys.ACTIVE],
+            [keys.sched(session_key), keys.lease(session_key), keys.ACTIVE, job_key(job_id)],
             [job_id, holder, new_job, str(time.time()), session_key],
         )
         if handed == 1:
@@ -179,6 +203,7 @@ class Drainer:
                 keys.ACTIVE,
                 keys.lease(session_key),
                 keys.parked(session_key),
+                job_key(job_id),
             ],
             [job_id, session_key, "1" if park else "0"],
         )
@@ -217,8 +242,9 @@ class Drainer:
                 keys.ACTIVE,
                 keys.parked(session_key),
                 keys.stop(session_key),
+                job_key(job_id),
             ],
-            [holder, text(raw), job_id, session_key],
+            [holder, text(raw), session_key],
         )
         return self._popped(session_key, reply, read_at)
 

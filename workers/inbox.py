@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
+from arq.constants import job_key_prefix
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
@@ -24,6 +25,11 @@ QUEUE_NAME = "arq:queue"
 SEEN_TTL = 15 * 60
 """Seconds an event id is remembered: Slack's last retry comes ~5 minutes later."""
 DRAIN_JOB = "drain_session"
+
+
+def job_key(job_id: str) -> str:
+    """arq's key of a job's payload (what the job runs with)."""
+    return job_key_prefix + job_id
 
 
 def new_id() -> str:

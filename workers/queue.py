@@ -12,12 +12,11 @@ import json
 from typing import Any
 
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
 
 from workers import keys
-from workers.inbox import DRAIN_JOB, QUEUE_NAME, StagedJob
+from workers.inbox import DRAIN_JOB, QUEUE_NAME, StagedJob, job_key
 
 __all__ = ["QUEUE_NAME", "ArqJobQueue", "dumps", "loads"]
 
@@ -46,7 +45,7 @@ class ArqJobQueue:
         """The drain job as arq's ``enqueue_job`` would write it, for a script to write."""
         now = timestamp_ms()
         payload = serialize_job(DRAIN_JOB, (session_key,), {}, None, now, serializer=dumps)
-        return StagedJob(job_key_prefix + job_id, payload, self.pool.expires_extra_ms, now)
+        return StagedJob(job_key(job_id), payload, self.pool.expires_extra_ms, now)
 
     async def enqueue_drain(self, session_key: str, job_id: str) -> None:
         await self.pool.enqueue_job(DRAIN_JOB, session_key, _job_id=job_id)

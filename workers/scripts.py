@@ -69,49 +69,69 @@ end
 )
 SCHEDULE = SCHEDULE_LUA + "return schedule(1, 1)\n"
 
-# KEYS: sched, lease, arq_queue, inbox, parked, stop   ARGV: job_id, holder, ttl_ms
+# KEYS: sched, lease, arq_queue, inbox, parked, stop, job   ARGV: job_id, holder, ttl_ms
 # → {1, head item or false, parked (0/1), stop key or false} lease held; {0} another
-#   worker holds it; {-1} a newer job owns the session
-# Once held, the job leaves arq's queue: arq keeps a running job there until it
-# ends and walks the whole queue on every poll, so a thousand turns waiting on
-# a slow model would cost every poll thousands of calls. Recovery does not need
-# it there: the lease does (a lost worker's session is rescheduled by the reaper).
+#   worker holds it; {-1} a newer job owns the session; {-2} the job is not in arq's
+#   queue (another worker took it): nothing done
+# This is where a drain job is claimed: workers start the jobs they read from
+# arq's queue without arq's in-progress mark (workers.worker), and two that read
+# the same one both come here; taking it off the queue (ZREM) lets one have it.
+# Off the queue it stays: arq keeps a running job there until it ends and walks
+# the whole queue on every poll, so a thousand turns waiting on a slow model would
+# cost every poll thousands of calls. Recovery does not need it there: the lease
+# does (a lost worker's session is rescheduled by the reaper). A job taken here
+# that may not run (the session is another job's) is over: its payload goes.
 ACQUIRE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
-if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
-  if redis.call('GET', KEYS[2]) ~= ARGV[2] then return {0} end
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+if redis.call('ZREM', KEYS[3], ARGV[1]) == 0 then return {-2} end
+local code = 1
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  code = -1
+elseif not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'PX', ARGV[3]) then
+  if redis.call('GET', KEYS[2]) == ARGV[2] then
+    redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  else
+    code = 0
+  end
 end
-redis.call('ZREM', KEYS[3], ARGV[1])
+if code ~= 1 then
+  redis.call('DEL', KEYS[7])
+  return {code}
+end
 return {1, redis.call('LINDEX', KEYS[4], 0), redis.call('EXISTS', KEYS[5]),
   redis.call('GET', KEYS[6])}
 """
 
-# KEYS: inbox, sched, active, lease, parked   ARGV: job_id, session_key, park
+# KEYS: inbox, sched, active, lease, parked, job   ARGV: job_id, session_key, park
 # → 1 the inbox has more (go on), 0 closed, -1 not ours any more
 # With park=1 the head turn waits for approvals: close even though the inbox
-# holds it, and mark the session parked.
+# holds it, and mark the session parked. Unless it goes on, the drain job ends
+# here, and its payload (arq's job key) goes with it.
 CLOSE = """
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return -1 end
-if ARGV[3] ~= '1' and redis.call('LLEN', KEYS[1]) > 0 then return 1 end
-redis.call('DEL', KEYS[2])
+local ours = redis.call('GET', KEYS[2]) == ARGV[1]
+if ours and ARGV[3] ~= '1' and redis.call('LLEN', KEYS[1]) > 0 then return 1 end
+redis.call('DEL', KEYS[6])
+if not ours then return -1 end
+redis.call('DEL', KEYS[2], KEYS[4])
 redis.call('ZREM', KEYS[3], ARGV[2])
-redis.call('DEL', KEYS[4])
 if ARGV[3] == '1' then redis.call('SET', KEYS[5], '1') else redis.call('DEL', KEYS[5]) end
 return 0
 """
 
-# KEYS: lease, inbox, sched, active, parked, stop   ARGV: holder, item, job_id, session_key
+# KEYS: lease, inbox, sched, active, parked, stop, job   ARGV: holder, item, session_key
 # → {1, next item, stop key or false} popped, and the next turn waits; {0} popped, and
-#   the session was closed (the inbox is empty); {2} popped, but a newer job owns the session;
-#   {-1} not ours any more (the lease changed hands, or the head is not the item this
-#   holder ran: a drainer that lost its lease while it was paused must not pop the turn
-#   of the worker that took over): nothing popped
+#   the session was closed (the inbox is empty), the drain job with it; {-1} not ours
+#   any more (the lease changed hands, or the head is not the item this holder ran: a
+#   drainer that lost its lease while it was paused must not pop the turn of the
+#   worker that took over): nothing popped
 # The finished turn leaves the inbox and the next one is read, or the session is
 # closed, in one step between turns: the race CLOSE closes (a message arriving as
 # the inbox empties) is closed here the same way, since both look at inbox and sched.
+# Called with the lease checked, so ``sched`` is this job's: the lease's holder names
+# the job, only ACQUIRE sets it and only while ``sched`` names that job, and nothing
+# gives ``sched`` to another job without taking the lease away (CLOSE, HAND_BACK) or
+# finding it gone (RESCHEDULE).
 POP_NEXT = """
-local function pop_next(lease, inbox, sched, active, parked, stop, item, job, session)
+local function pop_next(lease, inbox, sched, active, parked, stop, job_key, item, session)
   local popped = redis.call('LPOP', inbox)
   if popped ~= item then
     if popped then redis.call('LPUSH', inbox, popped) end
@@ -119,8 +139,7 @@ local function pop_next(lease, inbox, sched, active, parked, stop, item, job, se
   end
   local head = redis.call('LINDEX', inbox, 0)
   if head then return {1, head, redis.call('GET', stop)} end
-  if redis.call('GET', sched) ~= job then return {2} end
-  redis.call('DEL', sched, lease, parked)
+  redis.call('DEL', sched, lease, parked, job_key)
   redis.call('ZREM', active, session)
   return {0}
 end
@@ -132,7 +151,7 @@ NEXT = (
     POP_NEXT
     + """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
-return pop_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], ARGV[2], ARGV[3], ARGV[4])
+return pop_next(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], ARGV[2], ARGV[3])
 """
 )
 
@@ -166,10 +185,12 @@ redis.call('DEL', KEYS[5])
 return 1
 """
 
-# KEYS: sched, lease, active   ARGV: job_id, holder, new_job, now, session_key
+# KEYS: sched, lease, active, job   ARGV: job_id, holder, new_job, now, session_key
 # → 1 the session now belongs to new_job (the caller enqueues it), 0 not ours
-# A worker shutting down gives its session back without waiting for the lease.
+# A worker shutting down gives its session back without waiting for the lease;
+# its drain job ends here either way (its payload goes).
 HAND_BACK = """
+redis.call('DEL', KEYS[4])
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])

@@ -39,6 +39,7 @@ from core.messages import Message, message_to_json
 from workers import keys
 from workers.approval_record import ApprovalRecord
 from workers.approvals import stored_record
+from workers.inbox import job_key
 from workers.outbox import (
     APPROVAL_EVENTS,
     APPROVAL_EVENTS_MAXLEN,
@@ -59,9 +60,10 @@ start set them (a day's expiry; the activity to the minute)."""
 
 # KEYS: lease, history, sessions, turn, events, outbox ('' for none), session activity,
 #       approvals feed, pending approvals, the parked flag, inbox, sched, active, stop,
-#       then one approval hash per new record
+#       the drain job's payload ('' unless the turn ends), then one approval hash per new
+#       record
 # ARGV: owner, session_key, the batch as JSON, then (to end the turn: NEXT's step) the
-#       inbox item the turn ran and the drain job's id:
+#       inbox item the turn ran:
 #   {"items": [...], "new": bool, "set": {..}, "del": [..], "events": [...], "expire": bool,
 #    "unpark": bool,
 #    "minid": "ms", "feed": [approval events...], "now": seconds,
@@ -108,12 +110,12 @@ for i, approval in ipairs(batch.approvals) do
     record[#record + 1] = name
     record[#record + 1] = value
   end
-  redis.call('HSET', KEYS[14 + i], unpack(record))
-  redis.call('PEXPIREAT', KEYS[14 + i], approval.gone_ms)
+  redis.call('HSET', KEYS[15 + i], unpack(record))
+  redis.call('PEXPIREAT', KEYS[15 + i], approval.gone_ms)
   redis.call('ZADD', KEYS[9], approval.expires, approval.id)
 end
 if ARGV[4] then
-  return pop_next(KEYS[1], KEYS[11], KEYS[12], KEYS[13], KEYS[10], KEYS[14], ARGV[4], ARGV[5],
+  return pop_next(KEYS[1], KEYS[11], KEYS[12], KEYS[13], KEYS[10], KEYS[14], KEYS[15], ARGV[4],
     ARGV[2])
 end
 return 1
@@ -276,12 +278,13 @@ class TurnWriter:
             keys.sched(sk),
             keys.ACTIVE,
             keys.stop(sk),
+            job_key(pop.job_id) if pop is not None else "",
             *(keys.approval(record.approval_id) for record in batch.approvals),
         ]
         batch_json = json.dumps(args, ensure_ascii=False, separators=(",", ":"))
         script_args = [self.holder, sk, batch_json]
         if pop is not None:
-            script_args += [pop.item, pop.job_id]
+            script_args.append(pop.item)
             pop.sent, pop.read_at = True, time.monotonic()
         written = await self.redis.register_script(TURN_WRITE)(keys=script_keys, args=script_args)
         self.writes += 1

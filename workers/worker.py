@@ -13,9 +13,11 @@ worker at ``max_jobs / poll_delay`` turns a second (20 with the defaults;
 docs/benchmarks.md, "Runtime"). So a full worker also ends its wait when one
 of its jobs ends.
 
-arq starts each job with four round trips (a WATCH transaction); this worker
-claims the jobs of a poll that fit in its free slots with one script call
-(:mod:`workers.job_claim`), with the same checks.
+arq starts each job with four round trips (a WATCH transaction), then reads
+it in a transaction of four more commands, and ends it with a fifth. A drain
+job needs none of that: the session's lease already decides who runs it, and
+the scripts that take and end the session take the job off the queue and
+delete it (:meth:`FacioWorker.start_jobs`). The rest keeps arq's protocol.
 """
 
 from __future__ import annotations
@@ -29,13 +31,15 @@ from typing import Any
 
 from arq import Worker
 from arq.connections import ArqRedis, RedisSettings, create_pool, log_redis_info
-from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.constants import in_progress_key_prefix
+from arq.jobs import DeserializationError, deserialize_job_raw
 from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
 
 from core.config import FacioConfig
 from workers import keys
 from workers.codec import text
+from workers.inbox import DRAIN_JOB, job_key
 from workers.job_claim import claim
 from workers.queue import QUEUE_NAME, dumps, loads
 from workers.runtime import CTX_KEY, WorkerRuntime, drain_session
@@ -53,6 +57,23 @@ REDIS_RETRY = 1.0
 """Seconds between polls while Redis does not answer."""
 SUBSCRIBE_WAIT = 5.0
 """Seconds a starting worker waits for its wake-up subscription before it polls anyway."""
+
+
+def drain_job(payload: bytes | None) -> tuple[str, int] | None:
+    """A drain job's session key and enqueue time (ms) from its payload; None for
+    anything else (no payload, not JSON, another function, other arguments)."""
+    if payload is None:
+        return None
+    try:
+        function, args, kwargs, _, enqueued_ms = deserialize_job_raw(payload, deserializer=loads)
+    except DeserializationError:  # arq's own path reports it (FacioWorker.start_jobs)
+        return None
+    if function != DRAIN_JOB or kwargs != {} or not isinstance(args, list) or len(args) != 1:
+        return None
+    (session_key,) = args
+    if not isinstance(session_key, str) or type(enqueued_ms) is not int:
+        return None
+    return session_key, enqueued_ms
 
 
 class FacioWorker(Worker):
@@ -173,8 +194,15 @@ class FacioWorker(Worker):
             self._pool = None
 
     async def start_jobs(self, job_ids: list[bytes]) -> None:
-        """arq's start_jobs in one call per batch: the jobs that fit in the free slots
-        are claimed together (workers.job_claim), then started as arq starts them.
+        """Start the jobs a poll read that fit in the free slots.
+
+        A drain job starts with its payload, read for the whole batch with one
+        MGET: its first step, ACQUIRE (workers.scripts), claims it — the session's
+        lease lets one worker have it and takes it off the queue in the same
+        call — so arq's in-progress mark, retry counter and run_job transaction
+        would only repeat what the lease does. Anything else (a payload that
+        expired, or that is not a drain job) goes arq's way: claimed in one call
+        (workers.job_claim) and run by arq's run_job, which fails it as arq would.
 
         arq waits inside this loop for a slot; here the loop ends when the slots are
         full and :meth:`_wait_for_work` waits for a job to end (jobs it read and could
@@ -183,59 +211,64 @@ class FacioWorker(Worker):
         while pending and self.job_counter < self.max_jobs:
             free = self.max_jobs - self.job_counter
             batch, pending = pending[:free], pending[free:]
-            scores = await claim(
-                self.pool,
-                self.queue_name,
-                in_progress_key_prefix,
-                batch,
-                timestamp_ms(),
-                int(self.in_progress_timeout_s * 1000),
-            )
-            for job_id, score in zip(batch, scores, strict=True):
-                if score is None:
-                    logger.debug("job %s already running elsewhere", job_id)
-                    continue
-                await self.sem.acquire()  # a free slot: does not wait
-                self.job_counter += 1
-                task = asyncio.create_task(self.run_job(job_id, score))
-                task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
-                self.tasks[job_id] = task
+            payloads = await self.pool.mget([job_key(job_id) for job_id in batch])
+            others: list[str] = []
+            for job_id, payload in zip(batch, payloads, strict=True):
+                job = drain_job(payload)
+                if job is None:
+                    others.append(job_id)
+                else:
+                    await self._start(job_id, self._run_drain(job_id, *job))
+            if others:
+                await self._start_arq_jobs(others)
         self._unstarted = bool(pending)
 
-    async def finish_job(
-        self,
-        job_id: str,
-        finish: bool,
-        result_data: bytes | None,
-        result_timeout_s: float | None,
-        keep_result_forever: bool,
-        incr_score: int | None,
-        keep_in_progress: float | None,
-    ) -> None:
-        """A job that ended: its keys go and it leaves the queue, in one pipeline.
+    async def _start_arq_jobs(self, job_ids: list[str]) -> None:
+        scores = await claim(
+            self.pool,
+            self.queue_name,
+            in_progress_key_prefix,
+            job_ids,
+            timestamp_ms(),
+            int(self.in_progress_timeout_s * 1000),
+        )
+        for job_id, score in zip(job_ids, scores, strict=True):
+            if score is None:
+                logger.debug("job %s already running elsewhere", job_id)
+            else:
+                await self._start(job_id, self.run_job(job_id, score))
 
-        arq wraps that in MULTI/EXEC and also clears the job from its abort set;
-        facio keeps no results, never aborts a job (``/stop`` has its own key) and
-        needs no atomicity here — what a crash between the two commands leaves
-        expires. Five commands become two. A retry (not ``finish``) is arq's own.
+    async def _start(self, job_id: str, job: Coroutine[Any, Any, None]) -> None:
+        await self.sem.acquire()  # a free slot: does not wait
+        self.job_counter += 1
+        task = asyncio.create_task(job)
+        task.add_done_callback(lambda _: self._release_sem_dec_counter_on_complete())
+        self.tasks[job_id] = task
+
+    async def _run_drain(self, job_id: str, session_key: str, enqueued_ms: int) -> None:
+        """A drain job, logged and counted as arq's run_job would, without its Redis
+        bookkeeping: the drain claims the job and removes it (workers.drain).
+
+        A job cancelled by a stopping worker has handed its session back under a new
+        job (workers.drain), so it is not queued again as arq would; one that raised
+        is logged and over, and the reaper reschedules its session (docs/runtime.md).
         """
-        if not finish or result_data or keep_in_progress is not None:
-            await super().finish_job(
-                job_id,
-                finish,
-                result_data,
-                result_timeout_s,
-                keep_result_forever,
-                incr_score,
-                keep_in_progress,
-            )
+        ref = f"{job_id}:{DRAIN_JOB}"
+        started = timestamp_ms()
+        logger.info("%6.2fs → %s(%r)", (started - enqueued_ms) / 1000, ref, session_key)
+        try:
+            result = await self._runtime().drainer.drain(session_key, job_id)
+        except asyncio.CancelledError:
+            self.jobs_retried += 1
+            logger.info("%6.2fs ↻ %s cancelled", (timestamp_ms() - started) / 1000, ref)
+            raise
+        except Exception as exc:  # the job's boundary, as arq's run_job has it
+            self.jobs_failed += 1
+            seconds = (timestamp_ms() - started) / 1000
+            logger.exception("%6.2fs ! %s failed, %s: %s", seconds, ref, type(exc).__name__, exc)
             return
-        async with self.pool.pipeline(transaction=False) as pipe:
-            pipe.zrem(self.queue_name, job_id)
-            pipe.delete(
-                in_progress_key_prefix + job_id, retry_key_prefix + job_id, job_key_prefix + job_id
-            )
-            await pipe.execute()
+        self.jobs_complete += 1
+        logger.info("%6.2fs ← %s ● %s", (timestamp_ms() - started) / 1000, ref, result)
 
     async def _measure_pressure(self) -> None:
         """Every slot taken while jobs wait in the queue: tell held approvals to park.

@@ -8,6 +8,7 @@ fails deterministically when the window is open.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from redis.asyncio import Redis
@@ -19,20 +20,25 @@ from workers.approval_record import Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
 from workers.drain import Drainer
-from workers.inbox import TurnRequest, submit
+from workers.inbox import QUEUE_NAME, TurnRequest, submit
 from workers.turn import Outcome
 
 SESSION = "api:race"
 
 
 class Recorder:
-    def __init__(self) -> None:
+    """Queues drain jobs in arq's queue (where a drainer takes them from) and records
+    them; no worker runs them."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
         self.jobs: list[tuple[str, str]] = []
 
     def stage(self, session_key: str, job_id: str) -> None:
         return None  # enqueued by enqueue_drain, which records it
 
     async def enqueue_drain(self, session_key: str, job_id: str) -> None:
+        await self.redis.zadd(QUEUE_NAME, {job_id: time.time() * 1000})
         self.jobs.append((session_key, job_id))
 
 
@@ -95,7 +101,7 @@ async def _check_resumable(redis: Redis, queue: Recorder) -> None:
 async def test_a_click_between_giving_up_the_hold_and_parking_resumes_the_turn(
     redis: Redis,
 ) -> None:
-    queue = Recorder()
+    queue = Recorder(redis)
     drainer, _ = await _parked_turn(redis, queue, "after_hold")
     (_, job), *_ = queue.jobs
     queue.jobs.clear()
@@ -106,7 +112,7 @@ async def test_a_click_between_giving_up_the_hold_and_parking_resumes_the_turn(
 async def test_a_click_while_a_new_job_reparks_the_session_resumes_the_turn(
     redis: Redis,
 ) -> None:
-    queue = Recorder()
+    queue = Recorder(redis)
     drainer, _ = await _parked_turn(redis, queue, "reparking")
     (_, job), *_ = queue.jobs
     queue.jobs.clear()
@@ -127,7 +133,7 @@ class SlowRunner:
         await submit(
             self.redis,
             Inbound(channel="api", session_key=SESSION, user_id="u1", text="second"),
-            Recorder(),
+            Recorder(self.redis),
         )
         return "done"
 
@@ -138,7 +144,7 @@ class SlowRunner:
 async def test_a_drainer_that_lost_its_lease_does_not_pop_the_new_owners_turn(
     redis: Redis,
 ) -> None:
-    queue = Recorder()
+    queue = Recorder(redis)
     await submit(
         redis, Inbound(channel="api", session_key=SESSION, user_id="u1", text="first"), queue
     )
@@ -168,7 +174,7 @@ async def test_enqueue_racing_the_close_never_strands_a_message(redis: Redis) ->
 
     for round_ in range(60):
         await redis.flushall()
-        queue = Recorder()
+        queue = Recorder(redis)
         session = f"api:r{round_}"
         first = Inbound(channel="api", session_key=session, user_id="u", text="a")
         await submit(redis, first, queue)

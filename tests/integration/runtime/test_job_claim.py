@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 
-from arq.constants import in_progress_key_prefix, job_key_prefix, retry_key_prefix
+from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
-from tests.integration.runtime.support import demo_config
 from workers.job_claim import claim
 from workers.queue import QUEUE_NAME
-from workers.worker import build_worker, connect
+from workers.worker import connect
 
 TIMEOUT_MS = 60_000
 
@@ -52,28 +50,4 @@ async def test_deferred_missing_and_running_jobs_are_skipped(redis: Redis, redis
     assert not await redis.exists(in_progress_key_prefix + "later")
     assert not await redis.exists(in_progress_key_prefix + "gone")
     assert await claim(redis, QUEUE_NAME, in_progress_key_prefix, [], now, 1000) == []
-    await pool.aclose()
-
-
-async def test_a_finished_job_leaves_no_key_and_a_retried_one_goes_back_to_the_queue(
-    redis: Redis, redis_url: str, tmp_path: Path
-) -> None:
-    pool = await connect(redis_url)
-    worker = build_worker(demo_config(tmp_path), pool, burst=True, handle_signals=False)
-    for job_id in ("done", "retry"):
-        await pool.enqueue_job("drain_session", "api:x", _job_id=job_id)
-        await redis.set(in_progress_key_prefix + job_id, "1")
-        await redis.set(retry_key_prefix + job_id, "1")
-    await redis.config_resetstat()
-    await worker.finish_job("done", True, None, 0, False, None, None)
-    stats = await redis.info("commandstats")
-    assert set(stats) - {"cmdstat_config"} == {"cmdstat_zrem", "cmdstat_del"}  # no MULTI/EXEC
-    await worker.finish_job("retry", False, None, 0, False, 5000, None)
-    for prefix in (in_progress_key_prefix, retry_key_prefix, job_key_prefix):
-        assert not await redis.exists(prefix + "done")
-    assert await redis.zscore(QUEUE_NAME, "done") is None
-    assert await redis.exists(job_key_prefix + "retry", retry_key_prefix + "retry") == 2
-    assert not await redis.exists(in_progress_key_prefix + "retry")
-    assert await redis.zscore(QUEUE_NAME, "retry") is not None  # arq runs it again later
-    await worker.close()
     await pool.aclose()

@@ -32,7 +32,7 @@ from workers import keys
 from workers.approval_record import DecideOutcome, Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
-from workers.inbox import TurnRequest, submit
+from workers.inbox import QUEUE_NAME, TurnRequest, submit
 from workers.queue import ArqJobQueue
 from workers.turn import Outcome
 from workers.worker import connect
@@ -116,6 +116,7 @@ async def test_a_drain_cancelled_while_redis_is_down_ends_cancelled(
             return None  # enqueued by enqueue_drain, which records it
 
         async def enqueue_drain(self, session_key: str, job_id: str) -> None:
+            await redis.zadd(QUEUE_NAME, {job_id: 0})  # arq's queue, where drainers take it
             self.job = job_id
 
     class Hanging:
