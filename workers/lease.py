@@ -31,9 +31,23 @@ from redis.exceptions import RedisError
 
 from workers.flag import Flag
 
-__all__ = ["RELEASE", "RENEW", "RENEW_MANY", "Lease", "LeaseKeeper", "release", "renew"]
+__all__ = [
+    "RELEASE",
+    "RENEW",
+    "RENEW_BATCH",
+    "RENEW_MANY",
+    "Lease",
+    "LeaseKeeper",
+    "release",
+    "renew",
+]
 
 logger = logging.getLogger(__name__)
+
+RENEW_BATCH = 500
+"""Leases a keeper renews per script call. Redis runs a script alone: 10,000 leases
+in one call held it ~65 ms every beat, every other client waiting (a new message's
+start among them: docs/benchmarks.md, "Runtime cost"); 500 hold it ~3 ms."""
 
 # KEYS: lease   ARGV: owner, ttl_ms   → 1 renewed, 0 not ours (any more)
 RENEW = """
@@ -179,38 +193,46 @@ class LeaseKeeper:
         return len(self._held)
 
     async def renew_all(self) -> None:
-        """One beat: renew every held lease; mark lost the ones another owner holds."""
-        keys = list(self._held)
-        if not keys:
+        """One beat: renew every held lease, :data:`RENEW_BATCH` per call; mark lost the
+        ones another owner holds."""
+        held = [(key, self._held[key].owner) for key in self._held]
+        if not held:
             self._renewed = self.clock()
             return
-        owners = [self._held[k].owner for k in keys]
-        zset, prefix = self.stamps or ("", "")
         try:
-            lost = await self.redis.register_script(RENEW_MANY)(
-                keys=[*keys, zset] if zset else keys,
-                args=[
-                    str(int(self.ttl * 1000)),
-                    str(time.time()) if zset else "",
-                    prefix,
-                    *owners,
-                ],
-            )
+            for start in range(0, len(held), RENEW_BATCH):
+                await self._renew(held[start : start + RENEW_BATCH])
         except RedisError as exc:
             if self.clock() - self._renewed >= self.ttl * 2 / 3:
                 logger.error("cannot renew leases for %.0f s (%s); giving them up", self.ttl, exc)
-                for key in keys:
-                    self._lose(key)
+                for key, owner in held:
+                    self._lose(key, owner)
             else:
-                logger.warning("could not renew %d lease(s) (%s); trying again", len(keys), exc)
+                logger.warning("could not renew %d lease(s) (%s); trying again", len(held), exc)
             return
         self._renewed = self.clock()
-        for index in lost:
-            self._lose(keys[int(index) - 1])
 
-    def _lose(self, key: str) -> None:
-        held = self._held.pop(key, None)
-        if held is not None:
+    async def _renew(self, batch: list[tuple[str, str]]) -> None:
+        zset, prefix = self.stamps or ("", "")
+        keys = [key for key, _ in batch]
+        lost = await self.redis.register_script(RENEW_MANY)(
+            keys=[*keys, zset] if zset else keys,
+            args=[
+                str(int(self.ttl * 1000)),
+                str(time.time()) if zset else "",
+                prefix,
+                *(owner for _, owner in batch),
+            ],
+        )
+        for index in lost:
+            self._lose(*batch[int(index) - 1])
+
+    def _lose(self, key: str, owner: str) -> None:
+        """Mark ``key`` lost, unless it was released and taken again since (another
+        owner, which this renewal did not look at)."""
+        held = self._held.get(key)
+        if held is not None and held.owner == owner:
+            del self._held[key]
             held.lost.set()
 
     async def run(self) -> None:

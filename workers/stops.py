@@ -39,6 +39,8 @@ logger = logging.getLogger(__name__)
 
 SWEEP = 5.0
 """Seconds between sweeps of the stop keys of every running session (missed messages)."""
+SWEEP_BATCH = 1000
+"""Stop keys per MGET of a sweep: 10,000 in one held Redis ~7 ms."""
 ANNOUNCED = 60.0
 """Seconds a stop announcement is remembered for a session not (yet) running here."""
 
@@ -86,10 +88,11 @@ class StopWatcher:
         names = [n for n in names if n in self._watched]
         if not names:
             return
-        values = await self.redis.mget([keys.stop(n) for n in names])
-        for name, value in zip(names, values, strict=True):
-            watched = self._watched.get(name)
-            await self._judge(name, watched, value)
+        for start in range(0, len(names), SWEEP_BATCH):  # Redis serves others in between
+            batch = names[start : start + SWEEP_BATCH]
+            values = await self.redis.mget([keys.stop(n) for n in batch])
+            for name, value in zip(batch, values, strict=True):
+                await self._judge(name, self._watched.get(name), value)
 
     async def _judge(self, name: str, watched: _Watched | None, value: bytes | str | None) -> None:
         """Stop the watched turn if ``value`` (its stop key's) asks it to."""

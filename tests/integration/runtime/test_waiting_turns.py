@@ -19,7 +19,7 @@ from workers import keys
 from workers.approval_record import Decision
 from workers.approvals import ApprovalStore
 from workers.decisions import decide
-from workers.lease import LeaseKeeper
+from workers.lease import RENEW_BATCH, LeaseKeeper
 from workers.maintenance import reap
 from workers.queue import QUEUE_NAME, ArqJobQueue
 from workers.stops import StopWatcher
@@ -71,6 +71,40 @@ async def test_one_call_renews_every_lease_and_names_the_lost_ones(redis: Redis)
     assert {i for i, lost in events.items() if lost.is_set()} == {7, 8}
     assert len(keeper) == 198
     assert 29_000 < await redis.pttl("facio:lease:s0") <= 30_000
+
+
+async def test_many_leases_are_renewed_in_batches_that_leave_redis_to_others(
+    redis: Redis,
+) -> None:
+    """Redis runs a script alone: 1,200 leases go in three calls of at most 500."""
+    keeper = LeaseKeeper(redis, ttl=30)
+    events = {}
+    for i in range(1200):
+        await redis.set(f"facio:lease:s{i}", f"w:{i}", px=30_000)
+        events[i] = keeper.hold(f"facio:lease:s{i}", f"w:{i}")
+    await keeper.renew_all()
+    for i in (3, 777, 1199):  # one lost in each batch
+        await redis.set(f"facio:lease:s{i}", "someone else", px=30_000)
+    await redis.config_resetstat()
+    await keeper.renew_all()
+    stats = await redis.info("commandstats")
+    assert stats["cmdstat_evalsha"]["calls"] == -(-1200 // RENEW_BATCH) == 3
+    assert {i for i, lost in events.items() if lost.is_set()} == {3, 777, 1199}
+    assert len(keeper) == 1197
+
+
+async def test_a_lease_taken_again_during_a_renewal_is_not_lost(redis: Redis) -> None:
+    """A renewal reads the owners, then waits for Redis: a session that closed and was
+    taken again meanwhile (a new job, a new owner) keeps its new lease."""
+    keeper = LeaseKeeper(redis, ttl=30)
+    keeper.hold("facio:lease:s", "w:job-1")  # its key is gone already: the job closed
+    renewal = asyncio.create_task(keeper.renew_all())
+    await asyncio.sleep(0)  # the renewal is waiting for Redis, with job-1 as the owner
+    keeper.release("facio:lease:s")
+    await redis.set("facio:lease:s", "w:job-2", px=30_000)
+    again = keeper.hold("facio:lease:s", "w:job-2")
+    await renewal  # job-1's lease is gone: not a reason to stop job-2
+    assert not again.is_set() and len(keeper) == 1
 
 
 async def test_the_keeper_stamps_running_sessions_so_the_reaper_skips_them(
@@ -133,6 +167,18 @@ async def test_a_stop_missed_on_pub_sub_is_found_by_the_sweep(redis: Redis) -> N
     assert (await redis.info("commandstats"))["cmdstat_mget"]["calls"] == 1
     assert stopped.is_set() and not other.is_set()
     assert not await redis.exists(keys.stop("api:a"))  # used up
+
+
+async def test_a_sweep_of_many_sessions_reads_them_in_batches(redis: Redis) -> None:
+    stops = StopWatcher(redis)
+    before = time.time()
+    flags = {i: stops.watch(f"api:s{i}", enqueued_at=before) for i in range(2500)}
+    for i in (0, 1999, 2499):
+        await redis.set(keys.stop(f"api:s{i}"), str(time.time()))
+    await redis.config_resetstat()
+    await stops.sweep()
+    assert (await redis.info("commandstats"))["cmdstat_mget"]["calls"] == 3  # 1,000 each
+    assert {i for i, flag in flags.items() if flag.is_set()} == {0, 1999, 2499}
 
 
 async def test_a_running_job_leaves_arqs_queue_and_waits_for_nothing(
