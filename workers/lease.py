@@ -5,8 +5,9 @@ Two kinds of holder use them, through the same scripts:
 - a worker draining sessions (``facio:lease:{sk}``, :mod:`workers.drain`): taken
   by the ACQUIRE script of :mod:`workers.scripts` together with its job check,
   and kept by the worker's one :class:`LeaseKeeper`, which renews every lease
-  the process holds in one call per beat — a thousand waiting turns cost one
-  Redis call every few seconds, not a thousand;
+  the process holds together, a script call per :data:`RENEW_BATCH` per beat —
+  a thousand waiting turns cost two Redis calls every few seconds, not a
+  thousand;
 - a gateway holding a platform connection only one may hold per bot token
   (Telegram's long polling, Slack's Socket Mode, Discord's gateway websocket):
   :class:`Lease` — the holder renews every third of the TTL, the others stand
@@ -151,7 +152,8 @@ class _Held:
 
 
 class LeaseKeeper:
-    """Every lease one process holds, renewed together: one script call per beat.
+    """Every lease one process holds, renewed together: a script call per
+    :data:`RENEW_BATCH` leases per beat.
 
     :meth:`hold` registers a lease the caller just took and returns an event
     set when it is lost — another owner holds the key (a pause past the TTL let
