@@ -246,8 +246,9 @@ class FacioWorker(Worker):
         self.tasks[job_id] = task
 
     async def _run_drain(self, job_id: str, session_key: str, enqueued_ms: int) -> None:
-        """A drain job, logged and counted as arq's run_job would, without its Redis
-        bookkeeping: the drain claims the job and removes it (workers.drain).
+        """A drain job, logged and counted as arq's run_job would (one not run here —
+        another worker took it — neither), without its Redis bookkeeping: the drain
+        claims the job and removes it (workers.drain).
 
         A job cancelled by a stopping worker has handed its session back under a new
         job (workers.drain), so it is not queued again as arq would; one that raised
@@ -255,7 +256,7 @@ class FacioWorker(Worker):
         """
         ref = f"{job_id}:{DRAIN_JOB}"
         started = timestamp_ms()
-        logger.info("%6.2fs → %s(%r)", (started - enqueued_ms) / 1000, ref, session_key)
+        logger.debug("%6.2fs → %s(%r)", (started - enqueued_ms) / 1000, ref, session_key)
         try:
             result = await self._runtime().drainer.drain(session_key, job_id)
         except asyncio.CancelledError:
@@ -267,8 +268,12 @@ class FacioWorker(Worker):
             seconds = (timestamp_ms() - started) / 1000
             logger.exception("%6.2fs ! %s failed, %s: %s", seconds, ref, type(exc).__name__, exc)
             return
+        seconds = (timestamp_ms() - started) / 1000
+        if result == "skipped":  # another worker took it, or it was stale: not run here
+            logger.debug("%6.2fs ← %s ● skipped", seconds, ref)
+            return
         self.jobs_complete += 1
-        logger.info("%6.2fs ← %s ● %s", (timestamp_ms() - started) / 1000, ref, result)
+        logger.info("%6.2fs ← %s(%r) ● %s", seconds, ref, session_key, result)
 
     async def _measure_pressure(self) -> None:
         """Every slot taken while jobs wait in the queue: tell held approvals to park.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,8 +31,9 @@ from tests.integration.runtime.support import (
 from workers import keys
 from workers.inbox import QUEUE_NAME, TurnRequest, job_key, new_id, submit
 from workers.queue import ArqJobQueue
+from workers.runtime import CTX_KEY
 from workers.turn import Outcome
-from workers.worker import connect
+from workers.worker import build_worker, connect
 
 
 async def _arq_keys(redis: Redis) -> list[str]:
@@ -149,3 +151,23 @@ async def test_a_job_that_is_not_a_drain_job_goes_arqs_way(
     assert await redis.zcard(QUEUE_NAME) == 0
     assert [k for k in await _arq_keys(redis) if k != "arq:queue:health-check"] == []
     assert any(job in record.getMessage() for record in caplog.records)
+
+
+@pytest.mark.parametrize(("result", "counted"), [("done", 1), ("parked", 1), ("skipped", 0)])
+async def test_a_job_not_run_here_is_neither_counted_nor_logged_as_run(
+    redis_url: str, tmp_path: Path, result: str, counted: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two workers that read the same job both start it; the one whose ACQUIRE finds it
+    gone must not count it in its health check (``j_complete``) nor log it as run."""
+    pool = await connect(redis_url)
+    worker = build_worker(demo_config(tmp_path), pool, handle_signals=False)
+
+    async def drain(session_key: str, job_id: str) -> str:
+        return result
+
+    worker.ctx[CTX_KEY] = SimpleNamespace(drainer=SimpleNamespace(drain=drain))
+    with caplog.at_level(logging.INFO, logger="workers.worker"):
+        await worker._run_drain("drain:j", "api:s", 0)
+    assert worker.jobs_complete == counted
+    assert any("drain:j" in r.getMessage() for r in caplog.records) == bool(counted)
+    await pool.aclose()
