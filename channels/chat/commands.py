@@ -25,8 +25,10 @@ from core.inbound import Inbound
 
 __all__ = [
     "COMMANDS",
+    "MENU",
     "NOTHING_TO_STOP",
     "Command",
+    "MenuEntry",
     "help_text",
     "parse_text_command",
     "run_command",
@@ -35,6 +37,34 @@ __all__ = [
 COMMANDS = frozenset({"start", "help", "new", "stop", "schedules", "unschedule"})
 NOTHING_TO_STOP = "Nothing is running."
 _TEXT_COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@(\S+))?(?=\s|$)")
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A command as people see it listed: in ``/help`` and in a platform's command menu."""
+
+    name: str
+    arg: str
+    """Its argument's name (``ID``), or ``""``."""
+    help: str
+    """Its line in ``/help``."""
+    menu: str
+    """Its description in a command menu (Discord's: 1–100 characters), read out of
+    the conversation, so it says more."""
+
+
+MENU = (
+    MenuEntry("new", "", "start a new conversation", "Start a new conversation here"),
+    MenuEntry("stop", "", "stop what I'm doing", "Stop what the bot is doing here"),
+    MenuEntry(
+        "schedules", "", "what I'm set to do later here", "What the bot is set to do later here"
+    ),
+    MenuEntry(
+        "unschedule", "ID", "cancel one of them", "Cancel one of this conversation's schedules"
+    ),
+    MenuEntry("help", "", "this message", "What the bot does, its commands and your user id"),
+)
+"""The commands people are shown (``/start`` is Telegram's own greeting)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,12 +92,8 @@ def help_text(bot: str, platform: str, user_id: str, group_hint: str) -> str:
         f"I'm {bot}, an AI assistant. Write to me and I answer; when I want to run a tool "
         "that needs your consent, I ask with buttons: Approve, Reject, Allow for session "
         "or Always allow.\n\n"
-        "/new: start a new conversation\n"
-        "/stop: stop what I'm doing\n"
-        "/schedules: what I'm set to do later here\n"
-        "/unschedule ID: cancel one of them\n"
-        "/help: this message\n\n"
-        f"{group_hint} Your {platform} user id is {user_id}."
+        + "".join(f"/{' '.join(filter(None, (e.name, e.arg)))}: {e.help}\n" for e in MENU)
+        + f"\n{group_hint} Your {platform} user id is {user_id}."
     )
 
 

@@ -24,6 +24,7 @@ import base64
 import binascii
 import hashlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import discord
@@ -38,6 +39,7 @@ from channels.chat.intake import Incoming
 from channels.context import GatewayContext
 from channels.discord.cards import parse_custom_id
 from channels.discord.client import GUILD_READY_TIMEOUT, FacioClient
+from channels.discord.commands import command_text, register
 from channels.discord.connection import LEASE_TTL, Connection
 from channels.discord.endpoints import discover_gateway, release_endpoints, use_endpoints
 from channels.discord.errors import CALL_FAILURES, TokenRefused, map_error
@@ -46,7 +48,15 @@ from channels.discord.interactions import DEADLINE, answer_click, say_privately
 from channels.discord.platform import DiscordPlatform
 from channels.discord.send import SEND_TIMEOUT, Sender
 from channels.discord.text import DiscordText
-from channels.discord.translate import ANSWERED_TYPES, CHANNEL, dump, incoming, load, person
+from channels.discord.translate import (
+    ANSWERED_TYPES,
+    CHANNEL,
+    command_incoming,
+    dump,
+    incoming,
+    load,
+    person,
+)
 from channels.lanes import cancel_and_wait
 from channels.runtime import Decision
 from core.backoff import Backoff
@@ -59,6 +69,7 @@ logger = logging.getLogger(__name__)
 
 MAX_RETRY = 60.0
 REDIS_ATTEMPTS = 5
+UNKNOWN_COMMAND = "That command is not one of mine: /help lists them."
 
 
 def bot_id_of(token: str) -> str:
@@ -154,11 +165,13 @@ class DiscordChannel:
         self.events = ctx.metrics.counter(
             "facio_discord_events_total", "Discord gateway events, by kind.", ("kind",)
         )
-        self._queue: asyncio.Queue[tuple[discord.Message, bool]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[str, Callable[[], Incoming]]] = asyncio.Queue()
+        """What came, in order: what it is (for the log), and how to read it."""
         self._status = "starting"
         self._failed: str | None = None
         self._task: asyncio.Task[None] | None = None
         self._intake: asyncio.Task[None] | None = None
+        self._registering: asyncio.Task[bool] | None = None
         self._endpoints = False
 
     def _help(self, who: Person) -> str:
@@ -217,6 +230,8 @@ class DiscordChannel:
         self._task = None
         await cancel_and_wait(self._intake)
         self._intake = None
+        await cancel_and_wait(self._registering)
+        self._registering = None
         await self.conversation.close()
         await self.files.close()
         await self.client.close()
@@ -241,6 +256,11 @@ class DiscordChannel:
     def ready(self) -> None:
         self._status = "ok"
         logger.info("discord: connected, %d server(s)", len(self.client.guilds))
+        application = self.client.application_id
+        if application is not None and (self._registering is None or self._registering.done()):
+            self._registering = asyncio.create_task(
+                register(self.client.http, application, self.token), name="discord-commands"
+            )
 
     def malformed(self, event: str, exc: Exception) -> None:
         self.events.inc(kind="malformed")
@@ -257,16 +277,17 @@ class DiscordChannel:
             self.events.inc(kind="system_message")
             return
         self.events.inc(kind="edit" if edited else "message")
-        self._queue.put_nowait((message, edited))
+        self._queue.put_nowait(
+            (f"message {message.id}", lambda: incoming(message, self.client.user, edited=edited))
+        )
 
     async def _handle_messages(self) -> None:
         while True:
-            message, edited = await self._queue.get()
+            what, read = await self._queue.get()
             try:
-                item = incoming(message, self.client.user, edited=edited)
-                await self._handle(item)
+                await self._handle(read())
             except Exception:  # the loop boundary: one bad message must not stop the intake
-                logger.exception("discord: handling message %s failed; skipped", message.id)
+                logger.exception("discord: handling %s failed; skipped", what)
 
     async def _handle(self, item: Incoming, raw: str = "") -> None:
         backoff = Backoff(self.retry_delay, cap=10.0)
@@ -296,7 +317,11 @@ class DiscordChannel:
 
     async def interaction(self, interaction: discord.Interaction[Any]) -> None:
         """Component clicks that are not approval buttons get a short answer; approval
-        buttons are routed by their ``DynamicItem`` to :meth:`approval_click`."""
+        buttons are routed by their ``DynamicItem`` to :meth:`approval_click`. Slash
+        commands: :meth:`slash_command`."""
+        if interaction.type is discord.InteractionType.application_command:
+            await self.slash_command(interaction)
+            return
         if interaction.type is not discord.InteractionType.component:
             return
         self.events.inc(kind="click")
@@ -311,6 +336,19 @@ class DiscordChannel:
             return
         if await self.conversation.intake.claim(f"i:{interaction.id}"):
             await say_privately(interaction, UNKNOWN_BUTTON, self.token)
+
+    async def slash_command(self, interaction: discord.Interaction[Any]) -> None:
+        """A slash command (channels.discord.commands): answered at once, privately, then
+        handled in order with the messages, as if the person had typed it there."""
+        self.events.inc(kind="command")
+        data: Any = interaction.data or {}
+        text = command_text(data) if isinstance(data, dict) else None
+        item = command_incoming(interaction, text) if text else None
+        if item is None:
+            await say_privately(interaction, UNKNOWN_COMMAND, self.token)
+            return
+        await say_privately(interaction, f"{text} ✓", self.token)
+        self._queue.put_nowait((f"command {interaction.id}", lambda: item))
 
     async def approval_click(
         self, interaction: discord.Interaction[Any], approval_id: str, choice: Decision

@@ -62,7 +62,9 @@ class DoctorLine:
 
 def invite_url(application_id: int) -> str:
     """The URL that adds the bot to a server with :data:`PERMISSIONS`."""
-    return discord.utils.oauth_url(application_id, permissions=PERMISSIONS, scopes=("bot",))
+    return discord.utils.oauth_url(
+        application_id, permissions=PERMISSIONS, scopes=("bot", "applications.commands")
+    )
 
 
 async def check_discord(settings: DiscordConfig) -> list[DoctorLine]:

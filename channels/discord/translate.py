@@ -36,6 +36,7 @@ from channels.chat.platform import Person, Target
 __all__ = [
     "CHANNEL",
     "addressed",
+    "command_incoming",
     "dump",
     "incoming",
     "load",
@@ -54,21 +55,23 @@ def person(user: discord.abc.User) -> Person:
 
 def session_of(message: discord.Message) -> tuple[str, Target, dict[str, str]]:
     """The session key, where facio's replies go, and the Inbound's ``reply_to``."""
-    channel = message.channel
-    guild = _guild_id(message)
+    return _session(message.channel, _guild_id(message), str(message.id))
+
+
+def _session(channel: Any, guild: int | None, message: str) -> tuple[str, Target, dict[str, str]]:
+    """:func:`session_of` for a message ``message`` (``""``: none to reply to, as a
+    slash command has) in ``channel`` of ``guild``."""
     if guild is None:
         where = {"channel_id": str(channel.id)}
         return f"{CHANNEL}:dm:{channel.id}", Target(str(channel.id)), where
-    reply_to = {
-        "channel_id": str(channel.id),
-        "guild_id": str(guild),
-        "message_id": str(message.id),
-    }
+    reply_to = {"channel_id": str(channel.id), "guild_id": str(guild)}
+    if message:
+        reply_to["message_id"] = message
     if isinstance(channel, discord.Thread):
         key = f"{CHANNEL}:{guild}:{channel.parent_id}:thread:{channel.id}"
         reply_to["thread_id"] = str(channel.id)
-        return key, Target(str(channel.id), str(channel.id), str(message.id), True), reply_to
-    target = Target(str(channel.id), "", str(message.id), True)
+        return key, Target(str(channel.id), str(channel.id), message, True), reply_to
+    target = Target(str(channel.id), "", message, True)
     return f"{CHANNEL}:{guild}:{channel.id}", target, reply_to
 
 
@@ -81,6 +84,27 @@ def _guild_id(message: discord.Message) -> int | None:
     if isinstance(channel, discord.PartialMessageable):
         return channel.guild_id
     return None
+
+
+def command_incoming(interaction: discord.Interaction[Any], text: str) -> Incoming | None:
+    """A slash command (``text`` as :func:`channels.discord.commands.command_text` made
+    it) as the :class:`Incoming` of a person typing it there; None without a channel."""
+    channel = interaction.channel
+    if channel is None:
+        return None
+    key, target, reply_to = _session(channel, interaction.guild_id, "")
+    return Incoming(
+        event_id=f"i:{interaction.id}",
+        person=person(interaction.user),
+        session_key=key,
+        target=target,
+        reply_to=reply_to,
+        text=text,
+        lane=str(channel.id),
+        message=str(interaction.id),
+        addressed=True,
+        command=parse_text_command(text),
+    )
 
 
 def addressed(message: discord.Message, me: discord.ClientUser | None) -> bool:

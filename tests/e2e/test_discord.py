@@ -197,7 +197,7 @@ def test_doctor_checks_the_token_the_api_and_the_intent_and_prints_the_invite(
     assert f"ok    discord: @facio-test via {fake.api_base}" in good.stdout
     invite = (
         f"ok    discord invite: https://discord.com/oauth2/authorize?client_id="
-        f"{fake.application_id}&scope=bot&permissions=274877975552"
+        f"{fake.application_id}&scope=bot+applications.commands&permissions=274877975552"
     )
     assert invite in good.stdout
 

@@ -1,10 +1,12 @@
-"""Component interactions of the fake Discord: clicks, callbacks and follow-ups.
+"""Interactions of the fake Discord: clicks, slash commands, callbacks and follow-ups.
 
 A click (:meth:`InteractionApi.new_click`) is an INTERACTION_CREATE of type 3
 (MESSAGE_COMPONENT) with ``data.custom_id``/``component_type``, the clicked
 ``message``, ``member`` (in a guild) or ``user`` (in a DM), a fresh ``id`` and
 ``token``. Only a button or select that the message shows now, and not
-disabled, can be clicked — as in Discord's client.
+disabled, can be clicked — as in Discord's client. A slash command
+(:meth:`InteractionApi.new_command`) is one of type 2 (APPLICATION_COMMAND)
+with ``data`` ``id``/``name``/``type``/``options``, for a registered command only.
 
 ``POST /interactions/{id}/{token}/callback`` (no bot token; the interaction
 token is the credential) is answered as Discord does: an unknown interaction,
@@ -12,7 +14,7 @@ or one older than the window (3 s) → 404 code 10062 "Unknown interaction"; a
 second answer → 400 code 40060 "Interaction has already been acknowledged.";
 types 4 (a message; ``flags`` 64 makes it ephemeral: only the clicker sees it
 and no gateway event is sent), 5 (a deferred message, shown loading), 6
-(deferred update) and 7 (edit the clicked message) for components, 1 only for
+(deferred update) and 7 (edit the clicked message) for components only, 1 only for
 a PING, 9 (a modal) recorded. ``with_response`` gets the interaction callback
 response object, otherwise 204.
 
@@ -76,27 +78,55 @@ class InteractionApi(RestApi):
         component = find_component(shown, custom_id)
         if not force and (component is None or component.get("disabled")):
             raise AssertionError(f"no clickable component {custom_id!r} on message {message['id']}")
+        data = {
+            "custom_id": custom_id,
+            "component_type": (component or {}).get("type", 2),
+            "id": (component or {}).get("id", 0),
+        }
+        return self._new_interaction(3, data, channel, person, shown)
+
+    # --- a slash command ---------------------------------------------------
+
+    def new_command(
+        self, channel_id: int, name: str, person: User, options: dict[str, str]
+    ) -> Interaction:
+        """An interaction for ``person`` running the application's command ``name`` in
+        ``channel_id`` with string ``options``; call under the lock. Only a registered
+        command can be run — as in Discord's client, which lists only those."""
+        command = next((c for c in self._state.commands if c["name"] == name), None)
+        if command is None:
+            raise AssertionError(f"no registered command {name!r}")
+        data: dict[str, Any] = {"id": command["id"], "name": name, "type": 1}
+        if options:
+            data["options"] = [{"type": 3, "name": k, "value": v} for k, v in options.items()]
+        return self._new_interaction(2, data, self._state.channels[channel_id], person, None)
+
+    def _new_interaction(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        channel: Channel,
+        person: User,
+        message: dict[str, Any] | None,
+    ) -> Interaction:
         interaction_id = snowflake()
         token = "aW50ZXJhY3Rpb246" + secrets.token_urlsafe(96)
         payload: dict[str, Any] = {
             "id": str(interaction_id),
             "application_id": str(self.application_id),
-            "type": 3,
-            "data": {
-                "custom_id": custom_id,
-                "component_type": (component or {}).get("type", 2),
-                "id": (component or {}).get("id", 0),
-            },
+            "type": kind,
+            "data": data,
             "channel_id": str(channel.id),
             "channel": channel.wire(),
             "token": token,
             "version": 1,
-            "message": shown,
             "app_permissions": "2248473465835073",
             "locale": "en-US",
             "entitlements": [],
             "attachment_size_limit": 10_485_760,
         }
+        if message is not None:
+            payload["message"] = message
         if channel.guild_id is not None:
             payload.update(
                 {
@@ -119,7 +149,7 @@ class InteractionApi(RestApi):
             time.perf_counter(),
             person,
             channel.id,
-            int(message["id"]),
+            int(message["id"]) if message is not None else None,
         )
         self._state.interactions[interaction_id] = record
         self._state.tokens[token] = interaction_id
@@ -162,7 +192,8 @@ class InteractionApi(RestApi):
             raise ApiError(404, 10062, "Unknown interaction")
         if record.acknowledged:
             raise ApiError(400, 40060, "Interaction has already been acknowledged.")
-        if kind not in _CALLBACK_TYPES or kind == 1 or kind in (8, 10, 12):
+        command = record.payload["type"] == 2  # 6 and 7 answer a component only
+        if kind not in _CALLBACK_TYPES or kind in (1, 8, 10, 12) or (command and kind in (6, 7)):
             raise ApiError(
                 400,
                 50035,
@@ -210,13 +241,16 @@ class InteractionApi(RestApi):
     def _response_message(
         self, record: Interaction, channel: Channel, body: dict[str, Any]
     ) -> dict[str, Any]:
-        metadata = {
+        metadata: dict[str, Any] = {
             "id": str(record.id),
-            "type": 3,
+            "type": record.payload["type"],
             "user": record.user.wire(),
             "authorizing_integration_owners": record.payload["authorizing_integration_owners"],
-            "interacted_message_id": str(record.message_id),
         }
+        if record.message_id is not None:
+            metadata["interacted_message_id"] = str(record.message_id)
+        else:
+            metadata["name"] = record.payload["data"]["name"]
         message = new_message(
             self._state,
             channel,
@@ -235,7 +269,7 @@ class InteractionApi(RestApi):
     ) -> dict[str, Any]:
         interaction: dict[str, Any] = {
             "id": str(record.id),
-            "type": 3,
+            "type": record.payload["type"],
             "response_message_loading": kind == 5,
             "response_message_ephemeral": bool(message and int(message["flags"]) & EPHEMERAL),
         }

@@ -194,6 +194,16 @@ class People(InteractionApi):
             record.id, record.token, custom_id, person, record.channel_id, int(message["id"])
         )
 
+    def command(self, channel_id: int, name: str, person: User, **options: str) -> Click:
+        """``person`` runs the slash command ``name`` in ``channel_id`` (INTERACTION_CREATE
+        of type 2; a registered command only). Read as a click: no message, no id."""
+        with self._lock:
+            self._state.users.setdefault(person.id, person)
+            record = self.new_command(channel_id, name, person, options)
+            payload = copy.deepcopy(record.payload)
+        self._queue(self.gateway.dispatch("INTERACTION_CREATE", payload))
+        return Click(record.id, record.token, f"/{name}", person, channel_id, 0)
+
     # --- the gateway's knobs -----------------------------------------------
 
     @property

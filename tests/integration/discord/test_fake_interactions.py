@@ -272,3 +272,41 @@ async def test_a_bucket_announces_itself_then_limits(
     )[0] == 200
     await asyncio.sleep(0.55)
     assert (await call(http, fake, "POST", path, json={"content": "x"}))[0] == 200
+
+
+async def test_a_slash_command_is_what_discord_sends_and_takes_only_message_answers(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    fake = world.fake
+    commands = f"/applications/{fake.application_id}/commands"
+    with pytest.raises(AssertionError, match="no registered command"):
+        fake.command(world.general.id, "stop", world.alice)  # Discord lists only registered ones
+    status, made = await call(
+        http, fake, "PUT", commands, json=[{"name": "stop", "description": "Stop", "type": 1}]
+    )
+    assert status == 200
+    command = fake.command(world.general.id, "stop", world.alice, reason="now")
+    payload = fake.interaction(command).payload
+    assert payload["type"] == 2 and "message" not in payload
+    assert payload["data"] == {
+        "id": made[0]["id"],
+        "name": "stop",
+        "type": 1,
+        "options": [{"type": 3, "name": "reason", "value": "now"}],
+    }
+    assert payload["member"]["user"]["id"] == str(world.alice.id)
+    for kind in (6, 7):  # they answer a component, never a command
+        status, body = await call(
+            http, fake, "POST", callback_path(command), auth=None, json={"type": kind}
+        )
+        assert (status, body["code"]) == (400, 50035)
+    status, _ = await call(
+        http,
+        fake,
+        "POST",
+        callback_path(command),
+        auth=None,
+        json={"type": 4, "data": {"content": "ok", "flags": 64}},
+    )
+    assert status == 204
+    assert [m["content"] for m in fake.ephemerals(world.alice.id)] == ["ok"]
