@@ -134,14 +134,13 @@ class DiscordChannel:
         self.sender = Sender(self.client, self.token, timeout=send_timeout)
         self.platform = DiscordPlatform(self.sender)
         self.files = FileSaver(ctx.config.workspace, settings.max_file_size)
+        self.policy = AccessPolicy(
+            settings.allow_from, settings.approvers, open_groups=settings.guild_policy == "open"
+        )
         self.conversation: Conversation[DiscordText] = Conversation(
             ctx,
             self.platform,
-            policy=AccessPolicy(
-                settings.allow_from,
-                settings.approvers,
-                open_groups=settings.guild_policy == "open",
-            ),
+            policy=self.policy,
             texts=Texts(refusal=refusal, help=self._help),
             bot=settings.bot,
             scope=self.bot_id,
@@ -339,13 +338,18 @@ class DiscordChannel:
 
     async def slash_command(self, interaction: discord.Interaction[Any]) -> None:
         """A slash command (channels.discord.commands): answered at once, privately, then
-        handled in order with the messages, as if the person had typed it there."""
+        handled in order with the messages, as if the person had typed it there. A
+        person not on ``allowFrom`` is told so privately (wherever they ran it: the
+        menu lists the commands to everyone in a server), and nothing runs."""
         self.events.inc(kind="command")
         data: Any = interaction.data or {}
         text = command_text(data) if isinstance(data, dict) else None
         item = command_incoming(interaction, text) if text else None
         if item is None:
             await say_privately(interaction, UNKNOWN_COMMAND, self.token)
+            return
+        if not self.policy.allowed(item.person):  # told privately, nothing run
+            await say_privately(interaction, refusal(item.person), self.token)
             return
         await say_privately(interaction, f"{text} ✓", self.token)
         self._queue.put_nowait((f"command {interaction.id}", lambda: item))

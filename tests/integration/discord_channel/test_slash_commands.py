@@ -77,23 +77,24 @@ async def test_slash_commands_run_as_typed_ones_and_are_answered_privately(
         await fake.until(lambda: [t for t in texts(fake, w.general.id) if t.startswith("🆕")])
 
 
-async def test_a_stranger_s_slash_command_runs_nothing(
+async def test_a_stranger_s_slash_command_runs_nothing_and_is_refused_privately(
     w: World, redis_url: str, tmp_path: Path
 ) -> None:
     fake = w.fake
     dm = fake.dm(w.mallory)
     async with running(dc_config(tmp_path, w), redis_url):
         await fake.until(lambda: "new" in _names(fake))
-        stranger = fake.command(dm.id, "new", w.mallory)
-        await fake.answered(stranger)
-        refusal = await fake.until(lambda: texts(fake, dm.id))
-        fake.command(w.general.id, "stop", w.mallory)  # in a server: ignored, as a typed one
+        for where in (dm.id, w.general.id):  # the menu lists the commands to everyone
+            answer = await fake.answered(fake.command(where, "new", w.mallory))
+            assert answer.type == 4 and answer.data is not None
+            assert answer.data["flags"] & 64  # only mallory sees it
         mine = fake.dm(w.alice)
         fake.push_message(mine, w.alice, "unrelated")  # something to wait for, after the rest
         await fake.until(lambda: texts(fake, mine.id))
-    assert len(refusal) == 1 and "channels.discord.allowFrom" in refusal[0]
-    assert not any(t.startswith("🆕") for t in texts(fake, dm.id))
-    assert texts(fake, w.general.id) == []
+    refusals = [m["content"] for m in fake.ephemerals(w.mallory.id)]
+    assert len(refusals) == 2
+    assert all("channels.discord.allowFrom" in r and str(w.mallory.id) in r for r in refusals)
+    assert texts(fake, dm.id) == [] and texts(fake, w.general.id) == []  # nothing ran
 
 
 def test_command_data_reads_back_as_the_text_a_person_types() -> None:
