@@ -8,11 +8,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from channels.chat.commands import MENU
 from channels.discord.commands import command_text, definitions
 from tests.fakes.discord_server import FakeDiscord
-from tests.integration.discord_channel.support import World, dc_config, running, texts, world
+from tests.integration.discord_channel.support import (
+    World,
+    dc_config,
+    running,
+    texts,
+    world,
+)
+from workers import keys
 
 PUT = "PUT /applications/{application_id}/commands"
 GET = "GET /applications/{application_id}/commands"
@@ -110,3 +118,20 @@ def test_command_data_reads_back_as_the_text_a_person_types() -> None:
             {**command, "options": [{"value": "x"}] * len(command.get("options", []))}
         )
         assert text is not None and text.split()[0] == "/" + command["name"]
+
+
+async def test_a_slash_command_in_a_thread_is_the_thread_s(
+    w: World, redis_url: str, tmp_path: Path
+) -> None:
+    fake = w.fake
+    thread = fake.add_thread(w.general, "plans", owner=w.alice)
+    async with running(dc_config(tmp_path, w), redis_url):
+        await fake.until(lambda: "new" in _names(fake))
+        await fake.answered(fake.command(thread.id, "new", w.alice))
+        started = await fake.until(lambda: [t for t in texts(fake, thread.id) if "🆕" in t])
+    assert started and texts(fake, w.general.id) == []
+    redis = Redis.from_url(redis_url)
+    # the reset was the thread's session's (its events), not its channel's
+    assert await redis.exists(keys.events(f"discord:{w.team.id}:{w.general.id}:thread:{thread.id}"))
+    assert not await redis.exists(keys.events(f"discord:{w.team.id}:{thread.id}"))
+    await redis.aclose()
