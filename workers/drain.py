@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -294,7 +295,8 @@ class Drainer:
             else:
                 # a parked turn stays parked while an approval is undecided, else
                 # resumes; its first write clears the flag
-                outcome = await self._turn(request, holder, stop, parked=parked, then=then)
+                turn = self._run_stoppable(request, holder, stop, parked, then)
+                outcome = await self._reported(request, holder, turn)
                 if outcome == "parked":
                     return await self._park(session_key, job_id, request)
             parked = False
@@ -305,18 +307,12 @@ class Drainer:
             if ended is not None:
                 return ended
 
-    async def _turn(
-        self,
-        request: TurnRequest,
-        holder: str,
-        stop: StopRead | None,
-        *,
-        parked: bool,
-        then: PopNext,
+    async def _reported(
+        self, request: TurnRequest, holder: str, turn: Awaitable[Outcome]
     ) -> Outcome:
-        """Run one turn; one that fails is reported to the person and ends ("done")."""
+        """``turn``'s outcome; one that fails is reported to the person and ends ("done")."""
         try:
-            return await self._run_stoppable(request, holder, stop, parked, then)
+            return await turn
         except RedisError:
             raise  # Redis is the queue itself: let arq and the reaper retry
         except LeaseLost:

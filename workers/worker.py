@@ -32,7 +32,6 @@ from typing import Any
 from arq import Worker
 from arq.connections import ArqRedis, RedisSettings, create_pool, log_redis_info
 from arq.constants import in_progress_key_prefix
-from arq.jobs import DeserializationError, deserialize_job_raw
 from arq.utils import timestamp_ms
 from redis.exceptions import RedisError
 
@@ -41,7 +40,7 @@ from workers import keys
 from workers.codec import text
 from workers.inbox import DRAIN_JOB, job_key
 from workers.job_claim import claim
-from workers.queue import QUEUE_NAME, dumps, loads
+from workers.queue import QUEUE_NAME, drain_job, dumps, loads
 from workers.runtime import CTX_KEY, WorkerRuntime, drain_session
 from workers.schedules import Clock
 
@@ -57,23 +56,6 @@ REDIS_RETRY = 1.0
 """Seconds between polls while Redis does not answer."""
 SUBSCRIBE_WAIT = 5.0
 """Seconds a starting worker waits for its wake-up subscription before it polls anyway."""
-
-
-def drain_job(payload: bytes | None) -> tuple[str, int] | None:
-    """A drain job's session key and enqueue time (ms) from its payload; None for
-    anything else (no payload, not JSON, another function, other arguments)."""
-    if payload is None:
-        return None
-    try:
-        function, args, kwargs, _, enqueued_ms = deserialize_job_raw(payload, deserializer=loads)
-    except DeserializationError:  # arq's own path reports it (FacioWorker.start_jobs)
-        return None
-    if function != DRAIN_JOB or kwargs != {} or not isinstance(args, list) or len(args) != 1:
-        return None
-    (session_key,) = args
-    if not isinstance(session_key, str) or type(enqueued_ms) is not int:
-        return None
-    return session_key, enqueued_ms
 
 
 class FacioWorker(Worker):

@@ -27,6 +27,7 @@ __all__ = [
     "COMMANDS",
     "MENU",
     "NOTHING_TO_STOP",
+    "UNKNOWN_COMMAND",
     "Command",
     "MenuEntry",
     "help_text",
@@ -36,6 +37,8 @@ __all__ = [
 
 COMMANDS = frozenset({"start", "help", "new", "stop", "schedules", "unschedule"})
 NOTHING_TO_STOP = "Nothing is running."
+UNKNOWN_COMMAND = "That command is not one of mine: /help lists them."
+"""A platform's command (a menu entry) that is not in :data:`MENU`."""
 _TEXT_COMMAND = re.compile(r"^/([A-Za-z][A-Za-z0-9_]{0,31})(?:@(\S+))?(?=\s|$)")
 
 

@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 
 from channels.chat import AccessPolicy, Click, Conversation, MessageRef, Person, Texts
 from channels.chat.clicks import UNKNOWN_BUTTON
-from channels.chat.commands import help_text
+from channels.chat.commands import UNKNOWN_COMMAND, help_text
 from channels.chat.errors import ChatError
 from channels.chat.intake import Incoming
 from channels.context import GatewayContext
@@ -69,7 +69,6 @@ logger = logging.getLogger(__name__)
 
 MAX_RETRY = 60.0
 REDIS_ATTEMPTS = 5
-UNKNOWN_COMMAND = "That command is not one of mine: /help lists them."
 
 
 def bot_id_of(token: str) -> str:

@@ -1,4 +1,4 @@
-"""Reading a drain job from its payload (workers.worker.drain_job): what a worker
+"""Reading a drain job from its payload (workers.queue.drain_job): what a worker
 trusts from Redis before it starts a job without arq's checks."""
 
 from __future__ import annotations
@@ -9,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workers.inbox import DRAIN_JOB
-from workers.queue import dumps
-from workers.worker import drain_job
+from workers.queue import drain_job, dumps
 
 
 def _payload(function: object = DRAIN_JOB, args: object = ("api:s",), **extra: object) -> bytes:
