@@ -7,13 +7,24 @@ arguments becomes a clear tool error for the model, never a crash.
 A parameter annotated :class:`ToolContext` is not shown to the model; the
 agent passes the context of the running call (session, workspace, a way to
 emit events while the tool runs, a way to ask for consent from inside it).
+
+An ``async def`` tool runs on the event loop. A plain ``def`` tool runs in a
+thread of its own, so that one that blocks (a synchronous HTTP call, a
+``time.sleep``) holds up neither the other conversations on the loop nor the
+session's lease renewals, and its time limit still cuts it off. The thread
+is a daemon: a call cut off runs on to its end unobserved (its result is
+dropped) and never keeps the process from exiting.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import inspect
 import json
 import re
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,6 +116,42 @@ def _result_text(value: Any) -> str:
     return json.dumps(value, default=_jsonable, ensure_ascii=False)
 
 
+def _settleable(exc: BaseException) -> BaseException:
+    """``exc`` as a future can hold it: SystemExit and the like (a failure of this
+    call only) and StopIteration (which futures refuse) become a RuntimeError."""
+    if isinstance(exc, Exception) and not isinstance(exc, StopIteration):
+        return exc
+    return RuntimeError(f"raised {type(exc).__name__}: {exc}")
+
+
+async def _in_thread(fn: Callable[..., Any], kwargs: dict[str, Any], *, name: str) -> Any:
+    """``fn(**kwargs)`` in a new daemon thread (with this task's context variables);
+    its result or exception when it ends. Cancelling the wait leaves the thread
+    to finish alone: its outcome is dropped."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[Any] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(result: Any, error: BaseException | None) -> None:
+        if future.done():  # the wait was cancelled (a time limit, a stop)
+            return
+        if error is None:
+            future.set_result(result)
+        else:
+            future.set_exception(error)
+
+    def run() -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (context.run(fn, **kwargs), None)
+        except BaseException as exc:  # noqa: BLE001 - the thread's end: handed to the caller
+            outcome = (None, _settleable(exc))
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits
+            loop.call_soon_threadsafe(settle, *outcome)
+
+    threading.Thread(target=run, name=name, daemon=True).start()
+    return await future
+
+
 class Tool:
     """A callable the model can call by name with JSON arguments."""
 
@@ -125,6 +172,7 @@ class Tool:
         then does not cut it off. ``parallel``: several calls of it in one model
         step run side by side (subagents); other calls run one after another."""
         self.fn = fn
+        self._blocking = not inspect.iscoroutinefunction(fn)
         self.manages_timeout = manages_timeout
         self.parallel = parallel
         self.name = fn.__name__ if name is None else name
@@ -166,7 +214,10 @@ class Tool:
         kwargs = self.validate(arguments)
         if self._context_param is not None:
             kwargs[self._context_param] = context or ToolContext()
-        result = self.fn(**kwargs)
+        if self._blocking:
+            result = await _in_thread(self.fn, kwargs, name=f"facio-tool-{self.name}")
+        else:
+            result = self.fn(**kwargs)
         if inspect.isawaitable(result):
             result = await result
         return _result_text(result)
