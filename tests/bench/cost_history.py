@@ -5,24 +5,29 @@ within a session, the sessions side by side), once with empty histories and
 once with histories of :data:`LONG` messages written beforehand. The first
 turn of a session reads its whole history (a worker that has not seen it
 yet: after a restart, or on another worker); the next ones read only what
-was added since. Both are reported.
+was added since. Both are reported, and beside the first turn's extra CPU
+(over an empty history's first turn) what reading the same histories costs
+with the raw libraries in this process: redis-py's ``LRANGE`` and pydantic
+parsing each item, which is the least any worker that holds the history in
+memory spends on it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from core.messages import AssistantMessage, Message, UserMessage
+from core.messages import AssistantMessage, Message, UserMessage, message_from_json
 from tests.bench.runtime_support import Api, FacioProcess
 from workers import keys
 from workers.stores import RedisSessionStore
 
 __all__ = ["LONG", "PerTurn", "history_cost"]
 
-SESSIONS = 20
+SESSIONS = 40
 TURNS = 5
 LONG = 1000
 
@@ -33,6 +38,8 @@ class PerTurn:
     """Worker CPU per turn, each session's first turn (its history read whole)."""
     later_ms: float
     """Worker CPU per turn, the turns after it."""
+    raw_read_ms: float
+    """CPU to read one of these histories with redis-py and pydantic, in this process."""
 
 
 async def _preload(redis: Redis, sessions: list[str], length: int) -> None:
@@ -58,6 +65,19 @@ async def _turn_everywhere(api: Api, redis: Redis, sessions: list[str], n: int) 
                 await asyncio.sleep(0.02)
 
 
+async def _raw_read_ms(redis: Redis, sessions: list[str]) -> float:
+    """Per session: ``LRANGE`` the whole history and parse every item (median of 3)."""
+    rounds = []
+    for _ in range(3):
+        before = time.process_time()
+        for session in sessions:
+            items = await redis.lrange(keys.history(session), 0, -1)  # type: ignore[misc]
+            parsed = [message_from_json(item) for item in items]
+            assert len(parsed) == len(items)
+        rounds.append((time.process_time() - before) / len(sessions) * 1000)
+    return sorted(rounds)[1]
+
+
 async def history_cost(
     api: Api, redis: Redis, worker: FacioProcess, length: int, tag: str
 ) -> PerTurn:
@@ -74,4 +94,5 @@ async def history_cost(
     return PerTurn(
         first_ms=first / SESSIONS * 1000,
         later_ms=later / (SESSIONS * (TURNS - 1)) * 1000,
+        raw_read_ms=await _raw_read_ms(redis, sessions),
     )

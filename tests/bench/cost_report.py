@@ -144,6 +144,15 @@ def _history(r: Report) -> None:
         f"{short.later_ms:.2f}",
         _ratio(long.later_ms, short.later_ms),
     )
+    extra = long.first_ms - short.first_ms
+    print("  a first turn's extra CPU vs reading the history with the raw libraries")
+    _line("", "facio", "redis-py+pydantic", "ratio")
+    _line(
+        f"{max(r['history'])} messages, ms per session",
+        f"{extra:.2f}",
+        f"{long.raw_read_ms:.2f}",
+        _ratio(extra, long.raw_read_ms),
+    )
 
 
 def print_cost_report(report: Report) -> None:
