@@ -10,11 +10,13 @@ Bytes, not text: the Redis client is shared with arq, which needs
 (UTF-8, strictly). A client made with ``decode_responses=True`` works too.
 
 Histories are kept incrementally: a store remembers the sessions it read
-lately (parsed) and reads only what was appended since, so a turn costs the
-same whatever the history's length. Appending never rewrites what is there;
-anything that does (a reset, a replace) bumps the session's history
-*version* (``facio:histver:{sk}``) in the same transaction, and a remembered
-history whose version changed is read again whole.
+lately (parsed; at most :data:`CACHED_SESSIONS` of them and about
+:data:`CACHED_WEIGHT` bytes, by :func:`weight`) and reads only what was
+appended since, so a turn costs the same whatever the history's length.
+Appending never rewrites what is there; anything that does (a reset, a
+replace) bumps the session's history *version* (``facio:histver:{sk}``) in
+the same transaction, and a remembered history whose version changed is
+read again whole.
 """
 
 from __future__ import annotations
@@ -29,7 +31,16 @@ from redis.asyncio.client import Pipeline
 from redis.exceptions import RedisError
 
 from core.errors import CorruptSessionError, SessionStoreError
-from core.messages import Message, message_from_json, message_to_json
+from core.messages import (
+    AssistantMessage,
+    Message,
+    ToolCall,
+    ToolResult,
+    ToolStarted,
+    UserMessage,
+    message_from_json,
+    message_to_json,
+)
 from workers import keys
 from workers.codec import text
 from workers.redis_calls import sadd, smembers
@@ -68,13 +79,40 @@ async def forget_session(redis: Redis, session_key: str) -> None:
 
 
 CACHED_SESSIONS = 256
-"""Histories a store remembers (the most recently used)."""
+"""Histories a store remembers at most (the most recently used)."""
+CACHED_WEIGHT = 128 * 1024 * 1024
+"""And at most this much of them, by :func:`weight`: about their bytes in memory.
+The most recent history is kept even when it alone weighs more."""
+_OVERHEAD: dict[type, int] = {
+    UserMessage: 550,
+    AssistantMessage: 1000,
+    ToolStarted: 500,
+    ToolResult: 1000,
+    ToolCall: 600,
+}
+"""What a parsed message (or tool call) takes beside its texts: its objects, in bytes
+(measured with tracemalloc on CPython 3.11, pydantic 2.13)."""
+_ITEM_OVERHEAD = 800
+"""The same for a message read from Redis, weighed by its JSON's length (no second pass
+over what was just parsed): between 450 and 1,000 beside the JSON, by kind."""
+
+
+def weight(message: Message) -> int:
+    """About the bytes ``message`` takes in memory once parsed: its texts and its objects."""
+    heavy = _OVERHEAD[type(message)]
+    if isinstance(message, AssistantMessage):
+        heavy += len(message.content) + len(message.thinking)
+        heavy += sum(len(c.arguments) + _OVERHEAD[ToolCall] for c in message.tool_calls)
+    elif not isinstance(message, ToolStarted):
+        heavy += len(message.content)
+    return heavy
 
 
 @dataclass
 class _Cached:
     version: str
     messages: list[Message]
+    weight: int
 
 
 @dataclass(frozen=True)
@@ -101,10 +139,14 @@ class RedisSessionStore:
     (connection lost, a key of the wrong type) raise :class:`SessionStoreError`.
     """
 
-    def __init__(self, redis: Redis, *, cache_size: int = CACHED_SESSIONS) -> None:
+    def __init__(
+        self, redis: Redis, *, cache_size: int = CACHED_SESSIONS, cache_weight: int = CACHED_WEIGHT
+    ) -> None:
         self.redis = redis
         self.cache_size = cache_size
+        self.cache_weight = cache_weight
         self._cache: OrderedDict[str, _Cached] = OrderedDict()
+        self._weight = 0
 
     def stage_load(self, pipe: Pipeline, session_key: str, at: int) -> StagedLoad:
         """Queue the reads of a history on ``pipe`` (its results at ``at`` and ``at + 1``):
@@ -123,22 +165,43 @@ class RedisSessionStore:
         version = text(raw_version) if isinstance(raw_version, bytes | str) else ""
         cached = self._cache.get(sk)
         assert isinstance(items, list)
+        added = sum(map(len, items)) + _ITEM_OVERHEAD * len(items)
         if staged.start == 0:
             messages = self._parse(sk, items, 0)
         elif cached is not None and cached.version == version:
             messages = cached.messages + self._parse(sk, items, staged.start)
+            added += cached.weight
         else:  # rewritten (reset) since it was remembered: read it all again
-            self._cache.pop(sk, None)
+            self.forget(sk)
             return await self.load(sk)
-        self.remember(sk, version, messages)
+        self._keep(sk, _Cached(version, messages, added))
         return list(messages)
 
     def remember(self, session_key: str, version: str, messages: list[Message]) -> None:
-        """Keep ``messages`` as the history of ``session_key`` at ``version``."""
-        self._cache[session_key] = _Cached(version, list(messages))
-        self._cache.move_to_end(session_key)
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        """Keep ``messages`` as the history of ``session_key`` at ``version``; the least
+        recently used go while there are more than :attr:`cache_size` or they weigh
+        more than :attr:`cache_weight`."""
+        known = self._cache.get(session_key)
+        if known is not None and known.version == version and len(messages) >= len(known.messages):
+            # a turn's history: what was remembered and what the turn added
+            heavy = known.weight + sum(map(weight, messages[len(known.messages) :]))
+        else:
+            heavy = sum(map(weight, messages))
+        self._keep(session_key, _Cached(version, list(messages), heavy))
+
+    def _keep(self, session_key: str, cached: _Cached) -> None:
+        self.forget(session_key)
+        self._cache[session_key] = cached
+        self._weight += cached.weight
+        while len(self._cache) > 1 and (
+            len(self._cache) > self.cache_size or self._weight > self.cache_weight
+        ):
+            self._weight -= self._cache.popitem(last=False)[1].weight
+
+    @property
+    def remembered_weight(self) -> int:
+        """What the remembered histories weigh (:func:`weight`)."""
+        return self._weight
 
     def version_of(self, session_key: str) -> str | None:
         """The version of the remembered history, None when none is remembered."""
@@ -147,7 +210,9 @@ class RedisSessionStore:
 
     def forget(self, session_key: str) -> None:
         """Drop what is remembered of ``session_key`` (it was written elsewhere)."""
-        self._cache.pop(session_key, None)
+        known = self._cache.pop(session_key, None)
+        if known is not None:
+            self._weight -= known.weight
 
     def _parse(self, session_key: str, items: list[bytes | str], offset: int) -> list[Message]:
         messages: list[Message] = []
@@ -155,7 +220,7 @@ class RedisSessionStore:
             try:
                 messages.append(message_from_json(item))
             except ValidationError as exc:
-                self._cache.pop(session_key, None)
+                self.forget(session_key)
                 raise CorruptSessionError(
                     f"session {session_key!r}: item {index} of {keys.history(session_key)} is "
                     f"not a valid message ({exc.errors()[0]['msg']}); the history was not "
