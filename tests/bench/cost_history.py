@@ -7,20 +7,19 @@ turn of a session reads its whole history (a worker that has not seen it
 yet: after a restart, or on another worker); the next ones read only what
 was added since. Both are reported, and beside the first turn's extra CPU
 (over an empty history's first turn) what reading the same histories costs
-with the raw libraries in this process: redis-py's ``LRANGE`` and pydantic
-parsing each item, which is the least any worker that holds the history in
-memory spends on it.
+the raw libraries in a process of their own (:mod:`tests.bench.raw_history_read`):
+the least any worker that holds the history in memory spends on it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
+import sys
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
 
-from core.messages import AssistantMessage, Message, UserMessage, message_from_json
+from core.messages import AssistantMessage, Message, UserMessage
 from tests.bench.runtime_support import Api, FacioProcess
 from workers import keys
 from workers.stores import RedisSessionStore
@@ -65,21 +64,23 @@ async def _turn_everywhere(api: Api, redis: Redis, sessions: list[str], n: int) 
                 await asyncio.sleep(0.02)
 
 
-async def _raw_read_ms(redis: Redis, sessions: list[str]) -> float:
-    """Per session: ``LRANGE`` the whole history and parse every item (median of 3)."""
-    rounds = []
-    for _ in range(3):
-        before = time.process_time()
-        for session in sessions:
-            items = await redis.lrange(keys.history(session), 0, -1)  # type: ignore[misc]
-            parsed = [message_from_json(item) for item in items]
-            assert len(parsed) == len(items)
-        rounds.append((time.process_time() - before) / len(sessions) * 1000)
-    return sorted(rounds)[1]
+async def _raw_read_ms(url: str, sessions: list[str]) -> float:
+    """CPU ms per history for the raw libraries alone (:mod:`tests.bench.raw_history_read`)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.bench.raw_history_read",
+        url,
+        *sessions,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    out, _ = await process.communicate()
+    assert process.returncode == 0, out
+    return float(out)
 
 
 async def history_cost(
-    api: Api, redis: Redis, worker: FacioProcess, length: int, tag: str
+    api: Api, redis: Redis, url: str, worker: FacioProcess, length: int, tag: str
 ) -> PerTurn:
     sessions = [f"api:hist-{tag}-{i}" for i in range(SESSIONS)]
     if length:
@@ -94,5 +95,5 @@ async def history_cost(
     return PerTurn(
         first_ms=first / SESSIONS * 1000,
         later_ms=later / (SESSIONS * (TURNS - 1)) * 1000,
-        raw_read_ms=await _raw_read_ms(redis, sessions),
+        raw_read_ms=await _raw_read_ms(url, sessions) if length else 0.0,
     )

@@ -146,9 +146,9 @@ def _history(r: Report) -> None:
     )
     extra = long.first_ms - short.first_ms
     print("  a first turn's extra CPU vs reading the history with the raw libraries")
-    _line("", "facio", "redis-py+pydantic", "ratio")
+    _line("", "facio", "raw libraries", "ratio")
     _line(
-        f"{max(r['history'])} messages, ms per session",
+        f"{max(r['history'])} messages, CPU ms per history",
         f"{extra:.2f}",
         f"{long.raw_read_ms:.2f}",
         _ratio(extra, long.raw_read_ms),

@@ -141,7 +141,7 @@ async def facio_busy(run: _Run, report: Report) -> None:
 
         report["commands"] = await count_commands(run.server.url, run.poller, N_COMMANDS, turns)
         report["history"] = {
-            length: await history_cost(api, run.redis, a, length, f"h{length}")
+            length: await history_cost(api, run.redis, run.server.url, a, length, f"h{length}")
             for length in (0, LONG)
         }
         report["load_1"] = median_drain(
