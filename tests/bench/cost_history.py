@@ -27,7 +27,7 @@ from workers.stores import RedisSessionStore
 __all__ = ["LONG", "PerTurn", "history_cost"]
 
 SESSIONS = 40
-TURNS = 5
+TURNS = 9
 LONG = 1000
 
 
