@@ -14,7 +14,8 @@ baseline and the ratio:
   worker's round trips per turn vs an arq worker's per job (counted in process);
 - CPU per turn (worker + gateway + Redis) and throughput with a 50 ms model,
   one worker and two, vs arq jobs that sleep 50 ms;
-- worker CPU per turn at history 0 vs 1,000 messages.
+- worker CPU per turn at history 0 vs 1,000 messages, and a first turn's extra CPU
+  vs the raw libraries reading the same history (redis-py + pydantic).
 
 Approval resume (held vs parked), idle CPU and memory: ``test_runtime.py``.
 
